@@ -1,0 +1,161 @@
+//! Accounts, and the account scope (accounts / items / institutions) that transactions,
+//! holdings and the portfolio are filtered by.
+
+use sea_orm::sea_query::{Expr, Query, SelectStatement};
+use sea_orm::{
+    ColumnTrait, Condition, DatabaseConnection, EntityTrait, ExprTrait, QueryFilter, Select,
+};
+
+use super::entities::{accounts, plaid_items};
+use super::filter::{self, TextMatch};
+use super::page::{self, KeyKind, Ordering, Page, PageRequest, SortKey};
+use crate::error::ApiResult;
+
+/// Which accounts a query covers: all given lists must match (each list is an "any of").
+#[derive(Clone, Debug, Default)]
+pub struct AccountScope {
+    pub account_ids: Option<Vec<i64>>,
+    pub item_ids: Option<Vec<i64>>,
+    pub institution_ids: Option<Vec<String>>,
+}
+
+impl AccountScope {
+    pub fn is_unrestricted(&self) -> bool {
+        self.account_ids.is_none() && self.item_ids.is_none() && self.institution_ids.is_none()
+    }
+
+    /// The ids of the user's accounts in scope, as a subquery.
+    fn account_ids_query(&self, user_id: i64) -> SelectStatement {
+        let mut query = Query::select();
+        query
+            .column(accounts::Column::Id)
+            .from(accounts::Entity)
+            .and_where(Expr::col(accounts::Column::UserId).eq(user_id));
+        if let Some(ids) = &self.account_ids {
+            query.cond_where(filter::in_ids(Expr::col(accounts::Column::Id), ids));
+        }
+        if let Some(ids) = &self.item_ids {
+            query.cond_where(filter::in_ids(Expr::col(accounts::Column::ItemId), ids));
+        }
+        if let Some(institutions) = &self.institution_ids {
+            let items = Query::select()
+                .column(plaid_items::Column::Id)
+                .from(plaid_items::Entity)
+                .and_where(Expr::col(plaid_items::Column::UserId).eq(user_id))
+                .cond_where(filter::text(
+                    Expr::col(plaid_items::Column::InstitutionId),
+                    &TextMatch {
+                        any_of: Some(institutions.clone()),
+                        ..Default::default()
+                    },
+                ))
+                .to_owned();
+            query.cond_where(filter::in_subquery(
+                Expr::col(accounts::Column::ItemId),
+                items,
+            ));
+        }
+        query
+    }
+
+    /// Limits rows whose account column is `account_column` to this scope.
+    pub fn condition(&self, user_id: i64, account_column: Expr) -> Condition {
+        if self.is_unrestricted() {
+            return Condition::all();
+        }
+        filter::in_subquery(account_column, self.account_ids_query(user_id))
+    }
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct AccountFilter {
+    pub item_ids: Option<Vec<i64>>,
+    pub institution_ids: Option<Vec<String>>,
+    pub account_type: Option<TextMatch>,
+    pub subtype: Option<TextMatch>,
+}
+
+pub fn select(user_id: i64, f: &AccountFilter) -> Select<accounts::Entity> {
+    let scope = AccountScope {
+        account_ids: None,
+        item_ids: f.item_ids.clone(),
+        institution_ids: f.institution_ids.clone(),
+    };
+    let mut select = accounts::Entity::find()
+        .filter(accounts::Column::UserId.eq(user_id))
+        .filter(scope.condition(user_id, Expr::col((accounts::Entity, accounts::Column::Id))));
+    if let Some(m) = &f.account_type {
+        select = select.filter(filter::text(
+            Expr::col((accounts::Entity, accounts::Column::AccountType)),
+            m,
+        ));
+    }
+    if let Some(m) = &f.subtype {
+        select = select.filter(filter::text(
+            Expr::col((accounts::Entity, accounts::Column::Subtype)),
+            m,
+        ));
+    }
+    select
+}
+
+pub async fn page(
+    db: &DatabaseConnection,
+    user_id: i64,
+    f: &AccountFilter,
+    request: &PageRequest,
+) -> ApiResult<Page<accounts::Model>> {
+    let ordering = Ordering::new(
+        "accounts",
+        vec![SortKey::new(
+            "id",
+            Expr::col((accounts::Entity, accounts::Column::Id)),
+            KeyKind::Int,
+            false,
+        )],
+    );
+    page::fetch(db, select(user_id, f), &ordering, request).await
+}
+
+/// The user's accounts of the given items (for `item.accounts`), in id order.
+pub async fn of_items(
+    db: &DatabaseConnection,
+    user_id: i64,
+    item_ids: &[i64],
+) -> ApiResult<Vec<accounts::Model>> {
+    Ok(accounts::Entity::find()
+        .filter(accounts::Column::UserId.eq(user_id))
+        .filter(filter::in_ids(
+            Expr::col(accounts::Column::ItemId),
+            item_ids,
+        ))
+        .all(db)
+        .await?)
+}
+
+/// Inserts or updates accounts by Plaid `account_id`.
+pub async fn upsert<C: sea_orm::ConnectionTrait>(
+    conn: &C,
+    rows: Vec<accounts::ActiveModel>,
+) -> ApiResult<()> {
+    super::upsert_many::<accounts::Entity, _>(conn, rows, &[accounts::Column::PlaidAccountId])
+        .await?;
+    Ok(())
+}
+
+/// Row ids of the user's accounts by Plaid `account_id`.
+pub async fn ids_by_plaid_id<C: sea_orm::ConnectionTrait>(
+    conn: &C,
+    user_id: i64,
+    plaid_ids: &[String],
+) -> ApiResult<std::collections::HashMap<String, i64>> {
+    let rows = accounts::Entity::find()
+        .filter(accounts::Column::UserId.eq(user_id))
+        .filter(accounts::Column::PlaidAccountId.is_in(plaid_ids.iter().map(String::as_str)))
+        .all(conn)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|a| (a.plaid_account_id, a.id))
+        .collect())
+}

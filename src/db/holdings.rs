@@ -1,0 +1,184 @@
+//! Investment holdings: one position per account and security.
+
+use sea_orm::sea_query::{Expr, Func, Query};
+use sea_orm::{
+    ColumnTrait, DatabaseConnection, EntityTrait, ExprTrait, JoinType, QueryFilter, QuerySelect,
+    RelationTrait, Select,
+};
+
+use super::accounts::AccountScope;
+use super::decimal::comparable;
+use super::entities::{investment_holdings as holdings, securities};
+use super::filter::{self, TextMatch};
+use super::page::{self, KeyKind, OrderBy, Page, PageRequest};
+use super::securities::text_key;
+use crate::error::ApiResult;
+
+/// Currency code used when a row has neither an ISO nor an unofficial currency code
+/// (ISO 4217's "no currency").
+pub const NO_CURRENCY: &str = "XXX";
+
+/// One tax lot as stored in `investment_holdings.tax_lots` (a JSON array); decimals are
+/// strings so they stay exact.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct StoredTaxLot {
+    pub institution_lot_id: Option<String>,
+    pub original_purchase_datetime: Option<chrono::DateTime<chrono::Utc>>,
+    #[serde(with = "rust_decimal::serde::str_option")]
+    pub quantity: Option<rust_decimal::Decimal>,
+    #[serde(with = "rust_decimal::serde::str_option")]
+    pub purchase_price: Option<rust_decimal::Decimal>,
+    #[serde(with = "rust_decimal::serde::str_option")]
+    pub cost_basis: Option<rust_decimal::Decimal>,
+    #[serde(with = "rust_decimal::serde::str_option")]
+    pub current_value: Option<rust_decimal::Decimal>,
+    pub position_type: Option<String>,
+}
+
+impl StoredTaxLot {
+    pub fn to_json(lots: &[StoredTaxLot]) -> String {
+        serde_json::to_string(lots).expect("tax lots serialize")
+    }
+
+    /// The lots in a stored column; `None` if the text is not what `to_json` writes.
+    pub fn parse_all(json: &str) -> Option<Vec<StoredTaxLot>> {
+        serde_json::from_str(json).ok()
+    }
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct HoldingFilter {
+    pub scope: AccountScope,
+    pub security_ids: Option<Vec<i64>>,
+    pub security_type: Option<TextMatch>,
+    /// Matches the ISO code, or the unofficial code when there is no ISO code.
+    pub currency: Option<TextMatch>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HoldingOrderField {
+    MarketValue,
+    Quantity,
+    SecurityName,
+}
+
+fn col(c: holdings::Column) -> Expr {
+    Expr::col((holdings::Entity, c))
+}
+
+/// The row's currency: ISO code, else unofficial code, else [`NO_CURRENCY`].
+pub fn currency_expr() -> Expr {
+    Func::coalesce([
+        col(holdings::Column::IsoCurrencyCode),
+        col(holdings::Column::UnofficialCurrencyCode),
+        Expr::val(NO_CURRENCY),
+    ])
+    .into()
+}
+
+pub fn select(user_id: i64, f: &HoldingFilter) -> Select<holdings::Entity> {
+    let mut select = holdings::Entity::find()
+        .filter(holdings::Column::UserId.eq(user_id))
+        .filter(f.scope.condition(user_id, col(holdings::Column::AccountId)));
+    if let Some(ids) = &f.security_ids {
+        select = select.filter(filter::in_ids(col(holdings::Column::SecurityId), ids));
+    }
+    if let Some(m) = &f.security_type {
+        let of_type = Query::select()
+            .column(securities::Column::Id)
+            .from(securities::Entity)
+            .and_where(Expr::col(securities::Column::UserId).eq(user_id))
+            .cond_where(filter::text(Expr::col(securities::Column::SecurityType), m))
+            .to_owned();
+        select = select.filter(filter::in_subquery(
+            col(holdings::Column::SecurityId),
+            of_type,
+        ));
+    }
+    if let Some(m) = &f.currency {
+        select = select.filter(filter::text(currency_expr(), m));
+    }
+    select
+}
+
+pub async fn page(
+    db: &DatabaseConnection,
+    user_id: i64,
+    f: &HoldingFilter,
+    order_by: &[OrderBy<HoldingOrderField>],
+    request: &PageRequest,
+) -> ApiResult<Page<holdings::Model>> {
+    let backend = db.get_database_backend();
+    let by_name = order_by
+        .iter()
+        .any(|o| o.field == HoldingOrderField::SecurityName);
+    let ordering = page::ordering_from(
+        "holdings",
+        order_by,
+        OrderBy {
+            field: HoldingOrderField::MarketValue,
+            descending: true,
+        },
+        |field| match field {
+            HoldingOrderField::MarketValue => (
+                "market_value",
+                comparable(backend, col(holdings::Column::InstitutionValue)),
+                KeyKind::Decimal,
+            ),
+            HoldingOrderField::Quantity => (
+                "quantity",
+                comparable(backend, col(holdings::Column::Quantity)),
+                KeyKind::Decimal,
+            ),
+            HoldingOrderField::SecurityName => (
+                "security_name",
+                text_key(Expr::col((securities::Entity, securities::Column::Name))),
+                KeyKind::Text,
+            ),
+        },
+        col(holdings::Column::Id),
+    );
+    let mut select = select(user_id, f);
+    if by_name {
+        select = select.join(JoinType::InnerJoin, holdings::Relation::Security.def());
+    }
+    page::fetch(db, select, &ordering, request).await
+}
+
+/// All of the user's holdings in `f` (for portfolio figures, computed in `Decimal`).
+pub async fn all(
+    db: &DatabaseConnection,
+    user_id: i64,
+    f: &HoldingFilter,
+) -> ApiResult<Vec<holdings::Model>> {
+    Ok(select(user_id, f).all(db).await?)
+}
+
+/// The user's holdings in the given accounts or of the given securities, for the
+/// `account.holdings` / `security.holdings` loaders.
+pub async fn of_parents(
+    db: &DatabaseConnection,
+    user_id: i64,
+    parent: holdings::Column,
+    parent_ids: &[i64],
+) -> ApiResult<Vec<holdings::Model>> {
+    Ok(holdings::Entity::find()
+        .filter(holdings::Column::UserId.eq(user_id))
+        .filter(filter::in_ids(col(parent), parent_ids))
+        .all(db)
+        .await?)
+}
+
+/// Inserts or updates positions by (account, security).
+pub async fn upsert<C: sea_orm::ConnectionTrait>(
+    conn: &C,
+    rows: Vec<holdings::ActiveModel>,
+) -> ApiResult<()> {
+    super::upsert_many::<holdings::Entity, _>(
+        conn,
+        rows,
+        &[holdings::Column::AccountId, holdings::Column::SecurityId],
+    )
+    .await?;
+    Ok(())
+}

@@ -1,0 +1,399 @@
+//! Keyset ("seek") pagination, the one pagination path of every connection.
+//!
+//! A page is `WHERE <filter> AND <rows after the cursor> ORDER BY <keys> LIMIT n + 1`:
+//! no OFFSET, so a page deep in a million rows costs what page one costs, and cursors stay
+//! valid while rows are added. Every ordering ends on a unique key, so the order is total.
+//! A cursor is the sort-key values of its row plus the ordering's signature, as base64url
+//! JSON; a cursor from another connection or ordering is refused.
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::NaiveDate;
+use rust_decimal::Decimal;
+use sea_orm::sea_query::{Alias, Expr, Query, SelectStatement};
+use sea_orm::{
+    Condition, ConnectionTrait, DatabaseConnection, EntityTrait, ExprTrait, FromQueryResult, Order,
+    QueryFilter, QueryOrder, QueryResult, QuerySelect, QueryTrait, Select, Statement, Value,
+};
+use serde::{Deserialize, Serialize};
+use serde_json::Value as Json;
+
+use super::Numeric;
+use crate::error::{ApiError, ApiResult};
+
+/// Page size when neither `first` nor `last` is given.
+pub const DEFAULT_PAGE_SIZE: u64 = 50;
+/// Largest `first` / `last` accepted.
+pub const MAX_PAGE_SIZE: u64 = 500;
+
+/// How a sort key's value is typed inside a cursor.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KeyKind {
+    Int,
+    Text,
+    Date,
+    Decimal,
+}
+
+/// One component of an ordering: a non-null SQL expression and its direction.
+#[derive(Clone, Debug)]
+pub struct SortKey {
+    name: &'static str,
+    expr: Expr,
+    kind: KeyKind,
+    descending: bool,
+}
+
+impl SortKey {
+    /// `expr` must never be NULL (wrap nullable columns in `COALESCE`) and, for decimals,
+    /// must already be comparable (see [`super::decimal::comparable`]).
+    pub fn new(name: &'static str, expr: Expr, kind: KeyKind, descending: bool) -> Self {
+        SortKey {
+            name,
+            expr,
+            kind,
+            descending,
+        }
+    }
+}
+
+/// A total order over a listing's rows; the last key must be unique.
+#[derive(Clone, Debug)]
+pub struct Ordering {
+    signature: String,
+    keys: Vec<SortKey>,
+}
+
+impl Ordering {
+    pub fn new(listing: &str, keys: Vec<SortKey>) -> Self {
+        let parts: Vec<String> = keys
+            .iter()
+            .map(|k| format!("{}.{}", k.name, if k.descending { "desc" } else { "asc" }))
+            .collect();
+        Ordering {
+            signature: format!("{listing}:{}", parts.join(",")),
+            keys,
+        }
+    }
+}
+
+/// One entry of a listing's `orderBy`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct OrderBy<F> {
+    pub field: F,
+    pub descending: bool,
+}
+
+/// The ordering for `order_by` (or `default` when empty), ended by the unique `id` key in
+/// the direction of the last given key.
+pub fn ordering_from<F: Copy>(
+    listing: &str,
+    order_by: &[OrderBy<F>],
+    default: OrderBy<F>,
+    key: impl Fn(F) -> (&'static str, Expr, KeyKind),
+    id: Expr,
+) -> Ordering {
+    let order_by = if order_by.is_empty() {
+        std::slice::from_ref(&default)
+    } else {
+        order_by
+    };
+    let mut keys: Vec<SortKey> = order_by
+        .iter()
+        .map(|o| {
+            let (name, expr, kind) = key(o.field);
+            SortKey::new(name, expr, kind, o.descending)
+        })
+        .collect();
+    let last_descending = order_by.last().is_some_and(|o| o.descending);
+    keys.push(SortKey::new("id", id, KeyKind::Int, last_descending));
+    Ordering::new(listing, keys)
+}
+
+/// A sort-key value of one row.
+#[derive(Clone, Debug, PartialEq)]
+pub enum KeyValue {
+    Int(i64),
+    Text(String),
+    Date(NaiveDate),
+    Decimal(Decimal),
+}
+
+impl KeyValue {
+    fn to_value(&self) -> Value {
+        match self {
+            KeyValue::Int(v) => Value::from(*v),
+            KeyValue::Text(v) => Value::from(v.clone()),
+            KeyValue::Date(v) => Value::from(*v),
+            KeyValue::Decimal(v) => Value::from(Numeric(*v)),
+        }
+    }
+
+    fn to_json(&self) -> Json {
+        match self {
+            KeyValue::Int(v) => Json::from(*v),
+            KeyValue::Text(v) => Json::from(v.as_str()),
+            KeyValue::Date(v) => Json::from(v.to_string()),
+            KeyValue::Decimal(v) => Json::from(v.to_string()),
+        }
+    }
+
+    fn from_json(kind: KeyKind, json: &Json) -> Option<Self> {
+        match kind {
+            KeyKind::Int => json.as_i64().map(KeyValue::Int),
+            KeyKind::Text => json.as_str().map(|s| KeyValue::Text(s.to_owned())),
+            KeyKind::Date => json
+                .as_str()
+                .and_then(|s| s.parse().ok())
+                .map(KeyValue::Date),
+            KeyKind::Decimal => json
+                .as_str()
+                .and_then(|s| s.parse().ok())
+                .map(KeyValue::Decimal),
+        }
+    }
+
+    fn read(row: &QueryResult, column: &str, kind: KeyKind) -> Result<Self, sea_orm::DbErr> {
+        Ok(match kind {
+            KeyKind::Int => KeyValue::Int(row.try_get("", column)?),
+            KeyKind::Text => KeyValue::Text(row.try_get("", column)?),
+            KeyKind::Date => KeyValue::Date(row.try_get("", column)?),
+            KeyKind::Decimal => KeyValue::Decimal(row.try_get::<Numeric>("", column)?.0),
+        })
+    }
+}
+
+#[derive(Serialize, Deserialize)]
+struct CursorJson {
+    /// Ordering signature.
+    o: String,
+    /// Key values.
+    k: Vec<Json>,
+}
+
+fn encode_cursor(ordering: &Ordering, keys: &[KeyValue]) -> String {
+    let json = CursorJson {
+        o: ordering.signature.clone(),
+        k: keys.iter().map(KeyValue::to_json).collect(),
+    };
+    URL_SAFE_NO_PAD.encode(serde_json::to_vec(&json).expect("cursor serializes"))
+}
+
+fn decode_cursor(ordering: &Ordering, argument: &str, cursor: &str) -> ApiResult<Vec<KeyValue>> {
+    let invalid = || ApiError::bad_input(format!("`{argument}` is not a valid cursor"));
+    let bytes = URL_SAFE_NO_PAD.decode(cursor).map_err(|_| invalid())?;
+    let json: CursorJson = serde_json::from_slice(&bytes).map_err(|_| invalid())?;
+    if json.o != ordering.signature {
+        return Err(ApiError::bad_input(format!(
+            "`{argument}` is a cursor of another connection or ordering; \
+             start again without it when you change `orderBy`"
+        )));
+    }
+    if json.k.len() != ordering.keys.len() {
+        return Err(invalid());
+    }
+    ordering
+        .keys
+        .iter()
+        .zip(&json.k)
+        .map(|(key, value)| KeyValue::from_json(key.kind, value).ok_or_else(invalid))
+        .collect()
+}
+
+/// The Relay arguments of a connection field.
+#[derive(Clone, Debug, Default)]
+pub struct PageRequest {
+    pub first: Option<i32>,
+    pub after: Option<String>,
+    pub last: Option<i32>,
+    pub before: Option<String>,
+}
+
+fn page_size(value: Option<i32>, argument: &str) -> ApiResult<u64> {
+    match value {
+        None => Ok(DEFAULT_PAGE_SIZE),
+        Some(n) if n < 0 => Err(ApiError::bad_input(format!(
+            "`{argument}` must not be negative"
+        ))),
+        Some(n) if n as u64 > MAX_PAGE_SIZE => Err(ApiError::bad_input(format!(
+            "`{argument}` is {n}, above the limit of {MAX_PAGE_SIZE} per page; \
+             page with `after`/`before` instead"
+        ))),
+        Some(n) => Ok(n as u64),
+    }
+}
+
+/// The count of all rows matching a connection's filter, run only if `totalCount` is asked.
+#[derive(Clone, Debug)]
+pub struct CountQuery(Statement);
+
+impl CountQuery {
+    pub async fn run(&self, db: &DatabaseConnection) -> ApiResult<i64> {
+        let row = db
+            .query_one_raw(self.0.clone())
+            .await?
+            .ok_or_else(|| ApiError::internal("count", "COUNT(*) returned no row"))?;
+        Ok(row.try_get::<i64>("", "total")?)
+    }
+}
+
+/// One page of rows, each with its cursor.
+#[derive(Debug)]
+pub struct Page<M> {
+    pub edges: Vec<(String, M)>,
+    pub has_previous_page: bool,
+    pub has_next_page: bool,
+    pub count: CountQuery,
+}
+
+impl<M: Clone> Page<M> {
+    /// The page's rows, without cursors.
+    pub fn models(&self) -> Vec<M> {
+        self.edges.iter().map(|(_, m)| m.clone()).collect()
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Side {
+    After,
+    Before,
+}
+
+/// Rows strictly after (or before) the cursor's position in `ordering`. The leading
+/// `k1 >= v1` (or `<=`) is redundant but sargable: it lets the index seek to the cursor.
+fn seek(ordering: &Ordering, values: &[KeyValue], side: Side) -> Condition {
+    let greater = |key: &SortKey| key.descending == (side == Side::Before);
+    let mut any = Condition::any();
+    for (i, key) in ordering.keys.iter().enumerate() {
+        let mut all = Condition::all();
+        for (prev, value) in ordering.keys[..i].iter().zip(values) {
+            all = all.add(prev.expr.clone().eq(value.to_value()));
+        }
+        let value = values[i].to_value();
+        all = all.add(if greater(key) {
+            key.expr.clone().gt(value)
+        } else {
+            key.expr.clone().lt(value)
+        });
+        any = any.add(all);
+    }
+    let first = &ordering.keys[0];
+    let bound = if greater(first) {
+        first.expr.clone().gte(values[0].to_value())
+    } else {
+        first.expr.clone().lte(values[0].to_value())
+    };
+    Condition::all().add(bound).add(any)
+}
+
+fn count_statement(db: &DatabaseConnection, filtered: SelectStatement) -> Statement {
+    let query = Query::select()
+        .expr_as(Expr::cust("COUNT(*)"), Alias::new("total"))
+        .from_subquery(filtered, Alias::new("filtered"))
+        .to_owned();
+    db.get_database_backend().build(&query)
+}
+
+async fn exists<E: EntityTrait>(
+    db: &DatabaseConnection,
+    select: Select<E>,
+    condition: Condition,
+) -> ApiResult<bool> {
+    let query = select
+        .filter(condition)
+        .select_only()
+        .expr(Expr::val(1))
+        .limit(1)
+        .into_query();
+    Ok(db.query_one(&query).await?.is_some())
+}
+
+/// Fetches one page of `select` (already filtered and limited to its owner) in `ordering`.
+pub async fn fetch<E>(
+    db: &DatabaseConnection,
+    select: Select<E>,
+    ordering: &Ordering,
+    request: &PageRequest,
+) -> ApiResult<Page<E::Model>>
+where
+    E: EntityTrait,
+    E::Model: FromQueryResult,
+{
+    if request.first.is_some() && request.last.is_some() {
+        return Err(ApiError::bad_input(
+            "give either `first` (with `after`) or `last` (with `before`), not both",
+        ));
+    }
+    let backward = request.last.is_some() || (request.before.is_some() && request.first.is_none());
+    let limit = if backward {
+        page_size(request.last, "last")?
+    } else {
+        page_size(request.first, "first")?
+    };
+    let after = match &request.after {
+        Some(c) => Some(decode_cursor(ordering, "after", c)?),
+        None => None,
+    };
+    let before = match &request.before {
+        Some(c) => Some(decode_cursor(ordering, "before", c)?),
+        None => None,
+    };
+
+    let count = CountQuery(count_statement(db, select.clone().into_query()));
+    let mut query = select.clone();
+    if let Some(values) = &after {
+        query = query.filter(seek(ordering, values, Side::After));
+    }
+    if let Some(values) = &before {
+        query = query.filter(seek(ordering, values, Side::Before));
+    }
+    for (i, key) in ordering.keys.iter().enumerate() {
+        let order = if key.descending != backward {
+            Order::Desc
+        } else {
+            Order::Asc
+        };
+        query = query
+            .order_by(key.expr.clone(), order)
+            .expr_as(key.expr.clone(), format!("__k{i}"));
+    }
+    let rows = db.query_all(&query.limit(limit + 1).into_query()).await?;
+
+    let has_more = rows.len() as u64 > limit;
+    let mut edges = Vec::with_capacity(rows.len().min(limit as usize));
+    for row in rows.iter().take(limit as usize) {
+        let keys = ordering
+            .keys
+            .iter()
+            .enumerate()
+            .map(|(i, key)| KeyValue::read(row, &format!("__k{i}"), key.kind))
+            .collect::<Result<Vec<_>, _>>()?;
+        let model = E::Model::from_query_result(row, "")?;
+        edges.push((encode_cursor(ordering, &keys), model));
+    }
+    if backward {
+        edges.reverse();
+    }
+
+    // The other direction: is there any row on the far side of the cursor we started from?
+    let (has_previous_page, has_next_page) = if backward {
+        let more_after = match &before {
+            Some(values) => exists(db, select, seek(ordering, values, Side::Before).not()).await?,
+            None => false,
+        };
+        (has_more, more_after)
+    } else {
+        let more_before = match &after {
+            Some(values) => exists(db, select, seek(ordering, values, Side::After).not()).await?,
+            None => false,
+        };
+        (more_before, has_more)
+    };
+
+    Ok(Page {
+        edges,
+        has_previous_page,
+        has_next_page,
+        count,
+    })
+}

@@ -1,0 +1,114 @@
+//! Securities, one row per user and Plaid `security_id`.
+
+use sea_orm::sea_query::{Expr, Func};
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, Select};
+
+use super::entities::securities;
+use super::filter::{self, TextMatch};
+use super::page::{self, KeyKind, OrderBy, Page, PageRequest};
+use crate::error::ApiResult;
+
+#[derive(Clone, Debug, Default)]
+pub struct SecurityFilter {
+    pub ids: Option<Vec<i64>>,
+    pub security_type: Option<TextMatch>,
+    pub ticker_symbol: Option<TextMatch>,
+    pub name: Option<TextMatch>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SecurityOrderField {
+    Name,
+    TickerSymbol,
+}
+
+fn col(c: securities::Column) -> Expr {
+    Expr::col((securities::Entity, c))
+}
+
+pub fn select(user_id: i64, f: &SecurityFilter) -> Select<securities::Entity> {
+    let mut select = securities::Entity::find().filter(securities::Column::UserId.eq(user_id));
+    if let Some(ids) = &f.ids {
+        select = select.filter(filter::in_ids(col(securities::Column::Id), ids));
+    }
+    if let Some(m) = &f.security_type {
+        select = select.filter(filter::text(col(securities::Column::SecurityType), m));
+    }
+    if let Some(m) = &f.ticker_symbol {
+        select = select.filter(filter::text(col(securities::Column::TickerSymbol), m));
+    }
+    if let Some(m) = &f.name {
+        select = select.filter(filter::text(col(securities::Column::Name), m));
+    }
+    select
+}
+
+/// `COALESCE(column, '')`: a nullable text column as a sort key (missing values first).
+pub(crate) fn text_key(c: Expr) -> Expr {
+    Func::coalesce([c, Expr::val("")]).into()
+}
+
+pub async fn page(
+    db: &DatabaseConnection,
+    user_id: i64,
+    f: &SecurityFilter,
+    order_by: &[OrderBy<SecurityOrderField>],
+    request: &PageRequest,
+) -> ApiResult<Page<securities::Model>> {
+    let ordering = page::ordering_from(
+        "securities",
+        order_by,
+        OrderBy {
+            field: SecurityOrderField::Name,
+            descending: false,
+        },
+        |field| match field {
+            SecurityOrderField::Name => (
+                "name",
+                text_key(col(securities::Column::Name)),
+                KeyKind::Text,
+            ),
+            SecurityOrderField::TickerSymbol => (
+                "ticker_symbol",
+                text_key(col(securities::Column::TickerSymbol)),
+                KeyKind::Text,
+            ),
+        },
+        col(securities::Column::Id),
+    );
+    page::fetch(db, select(user_id, f), &ordering, request).await
+}
+
+/// Inserts or updates the user's securities by Plaid `security_id`.
+pub async fn upsert<C: sea_orm::ConnectionTrait>(
+    conn: &C,
+    rows: Vec<securities::ActiveModel>,
+) -> ApiResult<()> {
+    super::upsert_many::<securities::Entity, _>(
+        conn,
+        rows,
+        &[
+            securities::Column::UserId,
+            securities::Column::PlaidSecurityId,
+        ],
+    )
+    .await?;
+    Ok(())
+}
+
+/// Row ids of the user's securities by Plaid `security_id`.
+pub async fn ids_by_plaid_id<C: sea_orm::ConnectionTrait>(
+    conn: &C,
+    user_id: i64,
+    plaid_ids: &[String],
+) -> ApiResult<std::collections::HashMap<String, i64>> {
+    let rows = securities::Entity::find()
+        .filter(securities::Column::UserId.eq(user_id))
+        .filter(securities::Column::PlaidSecurityId.is_in(plaid_ids.iter().map(String::as_str)))
+        .all(conn)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|s| (s.plaid_security_id, s.id))
+        .collect())
+}

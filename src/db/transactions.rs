@@ -1,0 +1,133 @@
+//! Investment transactions.
+
+use chrono::NaiveDate;
+use rust_decimal::Decimal;
+use sea_orm::sea_query::{Expr, Query};
+use sea_orm::{
+    ColumnTrait, DatabaseConnection, DbBackend, EntityTrait, ExprTrait, QueryFilter, Select,
+};
+
+use super::accounts::AccountScope;
+use super::decimal::comparable;
+use super::entities::{investment_transactions as transactions, securities};
+use super::filter::{self, Range, TextMatch};
+use super::page::{self, KeyKind, OrderBy, Page, PageRequest};
+use crate::error::ApiResult;
+
+#[derive(Clone, Debug, Default)]
+pub struct TransactionFilter {
+    pub scope: AccountScope,
+    pub security_ids: Option<Vec<i64>>,
+    /// On the transaction's security.
+    pub ticker_symbol: Option<TextMatch>,
+    pub transaction_type: Option<TextMatch>,
+    pub subtype: Option<TextMatch>,
+    pub date: Option<Range<NaiveDate>>,
+    pub amount: Option<Range<Decimal>>,
+    pub name: Option<TextMatch>,
+    /// `Some(false)`: only live transactions; `Some(true)`: only cancelled ones.
+    pub cancelled: Option<bool>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TransactionOrderField {
+    Date,
+    Amount,
+}
+
+fn col(c: transactions::Column) -> Expr {
+    Expr::col((transactions::Entity, c))
+}
+
+pub fn select(
+    backend: DbBackend,
+    user_id: i64,
+    f: &TransactionFilter,
+) -> Select<transactions::Entity> {
+    let mut select = transactions::Entity::find()
+        .filter(transactions::Column::UserId.eq(user_id))
+        .filter(
+            f.scope
+                .condition(user_id, col(transactions::Column::AccountId)),
+        );
+    if let Some(ids) = &f.security_ids {
+        select = select.filter(filter::in_ids(col(transactions::Column::SecurityId), ids));
+    }
+    if let Some(m) = &f.ticker_symbol {
+        let with_ticker = Query::select()
+            .column(securities::Column::Id)
+            .from(securities::Entity)
+            .and_where(Expr::col(securities::Column::UserId).eq(user_id))
+            .cond_where(filter::text(Expr::col(securities::Column::TickerSymbol), m))
+            .to_owned();
+        select = select.filter(filter::in_subquery(
+            col(transactions::Column::SecurityId),
+            with_ticker,
+        ));
+    }
+    if let Some(m) = &f.transaction_type {
+        select = select.filter(filter::text(col(transactions::Column::TransactionType), m));
+    }
+    if let Some(m) = &f.subtype {
+        select = select.filter(filter::text(col(transactions::Column::Subtype), m));
+    }
+    if let Some(r) = &f.date {
+        select = select.filter(filter::range(col(transactions::Column::Date), r));
+    }
+    if let Some(r) = &f.amount {
+        select = select.filter(filter::decimal_range(
+            backend,
+            col(transactions::Column::Amount),
+            r,
+        ));
+    }
+    if let Some(m) = &f.name {
+        select = select.filter(filter::text(col(transactions::Column::Name), m));
+    }
+    if let Some(cancelled) = f.cancelled {
+        select = select.filter(transactions::Column::Cancelled.eq(cancelled));
+    }
+    select
+}
+
+pub async fn page(
+    db: &DatabaseConnection,
+    user_id: i64,
+    f: &TransactionFilter,
+    order_by: &[OrderBy<TransactionOrderField>],
+    request: &PageRequest,
+) -> ApiResult<Page<transactions::Model>> {
+    let backend = db.get_database_backend();
+    let ordering = page::ordering_from(
+        "investment_transactions",
+        order_by,
+        OrderBy {
+            field: TransactionOrderField::Date,
+            descending: true,
+        },
+        |field| match field {
+            TransactionOrderField::Date => ("date", col(transactions::Column::Date), KeyKind::Date),
+            TransactionOrderField::Amount => (
+                "amount",
+                comparable(backend, col(transactions::Column::Amount)),
+                KeyKind::Decimal,
+            ),
+        },
+        col(transactions::Column::Id),
+    );
+    page::fetch(db, select(backend, user_id, f), &ordering, request).await
+}
+
+/// Inserts or updates transactions by Plaid `investment_transaction_id`.
+pub async fn upsert<C: sea_orm::ConnectionTrait>(
+    conn: &C,
+    rows: Vec<transactions::ActiveModel>,
+) -> ApiResult<()> {
+    super::upsert_many::<transactions::Entity, _>(
+        conn,
+        rows,
+        &[transactions::Column::PlaidInvestmentTransactionId],
+    )
+    .await?;
+    Ok(())
+}

@@ -1,0 +1,97 @@
+//! Users and their API tokens.
+
+use chrono::Utc;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, Set,
+};
+
+use super::entities::{api_tokens, users};
+use crate::error::ApiResult;
+
+/// The user named `name`, created if it does not exist yet.
+pub async fn find_or_create(db: &DatabaseConnection, name: &str) -> ApiResult<users::Model> {
+    if let Some(user) = find_by_name(db, name).await? {
+        return Ok(user);
+    }
+    let inserted = users::ActiveModel {
+        name: Set(name.to_owned()),
+        created_at: Set(Utc::now()),
+        ..Default::default()
+    }
+    .insert(db)
+    .await;
+    match inserted {
+        Ok(user) => Ok(user),
+        // Lost a race with another process creating the same user: use theirs.
+        Err(err) => find_by_name(db, name).await?.ok_or_else(|| err.into()),
+    }
+}
+
+pub async fn find_by_name(db: &DatabaseConnection, name: &str) -> ApiResult<Option<users::Model>> {
+    Ok(users::Entity::find()
+        .filter(users::Column::Name.eq(name))
+        .one(db)
+        .await?)
+}
+
+pub async fn find(db: &DatabaseConnection, id: i64) -> ApiResult<Option<users::Model>> {
+    Ok(users::Entity::find_by_id(id).one(db).await?)
+}
+
+pub async fn insert_token(
+    db: &DatabaseConnection,
+    user_id: i64,
+    name: &str,
+    token_hash: &str,
+    scope: &str,
+) -> ApiResult<api_tokens::Model> {
+    Ok(api_tokens::ActiveModel {
+        user_id: Set(user_id),
+        name: Set(name.to_owned()),
+        token_hash: Set(token_hash.to_owned()),
+        scope: Set(scope.to_owned()),
+        created_at: Set(Utc::now()),
+        ..Default::default()
+    }
+    .insert(db)
+    .await?)
+}
+
+pub async fn find_token_by_hash(
+    db: &DatabaseConnection,
+    token_hash: &str,
+) -> ApiResult<Option<api_tokens::Model>> {
+    Ok(api_tokens::Entity::find()
+        .filter(api_tokens::Column::TokenHash.eq(token_hash))
+        .one(db)
+        .await?)
+}
+
+pub async fn tokens_of(db: &DatabaseConnection, user_id: i64) -> ApiResult<Vec<api_tokens::Model>> {
+    Ok(api_tokens::Entity::find()
+        .filter(api_tokens::Column::UserId.eq(user_id))
+        .order_by_asc(api_tokens::Column::Id)
+        .all(db)
+        .await?)
+}
+
+pub async fn find_token(
+    db: &DatabaseConnection,
+    user_id: i64,
+    id: i64,
+) -> ApiResult<Option<api_tokens::Model>> {
+    Ok(api_tokens::Entity::find_by_id(id)
+        .filter(api_tokens::Column::UserId.eq(user_id))
+        .one(db)
+        .await?)
+}
+
+/// Deletes the caller's token `id`; false when there is no such token of theirs.
+pub async fn delete_token(db: &DatabaseConnection, user_id: i64, id: i64) -> ApiResult<bool> {
+    let result = api_tokens::Entity::delete_many()
+        .filter(api_tokens::Column::Id.eq(id))
+        .filter(api_tokens::Column::UserId.eq(user_id))
+        .exec(db)
+        .await?;
+    Ok(result.rows_affected > 0)
+}

@@ -1,0 +1,85 @@
+//! The one error type of the API, mapped to GraphQL `extensions.code` and to HTTP statuses.
+//!
+//! `ApiError` deliberately has no `Display` impl: async-graphql converts any `Display`
+//! error into a plain error without a code, so `?` must go through our `From` below.
+
+use async_graphql::ErrorExtensions;
+use axum::http::StatusCode;
+
+/// A failure the caller can see. Internal details are logged where the error is made and
+/// never sent.
+#[derive(Debug)]
+pub enum ApiError {
+    /// No token, or a token that is not valid.
+    Unauthenticated,
+    /// A valid token without the scope the operation needs.
+    Forbidden(String),
+    /// The object does not exist, or belongs to another user (indistinguishable).
+    NotFound(String),
+    /// The request is malformed: bad argument, cursor, id or filter.
+    BadUserInput(String),
+    /// Anything else; the message sent is generic.
+    Internal,
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;
+
+impl ApiError {
+    pub fn bad_input(message: impl Into<String>) -> Self {
+        ApiError::BadUserInput(message.into())
+    }
+
+    pub fn not_found(message: impl Into<String>) -> Self {
+        ApiError::NotFound(message.into())
+    }
+
+    /// Logs an unexpected failure and hides it from the caller.
+    pub fn internal(context: &str, err: impl std::fmt::Display) -> Self {
+        tracing::error!(error = %err, "{context}");
+        ApiError::Internal
+    }
+
+    /// The GraphQL `extensions.code`.
+    pub fn code(&self) -> &'static str {
+        match self {
+            ApiError::Unauthenticated => "UNAUTHENTICATED",
+            ApiError::Forbidden(_) => "FORBIDDEN",
+            ApiError::NotFound(_) => "NOT_FOUND",
+            ApiError::BadUserInput(_) => "BAD_USER_INPUT",
+            ApiError::Internal => "INTERNAL_SERVER_ERROR",
+        }
+    }
+
+    pub fn message(&self) -> String {
+        match self {
+            ApiError::Unauthenticated => {
+                "a valid `Authorization: Bearer <token>` header is required".to_owned()
+            }
+            ApiError::Forbidden(m) | ApiError::NotFound(m) | ApiError::BadUserInput(m) => m.clone(),
+            ApiError::Internal => "internal server error".to_owned(),
+        }
+    }
+
+    pub fn status(&self) -> StatusCode {
+        match self {
+            ApiError::Unauthenticated => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
+            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::BadUserInput(_) => StatusCode::BAD_REQUEST,
+            ApiError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+}
+
+impl From<sea_orm::DbErr> for ApiError {
+    fn from(err: sea_orm::DbErr) -> Self {
+        ApiError::internal("database error", err)
+    }
+}
+
+impl From<ApiError> for async_graphql::Error {
+    fn from(err: ApiError) -> Self {
+        let code = err.code();
+        async_graphql::Error::new(err.message()).extend_with(|_, ext| ext.set("code", code))
+    }
+}
