@@ -1,0 +1,372 @@
+//! Filter and ordering inputs. Each converts into its `db` domain filter (ids decoded and
+//! type-checked here), and the `db::filter` builders turn that into SQL.
+
+use async_graphql::{Enum, ID, InputObject};
+
+use super::ids::{self, NodeKind};
+use super::scalars::{Date, DecimalScalar};
+use super::types::ItemStatus;
+use crate::db::accounts::{AccountFilter as AccountQuery, AccountScope};
+use crate::db::filter::{Range, TextMatch};
+use crate::db::holdings::{HoldingFilter as HoldingQuery, HoldingOrderField};
+use crate::db::items::ItemFilter;
+use crate::db::page::OrderBy;
+use crate::db::securities::{SecurityFilter as SecurityQuery, SecurityOrderField};
+use crate::db::transactions::{TransactionFilter, TransactionOrderField};
+use crate::error::ApiResult;
+
+/// Conditions on a text field; all given conditions must hold.
+#[derive(InputObject, Clone, Default)]
+pub struct StringFilter {
+    /// Exactly this value (case-sensitive).
+    eq: Option<String>,
+    /// Any of these values (case-sensitive).
+    #[graphql(name = "in")]
+    any_of: Option<Vec<String>>,
+    /// Contains this text, ignoring case.
+    contains: Option<String>,
+}
+
+impl From<StringFilter> for TextMatch {
+    fn from(f: StringFilter) -> Self {
+        TextMatch {
+            eq: f.eq,
+            any_of: f.any_of,
+            contains: f.contains,
+        }
+    }
+}
+
+/// Bounds on a date; all given bounds must hold.
+#[derive(InputObject, Clone, Default)]
+pub struct DateFilter {
+    /// On this day.
+    eq: Option<Date>,
+    /// After this day.
+    gt: Option<Date>,
+    /// On or after this day.
+    gte: Option<Date>,
+    /// Before this day.
+    lt: Option<Date>,
+    /// On or before this day.
+    lte: Option<Date>,
+}
+
+impl From<DateFilter> for Range<chrono::NaiveDate> {
+    fn from(f: DateFilter) -> Self {
+        Range {
+            eq: f.eq.map(|d| d.0),
+            gt: f.gt.map(|d| d.0),
+            gte: f.gte.map(|d| d.0),
+            lt: f.lt.map(|d| d.0),
+            lte: f.lte.map(|d| d.0),
+        }
+    }
+}
+
+/// Bounds on a decimal, compared as numbers; all given bounds must hold.
+#[derive(InputObject, Clone, Default)]
+pub struct DecimalFilter {
+    /// Equal to this number.
+    eq: Option<DecimalScalar>,
+    /// Greater than this number.
+    gt: Option<DecimalScalar>,
+    /// Greater than or equal to this number.
+    gte: Option<DecimalScalar>,
+    /// Less than this number.
+    lt: Option<DecimalScalar>,
+    /// Less than or equal to this number.
+    lte: Option<DecimalScalar>,
+}
+
+impl From<DecimalFilter> for Range<rust_decimal::Decimal> {
+    fn from(f: DecimalFilter) -> Self {
+        Range {
+            eq: f.eq.map(|d| d.0),
+            gt: f.gt.map(|d| d.0),
+            gte: f.gte.map(|d| d.0),
+            lt: f.lt.map(|d| d.0),
+            lte: f.lte.map(|d| d.0),
+        }
+    }
+}
+
+/// Sort direction.
+#[derive(Enum, Clone, Copy, PartialEq, Eq)]
+pub enum OrderDirection {
+    /// Smallest (or earliest, or A) first.
+    Asc,
+    /// Largest (or latest, or Z) first.
+    Desc,
+}
+
+fn order<F: Copy>(field: F, direction: OrderDirection) -> OrderBy<F> {
+    OrderBy {
+        field,
+        descending: direction == OrderDirection::Desc,
+    }
+}
+
+fn decode(kind: NodeKind, ids: Option<Vec<ID>>, argument: &str) -> ApiResult<Option<Vec<i64>>> {
+    ids.map(|ids| ids::decode_all(kind, &ids, argument))
+        .transpose()
+}
+
+fn scope(
+    account_ids: Option<Vec<ID>>,
+    item_ids: Option<Vec<ID>>,
+    institution_ids: Option<Vec<String>>,
+) -> ApiResult<AccountScope> {
+    Ok(AccountScope {
+        account_ids: decode(NodeKind::Account, account_ids, "accountIds")?,
+        item_ids: decode(NodeKind::PlaidItem, item_ids, "itemIds")?,
+        institution_ids,
+    })
+}
+
+/// Which part of the portfolio to total.
+#[derive(InputObject, Clone, Default)]
+pub struct PortfolioFilter {
+    /// Only these accounts.
+    account_ids: Option<Vec<ID>>,
+    /// Only accounts of these items.
+    item_ids: Option<Vec<ID>>,
+    /// Only accounts at these institutions (Plaid institution ids, e.g. `ins_109508`).
+    institution_ids: Option<Vec<String>>,
+}
+
+impl PortfolioFilter {
+    pub fn into_scope(self) -> ApiResult<AccountScope> {
+        scope(self.account_ids, self.item_ids, self.institution_ids)
+    }
+}
+
+/// Filters investment transactions; all given conditions must hold.
+#[derive(InputObject, Clone, Default)]
+pub struct InvestmentTransactionFilter {
+    /// Only in these accounts.
+    account_ids: Option<Vec<ID>>,
+    /// Only in accounts of these items.
+    item_ids: Option<Vec<ID>>,
+    /// Only at these institutions (Plaid institution ids).
+    institution_ids: Option<Vec<String>>,
+    /// Only of these securities.
+    security_ids: Option<Vec<ID>>,
+    /// On the ticker symbol of the transaction's security.
+    ticker_symbol: Option<StringFilter>,
+    /// On the transaction type (`buy`, `sell`, `cancel`, `cash`, `fee`, `transfer`).
+    #[graphql(name = "type")]
+    transaction_type: Option<StringFilter>,
+    /// On the transaction subtype (`dividend`, `contribution`, ...).
+    subtype: Option<StringFilter>,
+    /// On the posting date.
+    date: Option<DateFilter>,
+    /// On the amount (Plaid's sign: positive when cash leaves the account).
+    amount: Option<DecimalFilter>,
+    /// On the institution's description.
+    name: Option<StringFilter>,
+    /// `false`: leave cancelled transactions out; `true`: only those; absent: both.
+    cancelled: Option<bool>,
+}
+
+impl InvestmentTransactionFilter {
+    pub fn into_query(self) -> ApiResult<TransactionFilter> {
+        Ok(TransactionFilter {
+            scope: scope(self.account_ids, self.item_ids, self.institution_ids)?,
+            security_ids: decode(NodeKind::Security, self.security_ids, "securityIds")?,
+            ticker_symbol: self.ticker_symbol.map(Into::into),
+            transaction_type: self.transaction_type.map(Into::into),
+            subtype: self.subtype.map(Into::into),
+            date: self.date.map(Into::into),
+            amount: self.amount.map(Into::into),
+            name: self.name.map(Into::into),
+            cancelled: self.cancelled,
+        })
+    }
+}
+
+/// Fields investment transactions can be ordered by.
+#[derive(Enum, Clone, Copy, PartialEq, Eq)]
+pub enum InvestmentTransactionOrderField {
+    /// Posting date.
+    Date,
+    /// Amount, as a number.
+    Amount,
+}
+
+/// One key of an investment transaction ordering (ties are broken by id).
+#[derive(InputObject, Clone, Copy)]
+pub struct InvestmentTransactionOrder {
+    /// What to sort by.
+    field: InvestmentTransactionOrderField,
+    /// Which way.
+    direction: OrderDirection,
+}
+
+impl From<InvestmentTransactionOrder> for OrderBy<TransactionOrderField> {
+    fn from(o: InvestmentTransactionOrder) -> Self {
+        let field = match o.field {
+            InvestmentTransactionOrderField::Date => TransactionOrderField::Date,
+            InvestmentTransactionOrderField::Amount => TransactionOrderField::Amount,
+        };
+        order(field, o.direction)
+    }
+}
+
+/// Filters holdings; all given conditions must hold.
+#[derive(InputObject, Clone, Default)]
+pub struct HoldingFilter {
+    /// Only in these accounts.
+    account_ids: Option<Vec<ID>>,
+    /// Only in accounts of these items.
+    item_ids: Option<Vec<ID>>,
+    /// Only at these institutions (Plaid institution ids).
+    institution_ids: Option<Vec<String>>,
+    /// Only of these securities.
+    security_ids: Option<Vec<ID>>,
+    /// On the type of the security held (`equity`, `etf`, `cash`...).
+    security_type: Option<StringFilter>,
+    /// On the holding's currency (ISO code, else unofficial code, else `XXX`).
+    currency: Option<StringFilter>,
+}
+
+impl HoldingFilter {
+    pub fn into_query(self) -> ApiResult<HoldingQuery> {
+        Ok(HoldingQuery {
+            scope: scope(self.account_ids, self.item_ids, self.institution_ids)?,
+            security_ids: decode(NodeKind::Security, self.security_ids, "securityIds")?,
+            security_type: self.security_type.map(Into::into),
+            currency: self.currency.map(Into::into),
+        })
+    }
+}
+
+/// Fields holdings can be ordered by.
+#[derive(Enum, Clone, Copy, PartialEq, Eq)]
+pub enum HoldingOrderFieldInput {
+    /// Market value (the institution's value), as a number.
+    MarketValue,
+    /// Quantity, as a number.
+    Quantity,
+    /// Name of the security held.
+    SecurityName,
+}
+
+/// One key of a holding ordering (ties are broken by id).
+#[derive(InputObject, Clone, Copy)]
+pub struct HoldingOrder {
+    /// What to sort by.
+    field: HoldingOrderFieldInput,
+    /// Which way.
+    direction: OrderDirection,
+}
+
+impl From<HoldingOrder> for OrderBy<HoldingOrderField> {
+    fn from(o: HoldingOrder) -> Self {
+        let field = match o.field {
+            HoldingOrderFieldInput::MarketValue => HoldingOrderField::MarketValue,
+            HoldingOrderFieldInput::Quantity => HoldingOrderField::Quantity,
+            HoldingOrderFieldInput::SecurityName => HoldingOrderField::SecurityName,
+        };
+        order(field, o.direction)
+    }
+}
+
+/// Filters securities; all given conditions must hold.
+#[derive(InputObject, Clone, Default)]
+pub struct SecurityFilter {
+    /// Only these securities.
+    ids: Option<Vec<ID>>,
+    /// On the security type (`equity`, `etf`, `mutual fund`, `cash`...).
+    #[graphql(name = "type")]
+    security_type: Option<StringFilter>,
+    /// On the ticker symbol.
+    ticker_symbol: Option<StringFilter>,
+    /// On the name.
+    name: Option<StringFilter>,
+}
+
+impl SecurityFilter {
+    pub fn into_query(self) -> ApiResult<SecurityQuery> {
+        Ok(SecurityQuery {
+            ids: decode(NodeKind::Security, self.ids, "ids")?,
+            security_type: self.security_type.map(Into::into),
+            ticker_symbol: self.ticker_symbol.map(Into::into),
+            name: self.name.map(Into::into),
+        })
+    }
+}
+
+/// Fields securities can be ordered by.
+#[derive(Enum, Clone, Copy, PartialEq, Eq)]
+pub enum SecurityOrderFieldInput {
+    /// Name (securities without a name first).
+    Name,
+    /// Ticker symbol (securities without a ticker first).
+    TickerSymbol,
+}
+
+/// One key of a security ordering (ties are broken by id).
+#[derive(InputObject, Clone, Copy)]
+pub struct SecurityOrder {
+    /// What to sort by.
+    field: SecurityOrderFieldInput,
+    /// Which way.
+    direction: OrderDirection,
+}
+
+impl From<SecurityOrder> for OrderBy<SecurityOrderField> {
+    fn from(o: SecurityOrder) -> Self {
+        let field = match o.field {
+            SecurityOrderFieldInput::Name => SecurityOrderField::Name,
+            SecurityOrderFieldInput::TickerSymbol => SecurityOrderField::TickerSymbol,
+        };
+        order(field, o.direction)
+    }
+}
+
+/// Filters accounts; all given conditions must hold.
+#[derive(InputObject, Clone, Default)]
+pub struct AccountFilter {
+    /// Only accounts of these items.
+    item_ids: Option<Vec<ID>>,
+    /// Only accounts at these institutions (Plaid institution ids).
+    institution_ids: Option<Vec<String>>,
+    /// On the account type (`investment`, `depository`...).
+    #[graphql(name = "type")]
+    account_type: Option<StringFilter>,
+    /// On the account subtype (`brokerage`, `ira`, `401k`...).
+    subtype: Option<StringFilter>,
+}
+
+impl AccountFilter {
+    pub fn into_query(self) -> ApiResult<AccountQuery> {
+        Ok(AccountQuery {
+            item_ids: decode(NodeKind::PlaidItem, self.item_ids, "itemIds")?,
+            institution_ids: self.institution_ids,
+            account_type: self.account_type.map(Into::into),
+            subtype: self.subtype.map(Into::into),
+        })
+    }
+}
+
+/// Filters items; all given conditions must hold.
+#[derive(InputObject, Clone, Default)]
+pub struct PlaidItemFilter {
+    /// Only items at these institutions (Plaid institution ids).
+    institution_ids: Option<Vec<String>>,
+    /// Only items in one of these states.
+    status: Option<Vec<ItemStatus>>,
+}
+
+impl PlaidItemFilter {
+    pub fn into_query(self) -> ItemFilter {
+        ItemFilter {
+            institution_ids: self.institution_ids,
+            status: self.status.map(|statuses| TextMatch {
+                any_of: Some(statuses.into_iter().map(|s| s.as_db().to_owned()).collect()),
+                ..Default::default()
+            }),
+        }
+    }
+}

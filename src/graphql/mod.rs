@@ -1,0 +1,64 @@
+//! The GraphQL API: schema, types, inputs, connections and loaders. Resolvers stay thin:
+//! they decode arguments and call the `db` queries and services.
+
+pub mod connection;
+pub mod extensions;
+pub mod ids;
+pub mod inputs;
+pub mod loaders;
+pub mod mutation;
+pub mod prefetch;
+pub mod query;
+pub mod scalars;
+pub mod types;
+
+use async_graphql::{Context, EmptySubscription, Schema, SchemaBuilder};
+use sea_orm::DatabaseConnection;
+
+use crate::auth::Viewer;
+use crate::error::{ApiError, ApiResult};
+use loaders::Loaders;
+
+pub type AppSchema = Schema<query::Query, mutation::Mutation, EmptySubscription>;
+
+/// Deepest selection accepted. GraphiQL's introspection query needs 13.
+pub const MAX_DEPTH: usize = 16;
+/// Most expensive query accepted; a connection costs its page size times its selection.
+pub const MAX_COMPLEXITY: usize = 50_000;
+
+fn builder() -> SchemaBuilder<query::Query, mutation::Mutation, EmptySubscription> {
+    Schema::build(query::Query, mutation::Mutation, EmptySubscription)
+        .limit_depth(MAX_DEPTH)
+        .limit_complexity(MAX_COMPLEXITY)
+        .extension(extensions::ErrorCodes)
+        .extension(extensions::MutationScope)
+}
+
+/// The schema served over HTTP.
+pub fn schema(db: DatabaseConnection) -> AppSchema {
+    builder().data(db).finish()
+}
+
+/// The SDL committed as `schema.graphql`.
+pub fn sdl() -> String {
+    builder()
+        .finish()
+        .sdl_with_options(async_graphql::SDLExportOptions::new().sorted_fields())
+}
+
+/// Per-request data: the caller and their loaders.
+pub fn request_data(db: &DatabaseConnection, viewer: Viewer) -> (Viewer, Loaders) {
+    (viewer, Loaders::new(db, viewer.user_id))
+}
+
+pub(crate) fn viewer<'a>(ctx: &Context<'a>) -> ApiResult<&'a Viewer> {
+    ctx.data::<Viewer>().map_err(|_| ApiError::Unauthenticated)
+}
+
+pub(crate) fn db<'a>(ctx: &Context<'a>) -> &'a DatabaseConnection {
+    ctx.data_unchecked::<DatabaseConnection>()
+}
+
+pub(crate) fn loaders<'a>(ctx: &Context<'a>) -> &'a Loaders {
+    ctx.data_unchecked::<Loaders>()
+}

@@ -1,0 +1,83 @@
+//! The `Mutation` root. Every mutation needs a `write` token (checked once, for the whole
+//! operation, by `extensions::MutationScope`), takes one `input` and returns a payload.
+
+use async_graphql::{Context, ID, InputObject, Object, Result, SimpleObject};
+
+use super::ids::{self, NodeKind};
+use super::types::ApiToken;
+use super::{db, viewer};
+use crate::auth::{self, Scope};
+use crate::db::users;
+use crate::error::ApiError;
+
+pub struct Mutation;
+
+/// Input of `createApiToken`.
+#[derive(InputObject)]
+pub struct CreateApiTokenInput {
+    /// A label to recognise the token by.
+    name: String,
+    /// What the token may do.
+    scope: Scope,
+}
+
+/// Result of `createApiToken`.
+#[derive(SimpleObject)]
+pub struct CreateApiTokenPayload {
+    /// The secret, shown this once: send it as `Authorization: Bearer <token>`.
+    token: String,
+    /// The token's record.
+    api_token: ApiToken,
+}
+
+/// Input of `revokeApiToken`.
+#[derive(InputObject)]
+pub struct RevokeApiTokenInput {
+    /// Id of the token to revoke.
+    id: ID,
+}
+
+/// Result of `revokeApiToken`.
+#[derive(SimpleObject)]
+pub struct RevokeApiTokenPayload {
+    /// Id of the revoked token.
+    revoked_token_id: ID,
+}
+
+/// The entry points for changes. Every mutation needs a `write` token.
+#[Object]
+impl Mutation {
+    /// Creates an API token for yourself (for a dashboard, a script...).
+    async fn create_api_token(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The new token's name and scope.")] input: CreateApiTokenInput,
+    ) -> Result<CreateApiTokenPayload> {
+        let viewer = viewer(ctx)?;
+        let name = input.name.trim();
+        if name.is_empty() || name.len() > 200 {
+            return Err(ApiError::bad_input("`name` must have 1 to 200 characters").into());
+        }
+        let issued = auth::issue_token(db(ctx), viewer.user_id, name, input.scope).await?;
+        Ok(CreateApiTokenPayload {
+            token: issued.token,
+            api_token: ApiToken(issued.record),
+        })
+    }
+
+    /// Revokes one of your API tokens; it stops working at once.
+    async fn revoke_api_token(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The token to revoke.")] input: RevokeApiTokenInput,
+    ) -> Result<RevokeApiTokenPayload> {
+        let viewer = viewer(ctx)?;
+        let row = ids::decode_as(NodeKind::ApiToken, &input.id, "id")?;
+        if !users::delete_token(db(ctx), viewer.user_id, row).await? {
+            return Err(ApiError::not_found("no such API token").into());
+        }
+        Ok(RevokeApiTokenPayload {
+            revoked_token_id: input.id,
+        })
+    }
+}

@@ -1,0 +1,228 @@
+//! The `Query` root.
+
+use async_graphql::{Context, ID, Object, Result};
+
+use super::connection::{self, Connection};
+use super::ids::{self, NodeKind};
+use super::inputs::{
+    AccountFilter, HoldingFilter, HoldingOrder, InvestmentTransactionFilter,
+    InvestmentTransactionOrder, PlaidItemFilter, PortfolioFilter, SecurityFilter, SecurityOrder,
+};
+use super::types::{
+    Account, ApiToken, Holding, InvestmentTransaction, Node, PlaidItem, Portfolio, Security, User,
+};
+use super::{db, prefetch, viewer};
+use crate::db::entities::{
+    accounts, api_tokens, investment_holdings, investment_transactions, plaid_items, securities,
+};
+use crate::db::{self as queries, UserOwned};
+use crate::error::{ApiError, ApiResult};
+
+pub struct Query;
+
+async fn owned<E: UserOwned>(ctx: &Context<'_>, id: i64) -> ApiResult<Option<E::Model>> {
+    let user_id = viewer(ctx)?.user_id;
+    Ok(queries::find_owned::<E>(db(ctx), user_id, &[id])
+        .await?
+        .into_iter()
+        .next())
+}
+
+/// The entry points for reading: your items, accounts, securities, holdings, transactions
+/// and portfolio figures. Everything is limited to the data of the token's user.
+#[Object]
+impl Query {
+    /// Any object by its global id; null when it does not exist or is not yours.
+    async fn node(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Global id of the object.")] id: ID,
+    ) -> Result<Option<Node>> {
+        let (kind, row) = ids::decode(&id)?;
+        let node = match kind {
+            NodeKind::User => {
+                let viewer = viewer(ctx)?;
+                if viewer.user_id != row {
+                    return Ok(None);
+                }
+                queries::users::find(db(ctx), row)
+                    .await?
+                    .map(|u| Node::User(User(u)))
+            }
+            NodeKind::ApiToken => owned::<api_tokens::Entity>(ctx, row)
+                .await?
+                .map(|m| Node::ApiToken(ApiToken(m))),
+            NodeKind::PlaidItem => owned::<plaid_items::Entity>(ctx, row)
+                .await?
+                .map(|m| Node::PlaidItem(PlaidItem(m))),
+            NodeKind::Account => owned::<accounts::Entity>(ctx, row)
+                .await?
+                .map(|m| Node::Account(Account(m))),
+            NodeKind::Security => owned::<securities::Entity>(ctx, row)
+                .await?
+                .map(|m| Node::Security(Security(m))),
+            NodeKind::Holding => owned::<investment_holdings::Entity>(ctx, row)
+                .await?
+                .map(|m| Node::Holding(Holding(m))),
+            NodeKind::InvestmentTransaction => owned::<investment_transactions::Entity>(ctx, row)
+                .await?
+                .map(|m| Node::InvestmentTransaction(InvestmentTransaction(m))),
+            NodeKind::SyncRun => None,
+        };
+        Ok(node)
+    }
+
+    /// The user the request's token belongs to.
+    async fn viewer(&self, ctx: &Context<'_>) -> Result<User> {
+        let viewer = viewer(ctx)?;
+        let user = queries::users::find(db(ctx), viewer.user_id)
+            .await?
+            .ok_or(ApiError::Unauthenticated)?;
+        Ok(User(user))
+    }
+
+    /// Your linked items (logins at institutions), oldest first.
+    #[graphql(complexity = "connection::complexity(first, last, child_complexity)")]
+    async fn items(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Which items.")] filter: Option<PlaidItemFilter>,
+        #[graphql(desc = "Page size from the start (default 50, at most 500).")] first: Option<i32>,
+        #[graphql(desc = "Cursor after which the page starts.")] after: Option<String>,
+        #[graphql(desc = "Page size from the end (at most 500).")] last: Option<i32>,
+        #[graphql(desc = "Cursor before which the page ends.")] before: Option<String>,
+    ) -> Result<Connection<PlaidItem>> {
+        let user_id = viewer(ctx)?.user_id;
+        let filter = filter.unwrap_or_default().into_query();
+        let request = connection::request(first, after, last, before);
+        let page = queries::items::page(db(ctx), user_id, &filter, &request).await?;
+        for selection in prefetch::connection_nodes(ctx) {
+            prefetch::items(ctx, &selection, page.models()).await?;
+        }
+        Ok(connection::from_page(page, PlaidItem))
+    }
+
+    /// Your accounts, oldest first.
+    #[graphql(complexity = "connection::complexity(first, last, child_complexity)")]
+    async fn accounts(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Which accounts.")] filter: Option<AccountFilter>,
+        #[graphql(desc = "Page size from the start (default 50, at most 500).")] first: Option<i32>,
+        #[graphql(desc = "Cursor after which the page starts.")] after: Option<String>,
+        #[graphql(desc = "Page size from the end (at most 500).")] last: Option<i32>,
+        #[graphql(desc = "Cursor before which the page ends.")] before: Option<String>,
+    ) -> Result<Connection<Account>> {
+        let user_id = viewer(ctx)?.user_id;
+        let filter = filter.unwrap_or_default().into_query()?;
+        let request = connection::request(first, after, last, before);
+        let page = queries::accounts::page(db(ctx), user_id, &filter, &request).await?;
+        for selection in prefetch::connection_nodes(ctx) {
+            prefetch::accounts(ctx, &selection, page.models()).await?;
+        }
+        Ok(connection::from_page(page, Account))
+    }
+
+    /// Securities you hold or have traded; by name unless `orderBy` says otherwise.
+    #[graphql(complexity = "connection::complexity(first, last, child_complexity)")]
+    #[allow(clippy::too_many_arguments)]
+    async fn securities(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Which securities.")] filter: Option<SecurityFilter>,
+        #[graphql(desc = "Sort keys, in order (default: name ascending).")] order_by: Option<
+            Vec<SecurityOrder>,
+        >,
+        #[graphql(desc = "Page size from the start (default 50, at most 500).")] first: Option<i32>,
+        #[graphql(desc = "Cursor after which the page starts.")] after: Option<String>,
+        #[graphql(desc = "Page size from the end (at most 500).")] last: Option<i32>,
+        #[graphql(desc = "Cursor before which the page ends.")] before: Option<String>,
+    ) -> Result<Connection<Security>> {
+        let user_id = viewer(ctx)?.user_id;
+        let filter = filter.unwrap_or_default().into_query()?;
+        let order_by: Vec<_> = order_by
+            .unwrap_or_default()
+            .into_iter()
+            .map(Into::into)
+            .collect();
+        let request = connection::request(first, after, last, before);
+        let page =
+            queries::securities::page(db(ctx), user_id, &filter, &order_by, &request).await?;
+        for selection in prefetch::connection_nodes(ctx) {
+            prefetch::securities(ctx, &selection, page.models()).await?;
+        }
+        Ok(connection::from_page(page, Security))
+    }
+
+    /// Your positions; largest market value first unless `orderBy` says otherwise.
+    #[graphql(complexity = "connection::complexity(first, last, child_complexity)")]
+    #[allow(clippy::too_many_arguments)]
+    async fn holdings(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Which holdings.")] filter: Option<HoldingFilter>,
+        #[graphql(desc = "Sort keys, in order (default: market value descending).")]
+        order_by: Option<Vec<HoldingOrder>>,
+        #[graphql(desc = "Page size from the start (default 50, at most 500).")] first: Option<i32>,
+        #[graphql(desc = "Cursor after which the page starts.")] after: Option<String>,
+        #[graphql(desc = "Page size from the end (at most 500).")] last: Option<i32>,
+        #[graphql(desc = "Cursor before which the page ends.")] before: Option<String>,
+    ) -> Result<Connection<Holding>> {
+        let user_id = viewer(ctx)?.user_id;
+        let filter = filter.unwrap_or_default().into_query()?;
+        let order_by: Vec<_> = order_by
+            .unwrap_or_default()
+            .into_iter()
+            .map(Into::into)
+            .collect();
+        let request = connection::request(first, after, last, before);
+        let page = queries::holdings::page(db(ctx), user_id, &filter, &order_by, &request).await?;
+        for selection in prefetch::connection_nodes(ctx) {
+            prefetch::holdings(ctx, &selection, page.models()).await?;
+        }
+        Ok(connection::from_page(page, Holding))
+    }
+
+    /// Your investment transactions; newest first unless `orderBy` says otherwise.
+    #[graphql(complexity = "connection::complexity(first, last, child_complexity)")]
+    #[allow(clippy::too_many_arguments)]
+    async fn investment_transactions(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Which transactions.")] filter: Option<InvestmentTransactionFilter>,
+        #[graphql(desc = "Sort keys, in order (default: date descending).")] order_by: Option<
+            Vec<InvestmentTransactionOrder>,
+        >,
+        #[graphql(desc = "Page size from the start (default 50, at most 500).")] first: Option<i32>,
+        #[graphql(desc = "Cursor after which the page starts.")] after: Option<String>,
+        #[graphql(desc = "Page size from the end (at most 500).")] last: Option<i32>,
+        #[graphql(desc = "Cursor before which the page ends.")] before: Option<String>,
+    ) -> Result<Connection<InvestmentTransaction>> {
+        let user_id = viewer(ctx)?.user_id;
+        let filter = filter.unwrap_or_default().into_query()?;
+        let order_by: Vec<_> = order_by
+            .unwrap_or_default()
+            .into_iter()
+            .map(Into::into)
+            .collect();
+        let request = connection::request(first, after, last, before);
+        let page =
+            queries::transactions::page(db(ctx), user_id, &filter, &order_by, &request).await?;
+        for selection in prefetch::connection_nodes(ctx) {
+            prefetch::transactions(ctx, &selection, &page.models()).await?;
+        }
+        Ok(connection::from_page(page, InvestmentTransaction))
+    }
+
+    /// Value, cost and gain of your holdings, per currency and per group.
+    async fn portfolio(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Which accounts to include (default: all).")] filter: Option<
+            PortfolioFilter,
+        >,
+    ) -> Result<Portfolio> {
+        viewer(ctx)?;
+        Ok(Portfolio::new(filter.unwrap_or_default().into_scope()?))
+    }
+}

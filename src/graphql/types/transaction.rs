@@ -1,0 +1,117 @@
+use async_graphql::{Context, ID, Object, Result};
+
+use super::{Account, Security};
+use crate::db::entities::investment_transactions as transactions;
+use crate::graphql::ids::{self, NodeKind};
+use crate::graphql::scalars::{self, Date, DateTime, DecimalScalar};
+
+pub struct InvestmentTransaction(pub transactions::Model);
+
+/// A buy, sell, dividend, fee, transfer or other movement in an investment account.
+///
+/// Sign convention (Plaid's): `amount` is positive when cash leaves the account (a purchase,
+/// a fee) and negative when cash comes in (a sale, a dividend); `quantity` is positive for
+/// units bought and negative for units sold.
+#[Object]
+impl InvestmentTransaction {
+    /// Global, opaque id of the object.
+    pub(crate) async fn id(&self) -> ID {
+        ids::encode(NodeKind::InvestmentTransaction, self.0.id)
+    }
+
+    /// Plaid's `investment_transaction_id`.
+    async fn plaid_investment_transaction_id(&self) -> &str {
+        &self.0.plaid_investment_transaction_id
+    }
+
+    /// The account the transaction happened in.
+    async fn account(&self, ctx: &Context<'_>) -> Result<Option<Account>> {
+        let account = crate::graphql::loaders(ctx)
+            .accounts
+            .load_one(self.0.account_id)
+            .await?;
+        Ok(account.map(Account))
+    }
+
+    /// The security traded; null for pure cash movements.
+    async fn security(&self, ctx: &Context<'_>) -> Result<Option<Security>> {
+        let Some(security_id) = self.0.security_id else {
+            return Ok(None);
+        };
+        let security = crate::graphql::loaders(ctx)
+            .securities
+            .load_one(security_id)
+            .await?;
+        Ok(security.map(Security))
+    }
+
+    /// Posting date (usually the settlement date).
+    async fn date(&self) -> Date {
+        Date(self.0.date)
+    }
+
+    /// When the order was placed, where the institution says.
+    async fn transaction_datetime(&self) -> Option<DateTime> {
+        scalars::time(self.0.transaction_datetime)
+    }
+
+    /// The institution's description.
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+
+    /// Units: positive bought, negative sold.
+    async fn quantity(&self) -> DecimalScalar {
+        self.0.quantity.into()
+    }
+
+    /// Cash effect: positive when cash leaves the account, negative when it comes in.
+    async fn amount(&self) -> DecimalScalar {
+        self.0.amount.into()
+    }
+
+    /// Price per unit.
+    async fn price(&self) -> DecimalScalar {
+        self.0.price.into()
+    }
+
+    /// Sum of all fees.
+    async fn fees(&self) -> Option<DecimalScalar> {
+        scalars::dec(self.0.fees)
+    }
+
+    /// Plaid's transaction `type`: `buy`, `sell`, `cancel`, `cash`, `fee` or `transfer`.
+    #[graphql(name = "type")]
+    async fn transaction_type(&self) -> &str {
+        &self.0.transaction_type
+    }
+
+    /// Plaid's transaction `subtype`, e.g. `dividend`, `contribution`, `buy`.
+    async fn subtype(&self) -> &str {
+        &self.0.subtype
+    }
+
+    /// ISO 4217 currency.
+    async fn iso_currency_code(&self) -> Option<&str> {
+        self.0.iso_currency_code.as_deref()
+    }
+
+    /// Non-ISO currency code (e.g. crypto), when there is no ISO code.
+    async fn unofficial_currency_code(&self) -> Option<&str> {
+        self.0.unofficial_currency_code.as_deref()
+    }
+
+    /// The ISO code, else the unofficial code, else `XXX` (ISO 4217 for "no currency").
+    async fn currency(&self) -> String {
+        self.0
+            .iso_currency_code
+            .clone()
+            .or_else(|| self.0.unofficial_currency_code.clone())
+            .unwrap_or_else(|| crate::db::holdings::NO_CURRENCY.to_owned())
+    }
+
+    /// True when the transaction was cancelled: kept for the record, left out of totals.
+    async fn cancelled(&self) -> bool {
+        self.0.cancelled
+    }
+}

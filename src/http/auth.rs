@@ -1,0 +1,23 @@
+//! Bearer-token authentication of HTTP requests.
+
+use axum::http::{HeaderMap, header};
+use sea_orm::DatabaseConnection;
+
+use crate::auth::{self, Viewer};
+use crate::error::{ApiError, ApiResult};
+
+/// The token of an `Authorization: Bearer <token>` header (scheme case-insensitive).
+pub fn bearer_token(headers: &HeaderMap) -> Option<&str> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.trim().split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim())
+        .filter(|t| !t.is_empty())
+}
+
+/// The caller of a request, or `UNAUTHENTICATED`.
+pub async fn viewer(db: &DatabaseConnection, headers: &HeaderMap) -> ApiResult<Viewer> {
+    let token = bearer_token(headers).ok_or(ApiError::Unauthenticated)?;
+    auth::authenticate(db, token).await
+}

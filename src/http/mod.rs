@@ -1,0 +1,121 @@
+//! The HTTP server: `/graphql`, GraphiQL, health, and the middleware around them.
+
+pub mod auth;
+mod graphql;
+
+use std::time::Duration;
+
+use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::response::{IntoResponse, Redirect};
+use axum::routing::get;
+use axum::{Json, Router};
+use sea_orm::DatabaseConnection;
+use tower_http::cors::{AllowOrigin, CorsLayer};
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+
+use crate::graphql::AppSchema;
+
+/// Largest request body accepted (a GraphQL document with its variables).
+const MAX_BODY_BYTES: usize = 1024 * 1024;
+/// Longest a request may take before it is answered with 408.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Shared by every handler.
+#[derive(Clone)]
+pub struct AppState {
+    pub db: DatabaseConnection,
+    pub schema: AppSchema,
+    /// Header GraphiQL starts with (the demo fills in its token).
+    pub graphiql_headers: Vec<(String, String)>,
+}
+
+impl AppState {
+    pub fn new(db: DatabaseConnection) -> Self {
+        AppState {
+            schema: crate::graphql::schema(db.clone()),
+            db,
+            graphiql_headers: Vec::new(),
+        }
+    }
+}
+
+/// Options of the HTTP layer.
+#[derive(Clone, Debug, Default)]
+pub struct HttpOptions {
+    /// Origins allowed to call the API from a browser; empty allows any origin (safe with
+    /// bearer tokens: browsers never attach them on their own).
+    pub cors_origins: Vec<String>,
+}
+
+fn cors(options: &HttpOptions) -> CorsLayer {
+    let origins = if options.cors_origins.is_empty() {
+        AllowOrigin::any()
+    } else {
+        AllowOrigin::list(
+            options
+                .cors_origins
+                .iter()
+                .filter_map(|o| HeaderValue::from_str(o).ok()),
+        )
+    };
+    CorsLayer::new()
+        .allow_origin(origins)
+        .allow_methods([Method::GET, Method::POST])
+        .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE])
+        .max_age(Duration::from_secs(3600))
+}
+
+pub fn router(state: AppState, options: &HttpOptions) -> Router {
+    Router::new()
+        .route("/", get(|| async { Redirect::temporary("/graphiql") }))
+        .route("/graphql", axum::routing::post(graphql::execute))
+        .route("/graphiql", get(graphql::graphiql))
+        .route("/healthz", get(health))
+        .with_state(state)
+        .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            REQUEST_TIMEOUT,
+        ))
+        .layer(cors(options))
+        .layer(TraceLayer::new_for_http())
+}
+
+/// Liveness and database reachability; no authentication.
+async fn health(axum::extract::State(state): axum::extract::State<AppState>) -> impl IntoResponse {
+    match state.db.ping().await {
+        Ok(()) => (StatusCode::OK, Json(serde_json::json!({ "status": "ok" }))),
+        Err(err) => {
+            tracing::error!(error = %err, "health check: database unreachable");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Json(serde_json::json!({ "status": "database unavailable" })),
+            )
+        }
+    }
+}
+
+/// Resolves when the process is asked to stop (Ctrl-C or SIGTERM).
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = terminate => {},
+    }
+    tracing::info!("shutting down");
+}

@@ -1,0 +1,13 @@
+//! `investments`: a GraphQL API over brokerage and retirement accounts linked through Plaid.
+//!
+//! Layers, top down: `http` (axum router, auth, health) -> `graphql` (schema, types,
+//! loaders) -> services (`portfolio`, `auth`) -> `db` (queries, entities) -> SQLite or
+//! PostgreSQL.
+
+pub mod auth;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod graphql;
+pub mod http;
+pub mod portfolio;
