@@ -1,0 +1,207 @@
+//! Test support: a real server on a loopback port over a fresh database (SQLite file, and
+//! a PostgreSQL schema of its own when `TEST_DATABASE_URL` is set), plus fixtures written
+//! through the project's own data layer.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use investments::auth::{self, Scope};
+use investments::db::{self, DbConfig};
+use investments::http::{self, AppState, HttpOptions};
+use migration::{Migrator, MigratorTrait};
+use sea_orm::{ConnectionTrait, DatabaseConnection};
+use serde_json::{Value, json};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// The backends every database test runs on. PostgreSQL is expected when
+/// `TEST_DATABASE_URL` is set, and then a test fails (never skips) if it is unreachable.
+pub fn backends() -> Vec<Backend> {
+    let mut list = vec![Backend::Sqlite];
+    if std::env::var("TEST_DATABASE_URL").is_ok_and(|v| !v.is_empty()) {
+        list.push(Backend::Postgres);
+    }
+    list
+}
+
+/// Removes a PostgreSQL test schema when the test ends, even if it panicked.
+struct SchemaGuard {
+    url: String,
+    schema: String,
+}
+
+impl Drop for SchemaGuard {
+    fn drop(&mut self) {
+        let url = self.url.clone();
+        let sql = format!("DROP SCHEMA IF EXISTS \"{}\" CASCADE", self.schema);
+        let _ = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime");
+            rt.block_on(async {
+                if let Ok(conn) = db::connect(&DbConfig::new(url)).await {
+                    let _ = conn.execute_unprepared(&sql).await;
+                    let _ = conn.close().await;
+                }
+            });
+        })
+        .join();
+    }
+}
+
+fn unique_name() -> String {
+    use rand::Rng;
+    let suffix: u64 = rand::rng().random();
+    format!("t_{}_{suffix:016x}", std::process::id())
+}
+
+/// A running server over its own database.
+pub struct TestApp {
+    pub backend: Backend,
+    pub base_url: String,
+    pub db: DatabaseConnection,
+    /// SQL statements run by the server's connection pool so far.
+    pub statements: Arc<AtomicUsize>,
+    client: reqwest::Client,
+    _sqlite_dir: Option<tempfile::TempDir>,
+    _schema: Option<SchemaGuard>,
+}
+
+impl TestApp {
+    pub async fn start(backend: Backend) -> TestApp {
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(
+                tracing_subscriber::EnvFilter::try_from_env("TEST_LOG")
+                    .unwrap_or_else(|_| "investments=warn".into()),
+            )
+            .with_test_writer()
+            .try_init();
+        let (config, sqlite_dir, schema) = match backend {
+            Backend::Sqlite => {
+                let dir = tempfile::tempdir().expect("temp dir");
+                let url = format!("sqlite://{}", dir.path().join("test.db").display());
+                (DbConfig::new(url), Some(dir), None)
+            }
+            Backend::Postgres => {
+                let url = std::env::var("TEST_DATABASE_URL").expect("TEST_DATABASE_URL");
+                let schema = unique_name();
+                let admin = db::connect(&DbConfig::new(url.clone()))
+                    .await
+                    .unwrap_or_else(|e| {
+                        panic!("TEST_DATABASE_URL is set but PostgreSQL is unreachable: {e}")
+                    });
+                admin
+                    .execute_unprepared(&format!("CREATE SCHEMA \"{schema}\""))
+                    .await
+                    .expect("create test schema");
+                admin.close().await.ok();
+                let guard = SchemaGuard {
+                    url: url.clone(),
+                    schema: schema.clone(),
+                };
+                let mut config = DbConfig::new(url);
+                config.schema = Some(schema);
+                config.max_connections = 5;
+                (config, None, Some(guard))
+            }
+        };
+        let mut conn = db::connect(&config).await.expect("connect test database");
+        Migrator::up(&conn, None).await.expect("migrations");
+        let statements = Arc::new(AtomicUsize::new(0));
+        let counter = statements.clone();
+        conn.set_metric_callback(move |info| {
+            if std::env::var("TEST_SQL").is_ok() {
+                eprintln!(
+                    "SQL: {}",
+                    &info.statement.sql[..info.statement.sql.len().min(150)]
+                );
+            }
+            counter.fetch_add(1, Ordering::SeqCst);
+        });
+        let router = http::router(AppState::new(conn.clone()), &HttpOptions::default());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind loopback");
+        let addr = listener.local_addr().expect("local addr");
+        tokio::spawn(async move {
+            axum::serve(listener, router).await.expect("server");
+        });
+        TestApp {
+            backend,
+            base_url: format!("http://{addr}"),
+            db: conn,
+            statements,
+            client: reqwest::Client::new(),
+            _sqlite_dir: sqlite_dir,
+            _schema: schema,
+        }
+    }
+
+    /// A user with a token of `scope`; returns (user id, token).
+    pub async fn user(&self, name: &str, scope: Scope) -> (i64, String) {
+        let user = db::users::find_or_create(&self.db, name)
+            .await
+            .unwrap_or_else(|e| panic!("create user: {}", e.message()));
+        let issued = auth::issue_token(&self.db, user.id, "test", scope)
+            .await
+            .unwrap_or_else(|e| panic!("issue token: {}", e.message()));
+        (user.id, issued.token)
+    }
+
+    /// POSTs a GraphQL request; returns the HTTP status and the JSON body.
+    pub async fn post(&self, token: Option<&str>, query: &str, variables: Value) -> (u16, Value) {
+        let mut request = self
+            .client
+            .post(format!("{}/graphql", self.base_url))
+            .json(&json!({ "query": query, "variables": variables }));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        let response = request.send().await.expect("request");
+        let status = response.status().as_u16();
+        (status, response.json().await.expect("JSON body"))
+    }
+
+    /// Runs a query that must succeed; returns `data`.
+    pub async fn query(&self, token: &str, query: &str, variables: Value) -> Value {
+        let (status, body) = self.post(Some(token), query, variables).await;
+        assert_eq!(status, 200, "[{:?}] {body}", self.backend);
+        assert!(
+            body.get("errors").is_none(),
+            "[{:?}] unexpected errors: {body}",
+            self.backend
+        );
+        body["data"].clone()
+    }
+
+    /// Runs a query that must fail; returns the `extensions.code` of its first error.
+    pub async fn error_code(&self, token: &str, query: &str, variables: Value) -> String {
+        let (_, body) = self.post(Some(token), query, variables).await;
+        body["errors"][0]["extensions"]["code"]
+            .as_str()
+            .unwrap_or_else(|| panic!("[{:?}] expected an error: {body}", self.backend))
+            .to_owned()
+    }
+
+    pub fn statement_count(&self) -> usize {
+        self.statements.load(Ordering::SeqCst)
+    }
+}
+
+/// Runs `test` once per backend, each time on a fresh server and database.
+pub async fn on_each_backend<F, Fut>(test: F)
+where
+    F: Fn(TestApp) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    for backend in backends() {
+        eprintln!("-- on {backend:?}");
+        test(TestApp::start(backend).await).await;
+    }
+}

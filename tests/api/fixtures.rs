@@ -1,0 +1,517 @@
+//! Test data, written through the data layer's own upserts (the ones sync uses).
+
+use chrono::{NaiveDate, Utc};
+use investments::db::entities::{
+    accounts, investment_holdings as holdings, investment_transactions as transactions,
+    plaid_items, securities,
+};
+use investments::db::items::NewItem;
+use investments::db::{self, Numeric};
+use investments::graphql::ids::{self, NodeKind};
+use rust_decimal::Decimal;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, Set};
+
+use crate::common::TestApp;
+
+pub fn dec(s: &str) -> Decimal {
+    s.parse().unwrap_or_else(|_| panic!("bad decimal {s}"))
+}
+
+pub fn num(s: &str) -> Numeric {
+    Numeric(dec(s))
+}
+
+pub fn date(s: &str) -> NaiveDate {
+    s.parse().expect("date")
+}
+
+pub fn gid(kind: NodeKind, id: i64) -> String {
+    ids::encode(kind, id).to_string()
+}
+
+/// Writes rows for one user.
+pub struct Fixture<'a> {
+    pub app: &'a TestApp,
+    pub user_id: i64,
+}
+
+/// A security to create.
+pub struct SecuritySpec<'s> {
+    pub key: &'s str,
+    pub name: Option<&'s str>,
+    pub ticker: Option<&'s str>,
+    pub security_type: Option<&'s str>,
+    pub iso_currency: Option<&'s str>,
+    pub unofficial_currency: Option<&'s str>,
+}
+
+/// A transaction to create; `key` makes its Plaid id unique per user.
+pub struct TxSpec<'s> {
+    pub key: String,
+    pub account: &'s accounts::Model,
+    pub security: Option<&'s securities::Model>,
+    pub date: &'s str,
+    pub name: &'s str,
+    pub transaction_type: &'s str,
+    pub subtype: &'s str,
+    pub amount: &'s str,
+    pub quantity: &'s str,
+}
+
+impl<'a> Fixture<'a> {
+    pub fn new(app: &'a TestApp, user_id: i64) -> Self {
+        Fixture { app, user_id }
+    }
+
+    fn plaid_id(&self, key: &str) -> String {
+        format!("u{}-{key}", self.user_id)
+    }
+
+    pub async fn item(&self, key: &str, institution_id: &str, name: &str) -> plaid_items::Model {
+        db::items::create(
+            &self.app.db,
+            NewItem {
+                user_id: self.user_id,
+                plaid_item_id: self.plaid_id(key),
+                institution_id: Some(institution_id.to_owned()),
+                institution_name: Some(name.to_owned()),
+                access_token_ciphertext: None,
+                webhook: None,
+            },
+        )
+        .await
+        .unwrap_or_else(|e| panic!("item: {}", e.message()))
+    }
+
+    pub async fn account(
+        &self,
+        item: &plaid_items::Model,
+        key: &str,
+        name: &str,
+        account_type: &str,
+        subtype: &str,
+    ) -> accounts::Model {
+        let plaid_id = self.plaid_id(key);
+        let now = Utc::now();
+        db::accounts::upsert(
+            &self.app.db,
+            vec![accounts::ActiveModel {
+                user_id: Set(self.user_id),
+                item_id: Set(item.id),
+                plaid_account_id: Set(plaid_id.clone()),
+                persistent_account_id: Set(None),
+                name: Set(name.to_owned()),
+                official_name: Set(None),
+                mask: Set(Some("0000".to_owned())),
+                account_type: Set(account_type.to_owned()),
+                subtype: Set(Some(subtype.to_owned())),
+                holder_category: Set(None),
+                balance_current: Set(Some(num("100.00"))),
+                balance_available: Set(None),
+                balance_limit: Set(None),
+                balance_margin_loan_amount: Set(None),
+                balance_iso_currency_code: Set(Some("USD".to_owned())),
+                balance_unofficial_currency_code: Set(None),
+                balance_last_updated_datetime: Set(None),
+                created_at: Set(now),
+                updated_at: Set(now),
+                ..Default::default()
+            }],
+        )
+        .await
+        .unwrap_or_else(|e| panic!("account: {}", e.message()));
+        accounts::Entity::find()
+            .filter(accounts::Column::PlaidAccountId.eq(plaid_id))
+            .one(&self.app.db)
+            .await
+            .expect("query")
+            .expect("account stored")
+    }
+
+    pub async fn security(&self, spec: SecuritySpec<'_>) -> securities::Model {
+        let plaid_id = self.plaid_id(spec.key);
+        let now = Utc::now();
+        db::securities::upsert(
+            &self.app.db,
+            vec![securities::ActiveModel {
+                user_id: Set(self.user_id),
+                plaid_security_id: Set(plaid_id.clone()),
+                isin: Set(None),
+                cusip: Set(None),
+                sedol: Set(None),
+                institution_security_id: Set(None),
+                institution_id: Set(None),
+                proxy_security_id: Set(None),
+                name: Set(spec.name.map(str::to_owned)),
+                ticker_symbol: Set(spec.ticker.map(str::to_owned)),
+                is_cash_equivalent: Set(Some(spec.security_type == Some("cash"))),
+                security_type: Set(spec.security_type.map(str::to_owned)),
+                subtype: Set(None),
+                close_price: Set(Some(num("1.5"))),
+                close_price_as_of: Set(Some(date("2024-05-30"))),
+                update_datetime: Set(None),
+                iso_currency_code: Set(spec.iso_currency.map(str::to_owned)),
+                unofficial_currency_code: Set(spec.unofficial_currency.map(str::to_owned)),
+                market_identifier_code: Set(None),
+                sector: Set(None),
+                industry: Set(None),
+                cfi_code: Set(None),
+                option_contract_type: Set(None),
+                option_expiration_date: Set(None),
+                option_strike_price: Set(None),
+                option_underlying_security_ticker: Set(None),
+                fixed_income_yield_rate_percentage: Set(None),
+                fixed_income_yield_rate_type: Set(None),
+                fixed_income_maturity_date: Set(None),
+                fixed_income_issue_date: Set(None),
+                fixed_income_face_value: Set(None),
+                created_at: Set(now),
+                updated_at: Set(now),
+                ..Default::default()
+            }],
+        )
+        .await
+        .unwrap_or_else(|e| panic!("security: {}", e.message()));
+        securities::Entity::find()
+            .filter(securities::Column::PlaidSecurityId.eq(plaid_id))
+            .one(&self.app.db)
+            .await
+            .expect("query")
+            .expect("security stored")
+    }
+
+    /// A position; `cost_basis` `None` for institutions that report none.
+    pub async fn holding(
+        &self,
+        account: &accounts::Model,
+        security: &securities::Model,
+        quantity: &str,
+        value: &str,
+        cost_basis: Option<&str>,
+    ) -> holdings::Model {
+        let now = Utc::now();
+        db::holdings::upsert(
+            &self.app.db,
+            vec![holdings::ActiveModel {
+                user_id: Set(self.user_id),
+                account_id: Set(account.id),
+                security_id: Set(security.id),
+                quantity: Set(num(quantity)),
+                cost_basis: Set(cost_basis.map(num)),
+                institution_price: Set(num("1")),
+                institution_price_as_of: Set(Some(date("2024-05-31"))),
+                institution_price_datetime: Set(None),
+                institution_value: Set(num(value)),
+                iso_currency_code: Set(security.iso_currency_code.clone()),
+                unofficial_currency_code: Set(security.unofficial_currency_code.clone()),
+                vested_quantity: Set(None),
+                vested_value: Set(None),
+                tax_lots: Set(None),
+                created_at: Set(now),
+                updated_at: Set(now),
+                ..Default::default()
+            }],
+        )
+        .await
+        .unwrap_or_else(|e| panic!("holding: {}", e.message()));
+        holdings::Entity::find()
+            .filter(holdings::Column::AccountId.eq(account.id))
+            .filter(holdings::Column::SecurityId.eq(security.id))
+            .one(&self.app.db)
+            .await
+            .expect("query")
+            .expect("holding stored")
+    }
+
+    fn transaction_row(&self, t: &TxSpec<'_>) -> transactions::ActiveModel {
+        let now = Utc::now();
+        transactions::ActiveModel {
+            user_id: Set(self.user_id),
+            account_id: Set(t.account.id),
+            security_id: Set(t.security.map(|s| s.id)),
+            plaid_investment_transaction_id: Set(self.plaid_id(&t.key)),
+            cancel_transaction_id: Set(None),
+            date: Set(date(t.date)),
+            transaction_datetime: Set(None),
+            name: Set(t.name.to_owned()),
+            quantity: Set(num(t.quantity)),
+            amount: Set(num(t.amount)),
+            price: Set(num("1")),
+            fees: Set(Some(num("0"))),
+            transaction_type: Set(t.transaction_type.to_owned()),
+            subtype: Set(t.subtype.to_owned()),
+            iso_currency_code: Set(Some("USD".to_owned())),
+            unofficial_currency_code: Set(None),
+            cancelled: Set(false),
+            created_at: Set(now),
+            updated_at: Set(now),
+            ..Default::default()
+        }
+    }
+
+    /// Writes the transactions in bulk.
+    pub async fn transactions(&self, specs: &[TxSpec<'_>]) {
+        let rows = specs.iter().map(|t| self.transaction_row(t)).collect();
+        db::transactions::upsert(&self.app.db, rows)
+            .await
+            .unwrap_or_else(|e| panic!("transactions: {}", e.message()));
+    }
+}
+
+/// A small two-institution portfolio used across tests.
+pub struct Standard {
+    pub item_a: plaid_items::Model,
+    pub item_b: plaid_items::Model,
+    pub brokerage: accounts::Model,
+    pub ira: accounts::Model,
+    pub k401: accounts::Model,
+    pub crypto: accounts::Model,
+    pub aapl: securities::Model,
+    pub vti: securities::Model,
+    pub fund: securities::Model,
+    pub cash: securities::Model,
+    pub btc: securities::Model,
+}
+
+pub const STANDARD_TRANSACTIONS: usize = 12;
+
+impl Standard {
+    pub async fn seed(app: &TestApp, user_id: i64) -> Standard {
+        let f = Fixture::new(app, user_id);
+        let item_a = f.item("item-a", "ins_109508", "First Platypus Bank").await;
+        let item_b = f.item("item-b", "ins_109511", "Tartan Bank").await;
+        let brokerage = f
+            .account(
+                &item_a,
+                "acc-brokerage",
+                "Brokerage",
+                "investment",
+                "brokerage",
+            )
+            .await;
+        let ira = f
+            .account(&item_a, "acc-ira", "Plaid IRA", "investment", "ira")
+            .await;
+        let k401 = f
+            .account(&item_b, "acc-401k", "Plaid 401k", "investment", "401k")
+            .await;
+        let crypto = f
+            .account(
+                &item_b,
+                "acc-crypto",
+                "Crypto Exchange",
+                "investment",
+                "crypto exchange",
+            )
+            .await;
+        let usd = |key, name, ticker, ty| SecuritySpec {
+            key,
+            name,
+            ticker,
+            security_type: Some(ty),
+            iso_currency: Some("USD"),
+            unofficial_currency: None,
+        };
+        let aapl = f
+            .security(usd("sec-aapl", Some("Apple Inc."), Some("AAPL"), "equity"))
+            .await;
+        let vti = f
+            .security(usd(
+                "sec-vti",
+                Some("Vanguard Total Stock Market ETF"),
+                Some("VTI"),
+                "etf",
+            ))
+            .await;
+        let fund = f
+            .security(usd(
+                "sec-fund",
+                Some("Matthews Pacific Tiger Fund"),
+                None,
+                "mutual fund",
+            ))
+            .await;
+        let cash = f
+            .security(usd("sec-cash", Some("U S Dollar"), Some("CUR:USD"), "cash"))
+            .await;
+        let btc = f
+            .security(SecuritySpec {
+                key: "sec-btc",
+                name: Some("Bitcoin"),
+                ticker: Some("BTC"),
+                security_type: Some("cryptocurrency"),
+                iso_currency: None,
+                unofficial_currency: Some("BTC"),
+            })
+            .await;
+
+        f.holding(&brokerage, &aapl, "10", "1900.50", Some("1500"))
+            .await;
+        f.holding(&brokerage, &vti, "5.5", "1200.25", None).await;
+        f.holding(&ira, &fund, "100", "10", Some("12.5")).await;
+        f.holding(&k401, &cash, "9.5", "9.5", Some("9.5")).await;
+        f.holding(&crypto, &btc, "0.00293644", "0.00293644", Some("0.002"))
+            .await;
+
+        let tx = |key: &str, account, security, date, name, ty, sub, amount, qty| TxSpec {
+            key: key.to_owned(),
+            account,
+            security,
+            date,
+            name,
+            transaction_type: ty,
+            subtype: sub,
+            amount,
+            quantity: qty,
+        };
+        f.transactions(&[
+            tx(
+                "t01",
+                &brokerage,
+                Some(&aapl),
+                "2024-01-02",
+                "BUY Apple Inc.",
+                "buy",
+                "buy",
+                "1500",
+                "10",
+            ),
+            tx(
+                "t02",
+                &brokerage,
+                Some(&vti),
+                "2024-01-15",
+                "BUY Vanguard ETF",
+                "buy",
+                "buy",
+                "1000.75",
+                "5.5",
+            ),
+            tx(
+                "t03",
+                &brokerage,
+                Some(&aapl),
+                "2024-02-09",
+                "DIVIDEND Apple Inc.",
+                "cash",
+                "dividend",
+                "-9.5",
+                "0",
+            ),
+            tx(
+                "t04",
+                &brokerage,
+                None,
+                "2024-02-20",
+                "Monthly account fee",
+                "fee",
+                "account fee",
+                "10",
+                "0",
+            ),
+            tx(
+                "t05",
+                &ira,
+                Some(&fund),
+                "2024-03-01",
+                "Contribution to IRA",
+                "cash",
+                "contribution",
+                "-2",
+                "0",
+            ),
+            tx(
+                "t06",
+                &ira,
+                Some(&fund),
+                "2024-03-04",
+                "BUY Matthews Pacific Tiger",
+                "buy",
+                "buy",
+                "12.5",
+                "100",
+            ),
+            tx(
+                "t07",
+                &k401,
+                Some(&cash),
+                "2024-03-15",
+                "Deposit",
+                "cash",
+                "deposit",
+                "-100",
+                "0",
+            ),
+            tx(
+                "t08",
+                &k401,
+                None,
+                "2024-04-01",
+                "Interest",
+                "cash",
+                "interest",
+                "-0.01",
+                "0",
+            ),
+            tx(
+                "t09",
+                &crypto,
+                Some(&btc),
+                "2024-04-10",
+                "BUY Bitcoin",
+                "buy",
+                "buy",
+                "250",
+                "0.00293644",
+            ),
+            tx(
+                "t10",
+                &crypto,
+                Some(&btc),
+                "2024-05-01",
+                "SELL Bitcoin part",
+                "sell",
+                "sell",
+                "-99.99",
+                "-0.001",
+            ),
+            tx(
+                "t11",
+                &brokerage,
+                Some(&aapl),
+                "2024-05-10",
+                "Tax withheld on dividend",
+                "cash",
+                "tax withheld",
+                "1.25",
+                "0",
+            ),
+            tx(
+                "t12",
+                &brokerage,
+                Some(&vti),
+                "2024-05-31",
+                "Transfer in VTI",
+                "transfer",
+                "transfer",
+                "0",
+                "1",
+            ),
+        ])
+        .await;
+
+        Standard {
+            item_a,
+            item_b,
+            brokerage,
+            ira,
+            k401,
+            crypto,
+            aapl,
+            vti,
+            fund,
+            cash,
+            btc,
+        }
+    }
+}

@@ -1,0 +1,15 @@
+//! Integration tests: real HTTP against the real router, on SQLite and (with
+//! `TEST_DATABASE_URL`) PostgreSQL.
+
+mod common;
+mod fixtures;
+
+mod auth;
+mod cli;
+mod decimals;
+mod filters;
+mod isolation;
+mod loaders;
+mod pagination;
+mod portfolio;
+mod schema;
