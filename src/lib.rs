@@ -10,4 +10,5 @@ pub mod db;
 pub mod error;
 pub mod graphql;
 pub mod http;
+pub mod plaid;
 pub mod portfolio;

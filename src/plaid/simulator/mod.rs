@@ -1,0 +1,412 @@
+//! A Plaid simulator: Plaid's paths, JSON shapes, error objects and HTTP statuses on a
+//! loopback port, with deterministic data (from a seed) and per-item scenarios for errors,
+//! rate limits and latency. Tests and the offline demo link items against it exactly as
+//! they would against Plaid's sandbox; `investments plaid-sim` runs it alone.
+//!
+//! Scenarios are set through [`Simulator::set_scenario`] in process, or with
+//! `POST /simulator/items/{item_id}/scenario` (same credentials as the Plaid calls).
+
+pub mod data;
+mod server;
+mod signing;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path, State as AxumState};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{any, post};
+use chrono::Utc;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+pub use data::ItemData;
+use server::{SimError, State};
+
+use crate::plaid::types::{AccessTokenRequest, InvestmentTransaction, PlaidErrorBody};
+
+/// How the simulator behaves.
+#[derive(Clone, Debug)]
+pub struct SimulatorConfig {
+    /// Same seed, same data.
+    pub seed: u64,
+    /// Transactions of each new item (over the last 24 months).
+    pub transactions_per_item: usize,
+    /// Credentials the simulator accepts.
+    pub client_id: String,
+    pub secret: String,
+    /// Added to every answer.
+    pub latency: Duration,
+}
+
+impl Default for SimulatorConfig {
+    fn default() -> Self {
+        SimulatorConfig {
+            seed: 42,
+            transactions_per_item: 300,
+            client_id: "simulator-client-id".to_owned(),
+            secret: "simulator-secret".to_owned(),
+            latency: Duration::ZERO,
+        }
+    }
+}
+
+/// Per-item behaviour; everything off by default.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Scenario {
+    /// Data calls answer `ITEM_LOGIN_REQUIRED` until this is cleared.
+    pub login_required: bool,
+    /// Data calls answer `PRODUCT_NOT_READY` until this is cleared.
+    pub product_not_ready: bool,
+    /// The next this-many data calls answer 429 `RATE_LIMIT_EXCEEDED`.
+    pub rate_limited_calls: u32,
+    /// Transaction pages after the first answer 500 `INTERNAL_SERVER_ERROR` this many
+    /// times (a failure in the middle of pagination).
+    pub failing_pages: u32,
+    /// Extra delay before each answer about this item, in milliseconds.
+    pub latency_ms: u64,
+    /// Once the first page of transactions is served, a new transaction arrives (and
+    /// shifts the offsets of the pages after it).
+    pub insert_during_pagination: bool,
+}
+
+/// A running simulator.
+pub struct Simulator {
+    state: Arc<State>,
+    addr: SocketAddr,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Simulator {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+fn router(state: Arc<State>) -> Router {
+    Router::new()
+        .route(
+            "/simulator/items/{item_id}/scenario",
+            post(set_scenario_http),
+        )
+        .fallback(any(server::dispatch))
+        .with_state(state)
+}
+
+async fn set_scenario_http(
+    AxumState(state): AxumState<Arc<State>>,
+    Path(item_id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let authorized = headers.get("plaid-client-id").and_then(|v| v.to_str().ok())
+        == Some(state.config.client_id.as_str())
+        && headers.get("plaid-secret").and_then(|v| v.to_str().ok())
+            == Some(state.config.secret.as_str());
+    if !authorized {
+        return (
+            StatusCode::UNAUTHORIZED,
+            "PLAID-CLIENT-ID and PLAID-SECRET required",
+        )
+            .into_response();
+    }
+    let scenario: Scenario = match serde_json::from_slice(&body) {
+        Ok(s) => s,
+        Err(e) => return (StatusCode::BAD_REQUEST, e.to_string()).into_response(),
+    };
+    let mut world = state.world.lock().expect("not poisoned");
+    match world.items.get_mut(&item_id) {
+        Some(item) => {
+            item.scenario = scenario.clone();
+            axum::Json(scenario).into_response()
+        }
+        None => (StatusCode::NOT_FOUND, "no such item").into_response(),
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FireWebhookRequest {
+    access_token: crate::plaid::types::AccessToken,
+    webhook_type: Option<String>,
+    webhook_code: String,
+}
+
+/// `/sandbox/item/fire_webhook` and `/sandbox/item/reset_login`.
+async fn sandbox_webhook(
+    state: &Arc<State>,
+    path: &str,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<Value, SimError> {
+    if path == "/sandbox/item/reset_login" {
+        let request: AccessTokenRequest = server::sandbox_request(state, headers, body)?;
+        let item_id = server::item_id_for_token(state, request.access_token.expose())?;
+        set_scenario(state, &item_id, |s| s.login_required = true);
+        let error = login_required_error();
+        deliver(state, &item_id, "ITEM", "ERROR", Some(error))
+            .await
+            .ok();
+        return Ok(json!({ "reset_login": true }));
+    }
+    let request: FireWebhookRequest = server::sandbox_request(state, headers, body)?;
+    let item_id = server::item_id_for_token(state, request.access_token.expose())?;
+    let webhook_type = request
+        .webhook_type
+        .unwrap_or_else(|| "TRANSACTIONS".to_owned());
+    deliver(state, &item_id, &webhook_type, &request.webhook_code, None)
+        .await
+        .map_err(server::webhook_failed)?;
+    Ok(json!({ "webhook_fired": true }))
+}
+
+fn set_scenario(state: &State, item_id: &str, change: impl FnOnce(&mut Scenario)) -> bool {
+    let mut world = state.world.lock().expect("not poisoned");
+    match world.items.get_mut(item_id) {
+        Some(item) => {
+            change(&mut item.scenario);
+            true
+        }
+        None => false,
+    }
+}
+
+fn login_required_error() -> PlaidErrorBody {
+    PlaidErrorBody {
+        error_type: "ITEM_ERROR".to_owned(),
+        error_code: "ITEM_LOGIN_REQUIRED".to_owned(),
+        error_code_reason: None,
+        error_message: "the login details of this item have changed".to_owned(),
+        display_message: None,
+        request_id: None,
+        status: Some(400),
+        documentation_url: None,
+        suggested_action: None,
+    }
+}
+
+/// The body Plaid would send for a webhook (pretty-printed with two spaces, as Plaid does).
+fn webhook_body(
+    item_id: &str,
+    webhook_type: &str,
+    code: &str,
+    error: Option<PlaidErrorBody>,
+) -> Vec<u8> {
+    let mut body = json!({
+        "webhook_type": webhook_type,
+        "webhook_code": code,
+        "item_id": item_id,
+        "error": error,
+        "environment": "sandbox",
+    });
+    let extra = match (webhook_type, code) {
+        ("HOLDINGS", "DEFAULT_UPDATE") => json!({ "new_holdings": 1, "updated_holdings": 2 }),
+        ("INVESTMENTS_TRANSACTIONS", _) => {
+            json!({ "new_investments_transactions": 1, "cancelled_investments_transactions": 0 })
+        }
+        ("ITEM", "PENDING_DISCONNECT") => {
+            json!({ "reason": "INSTITUTION_TOKEN_EXPIRATION", "disconnect_time": Utc::now() + chrono::Duration::days(7) })
+        }
+        ("ITEM", "PENDING_EXPIRATION") => {
+            json!({ "consent_expiration_time": Utc::now() + chrono::Duration::days(7) })
+        }
+        _ => json!({}),
+    };
+    if let (Value::Object(body), Value::Object(extra)) = (&mut body, extra) {
+        body.extend(extra);
+    }
+    serde_json::to_vec_pretty(&body).expect("webhook body serializes")
+}
+
+/// Sends a signed webhook about `item_id` to its webhook URL; returns the HTTP status.
+async fn deliver(
+    state: &Arc<State>,
+    item_id: &str,
+    webhook_type: &str,
+    code: &str,
+    error: Option<PlaidErrorBody>,
+) -> Result<u16, String> {
+    let url = {
+        let world = state.world.lock().expect("not poisoned");
+        let item = world.items.get(item_id).ok_or("no such item")?;
+        item.webhook.clone().ok_or("the item has no webhook URL")?
+    };
+    let body = webhook_body(item_id, webhook_type, code, error);
+    let jwt = state
+        .signer
+        .lock()
+        .expect("not poisoned")
+        .sign(&body, Utc::now().timestamp());
+    let response = state
+        .http
+        .post(url)
+        .header("Content-Type", "application/json")
+        .header("Plaid-Verification", jwt)
+        .timeout(Duration::from_secs(10))
+        .body(body)
+        .send()
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(response.status().as_u16())
+}
+
+impl Simulator {
+    /// Starts on a free loopback port.
+    pub async fn start(config: SimulatorConfig) -> std::io::Result<Simulator> {
+        Self::start_on(config, SocketAddr::from(([127, 0, 0, 1], 0))).await
+    }
+
+    pub async fn start_on(config: SimulatorConfig, addr: SocketAddr) -> std::io::Result<Simulator> {
+        let state = Arc::new(State::new(config));
+        let listener = tokio::net::TcpListener::bind(addr).await?;
+        let addr = listener.local_addr()?;
+        let app = router(state.clone());
+        let task = tokio::spawn(async move {
+            if let Err(err) = axum::serve(listener, app).await {
+                tracing::error!(error = %err, "plaid simulator stopped");
+            }
+        });
+        Ok(Simulator { state, addr, task })
+    }
+
+    /// Base URL, for `PLAID_BASE_URL`.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    pub fn config(&self) -> &SimulatorConfig {
+        &self.state.config
+    }
+
+    /// Runs until the task ends (for `investments plaid-sim`).
+    pub async fn wait(mut self) {
+        let _ = (&mut self.task).await;
+    }
+
+    /// Plaid item ids, in no particular order.
+    pub fn item_ids(&self) -> Vec<String> {
+        let world = self.state.world.lock().expect("not poisoned");
+        world.items.keys().cloned().collect()
+    }
+
+    /// What the simulated Plaid holds for an item now.
+    pub fn data(&self, item_id: &str) -> Option<ItemData> {
+        let world = self.state.world.lock().expect("not poisoned");
+        world.items.get(item_id).map(|i| i.data.clone())
+    }
+
+    /// The access token of an item (as Plaid would have handed it out).
+    pub fn access_token(&self, item_id: &str) -> Option<String> {
+        let world = self.state.world.lock().expect("not poisoned");
+        world.items.get(item_id).map(|i| i.access_token.clone())
+    }
+
+    pub fn set_scenario(&self, item_id: &str, scenario: Scenario) -> bool {
+        set_scenario(&self.state, item_id, |s| *s = scenario)
+    }
+
+    pub fn scenario(&self, item_id: &str) -> Option<Scenario> {
+        let world = self.state.world.lock().expect("not poisoned");
+        world.items.get(item_id).map(|i| i.scenario.clone())
+    }
+
+    fn with_item<T>(&self, item_id: &str, f: impl FnOnce(&mut server::SimItem) -> T) -> Option<T> {
+        let mut world = self.state.world.lock().expect("not poisoned");
+        world.items.get_mut(item_id).map(f)
+    }
+
+    /// The position is sold: gone from holdings (a `sell` transaction records it).
+    pub fn sell_position(&self, item_id: &str, account_id: &str, security_id: &str) -> bool {
+        self.with_item(item_id, |item| {
+            let before = item.data.holdings.len();
+            item.data
+                .holdings
+                .retain(|h| !(h.account_id == account_id && h.security_id == security_id));
+            before != item.data.holdings.len()
+        })
+        .unwrap_or(false)
+    }
+
+    /// Plaid stops returning a transaction (it vanished from its window).
+    pub fn remove_transaction(&self, item_id: &str, transaction_id: &str) -> bool {
+        self.with_item(item_id, |item| {
+            let before = item.data.transactions.len();
+            item.data
+                .transactions
+                .retain(|t| t.investment_transaction_id != transaction_id);
+            before != item.data.transactions.len()
+        })
+        .unwrap_or(false)
+    }
+
+    /// A `cancel` row for a transaction appears (dated today).
+    pub fn cancel_transaction(
+        &self,
+        item_id: &str,
+        transaction_id: &str,
+    ) -> Option<InvestmentTransaction> {
+        self.with_item(item_id, |item| {
+            let original = item
+                .data
+                .transactions
+                .iter()
+                .find(|t| t.investment_transaction_id == transaction_id)?
+                .clone();
+            let cancel = data::cancel_of(&mut item.rng, &original, Utc::now().date_naive());
+            item.data.transactions.push(cancel.clone());
+            data::sort_newest_first(&mut item.data.transactions);
+            Some(cancel)
+        })
+        .flatten()
+    }
+
+    /// A new transaction arrives, dated today.
+    pub fn add_transaction(&self, item_id: &str) -> Option<InvestmentTransaction> {
+        self.with_item(item_id, |item| item.add_transaction())
+    }
+
+    /// The `Plaid-Verification` value the simulator would send with `body` at `iat`.
+    pub fn sign_webhook(&self, body: &[u8], iat: i64) -> String {
+        self.state
+            .signer
+            .lock()
+            .expect("not poisoned")
+            .sign(body, iat)
+    }
+
+    /// The body Plaid would send for a webhook.
+    pub fn webhook_body(&self, item_id: &str, webhook_type: &str, code: &str) -> Vec<u8> {
+        webhook_body(item_id, webhook_type, code, None)
+    }
+
+    /// Sends a signed webhook to the item's webhook URL; returns the answer's status.
+    pub async fn fire_webhook(
+        &self,
+        item_id: &str,
+        webhook_type: &str,
+        code: &str,
+        error: Option<PlaidErrorBody>,
+    ) -> Result<u16, String> {
+        deliver(&self.state, item_id, webhook_type, code, error).await
+    }
+
+    /// Marks the webhook verification key as expired (as after a rotation).
+    pub fn expire_verification_key(&self) {
+        self.state
+            .signer
+            .lock()
+            .expect("not poisoned")
+            .expire(Utc::now().timestamp());
+    }
+
+    /// Requests received on `path` so far.
+    pub fn calls(&self, path: &str) -> u64 {
+        let world = self.state.world.lock().expect("not poisoned");
+        world.calls.get(path).copied().unwrap_or(0)
+    }
+}
