@@ -1,8 +1,13 @@
 //! Command line and environment: every option is a flag with an environment variable.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::plaid::client::{Environment, PlaidConfig};
+use crate::sync::SyncOptions;
 
 /// GraphQL API over brokerage and retirement accounts linked through Plaid.
 #[derive(Debug, Parser)]
@@ -46,8 +51,14 @@ pub enum LogFormat {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Offline demo: Plaid simulator, sample items linked and synced, GraphiQL ready.
+    Demo(DemoArgs),
     /// Run the HTTP server (GraphQL at /graphql, GraphiQL at /graphiql).
     Serve(ServeArgs),
+    /// Sync every item from Plaid once; exits non-zero if any item failed (for cron).
+    Sync(SyncArgs),
+    /// Run the Plaid simulator alone (for PLAID_BASE_URL).
+    PlaidSim(PlaidSimArgs),
     /// Apply or inspect database migrations.
     Migrate {
         #[command(subcommand)]
@@ -75,6 +86,116 @@ pub struct ServeArgs {
     /// Browser origins allowed to call the API (comma-separated); default: any.
     #[arg(long, env = "INVESTMENTS_CORS_ORIGINS", value_delimiter = ',')]
     pub cors_origins: Vec<String>,
+
+    /// Sync every item this often inside the server (`6h`, `30m`); one replica at a time
+    /// runs a round.
+    #[arg(long, env = "INVESTMENTS_SYNC_EVERY", value_parser = humantime::parse_duration)]
+    pub sync_every: Option<Duration>,
+
+    #[command(flatten)]
+    pub plaid: PlaidArgs,
+}
+
+/// Plaid credentials and sync settings.
+#[derive(Clone, Debug, Args)]
+pub struct PlaidArgs {
+    /// Plaid environment of the credentials.
+    #[arg(long, env = "PLAID_ENV", value_enum, default_value_t = Environment::Sandbox)]
+    pub plaid_env: Environment,
+
+    /// Plaid client id; without it (and the secret) the item mutations are off.
+    #[arg(long, env = "PLAID_CLIENT_ID")]
+    pub plaid_client_id: Option<String>,
+
+    /// Plaid secret for the environment.
+    #[arg(long, env = "PLAID_SECRET", hide_env_values = true)]
+    pub plaid_secret: Option<String>,
+
+    /// Send Plaid calls here instead of the environment's URL (e.g. the simulator).
+    #[arg(long, env = "PLAID_BASE_URL")]
+    pub plaid_base_url: Option<String>,
+
+    /// Public URL of this server's `/webhooks/plaid`, registered with new items.
+    #[arg(long, env = "PLAID_WEBHOOK_URL")]
+    pub plaid_webhook_url: Option<String>,
+
+    /// Key that encrypts Plaid access tokens at rest: 32 bytes as 64 hex characters
+    /// (`openssl rand -hex 32`).
+    #[arg(long, env = "INVESTMENTS_ENCRYPTION_KEY", hide_env_values = true)]
+    pub encryption_key: Option<String>,
+
+    /// Items synced at once by `refreshAll` and scheduled rounds.
+    #[arg(long, env = "INVESTMENTS_SYNC_CONCURRENCY", default_value_t = 4)]
+    pub sync_concurrency: usize,
+}
+
+impl PlaidArgs {
+    /// The client configuration, when credentials are given.
+    pub fn plaid_config(&self) -> Option<PlaidConfig> {
+        let client_id = self.plaid_client_id.as_deref().filter(|s| !s.is_empty())?;
+        let secret = self.plaid_secret.as_deref().filter(|s| !s.is_empty())?;
+        let mut config = PlaidConfig::new(self.plaid_env, client_id, secret);
+        if let Some(url) = &self.plaid_base_url {
+            config.base_url = url.clone();
+        }
+        Some(config)
+    }
+
+    pub fn sync_options(&self) -> SyncOptions {
+        SyncOptions {
+            concurrency: self.sync_concurrency.max(1),
+            webhook_url: self.plaid_webhook_url.clone(),
+            ..Default::default()
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct SyncArgs {
+    #[command(flatten)]
+    pub plaid: PlaidArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Address to listen on.
+    #[arg(long, env = "INVESTMENTS_BIND", default_value = "127.0.0.1:8000")]
+    pub bind: SocketAddr,
+
+    /// SQLite file of the demo (recreated at every start).
+    #[arg(long, default_value = "investments-demo.db")]
+    pub demo_database: PathBuf,
+
+    /// Seed of the simulated data.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct PlaidSimArgs {
+    /// Port on 127.0.0.1.
+    #[arg(long, default_value_t = 8999)]
+    pub port: u16,
+
+    /// Same seed, same data.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+
+    /// Transactions of each new item.
+    #[arg(long, default_value_t = 300)]
+    pub transactions_per_item: usize,
+
+    /// Client id the simulator accepts.
+    #[arg(long, default_value = "simulator-client-id")]
+    pub client_id: String,
+
+    /// Secret the simulator accepts.
+    #[arg(long, default_value = "simulator-secret")]
+    pub secret: String,
+
+    /// Delay added to every answer, in milliseconds.
+    #[arg(long, default_value_t = 0)]
+    pub latency_ms: u64,
 }
 
 #[derive(Debug, Subcommand)]

@@ -8,7 +8,7 @@ use axum::http::StatusCode;
 
 /// A failure the caller can see. Internal details are logged where the error is made and
 /// never sent.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub enum ApiError {
     /// No token, or a token that is not valid.
     Unauthenticated,
@@ -18,8 +18,26 @@ pub enum ApiError {
     NotFound(String),
     /// The request is malformed: bad argument, cursor, id or filter.
     BadUserInput(String),
+    /// Plaid refused or failed; carries what the caller needs to act on it.
+    Plaid(Box<PlaidFailure>),
     /// Anything else; the message sent is generic.
     Internal,
+}
+
+/// A Plaid failure as callers see it (never with an access token in it).
+#[derive(Clone, Debug)]
+pub struct PlaidFailure {
+    /// `ITEM_LOGIN_REQUIRED`, `PLAID_RATE_LIMITED`, `PLAID_UNAVAILABLE`,
+    /// `PRODUCT_NOT_READY` or `PLAID_ERROR`.
+    pub code: &'static str,
+    pub message: String,
+    pub plaid_error_type: Option<String>,
+    pub plaid_error_code: Option<String>,
+    pub display_message: Option<String>,
+    pub request_id: Option<String>,
+    pub plaid_item_id: Option<String>,
+    /// The item's status after the failure (`login_required`, `error`, ...).
+    pub item_status: Option<String>,
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
@@ -46,6 +64,7 @@ impl ApiError {
             ApiError::Forbidden(_) => "FORBIDDEN",
             ApiError::NotFound(_) => "NOT_FOUND",
             ApiError::BadUserInput(_) => "BAD_USER_INPUT",
+            ApiError::Plaid(failure) => failure.code,
             ApiError::Internal => "INTERNAL_SERVER_ERROR",
         }
     }
@@ -56,6 +75,7 @@ impl ApiError {
                 "a valid `Authorization: Bearer <token>` header is required".to_owned()
             }
             ApiError::Forbidden(m) | ApiError::NotFound(m) | ApiError::BadUserInput(m) => m.clone(),
+            ApiError::Plaid(failure) => failure.message.clone(),
             ApiError::Internal => "internal server error".to_owned(),
         }
     }
@@ -66,6 +86,7 @@ impl ApiError {
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::BadUserInput(_) => StatusCode::BAD_REQUEST,
+            ApiError::Plaid(_) => StatusCode::BAD_GATEWAY,
             ApiError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -80,6 +101,23 @@ impl From<sea_orm::DbErr> for ApiError {
 impl From<ApiError> for async_graphql::Error {
     fn from(err: ApiError) -> Self {
         let code = err.code();
-        async_graphql::Error::new(err.message()).extend_with(|_, ext| ext.set("code", code))
+        async_graphql::Error::new(err.message()).extend_with(|_, ext| {
+            ext.set("code", code);
+            if let ApiError::Plaid(f) = &err {
+                let fields = [
+                    ("plaidErrorType", &f.plaid_error_type),
+                    ("plaidErrorCode", &f.plaid_error_code),
+                    ("displayMessage", &f.display_message),
+                    ("requestId", &f.request_id),
+                    ("plaidItemId", &f.plaid_item_id),
+                    ("itemStatus", &f.item_status),
+                ];
+                for (name, value) in fields {
+                    if let Some(value) = value {
+                        ext.set(name, value.as_str());
+                    }
+                }
+            }
+        })
     }
 }

@@ -6,9 +6,12 @@
 
 pub mod auth;
 pub mod config;
+pub mod crypto;
 pub mod db;
+pub mod demo;
 pub mod error;
 pub mod graphql;
 pub mod http;
 pub mod plaid;
 pub mod portfolio;
+pub mod sync;

@@ -1,10 +1,16 @@
+use std::net::SocketAddr;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use anyhow::Context;
 use clap::Parser;
-use investments::config::{self, Cli, Command, MigrateAction, ServeArgs, TokenAction};
+use investments::config::{self, Cli, Command, MigrateAction, PlaidArgs, ServeArgs, TokenAction};
+use investments::crypto::TokenCipher;
 use investments::db::{self, DbConfig};
 use investments::http::{self, AppState, HttpOptions};
+use investments::plaid::client::PlaidClient;
+use investments::plaid::simulator::{Simulator, SimulatorConfig};
+use investments::sync::{SyncService, Trigger, scheduler};
 use migration::{Migrator, MigratorTrait};
 use sea_orm::DatabaseConnection;
 
@@ -13,7 +19,7 @@ async fn main() -> ExitCode {
     let cli = Cli::parse();
     config::init_logging(&cli.log, cli.log_format);
     match run(cli).await {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(err) => {
             eprintln!("error: {err:#}");
             ExitCode::FAILURE
@@ -39,14 +45,66 @@ fn redact(url: &str) -> String {
     }
 }
 
-async fn run(cli: Cli) -> anyhow::Result<()> {
+fn api(err: investments::error::ApiError) -> anyhow::Error {
+    anyhow::anyhow!("{} ({})", err.message(), err.code())
+}
+
+/// The sync engine for these options; `None` without Plaid credentials. The encryption
+/// key is required either way: stored access tokens are useless without it.
+fn sync_service(db: &DatabaseConnection, args: &PlaidArgs) -> anyhow::Result<Option<SyncService>> {
+    let key = args.encryption_key.as_deref().context(
+        "INVESTMENTS_ENCRYPTION_KEY is required: 32 bytes as 64 hex characters \
+         (e.g. `openssl rand -hex 32`); `investments demo` needs none",
+    )?;
+    let cipher = TokenCipher::from_hex(key)?;
+    let Some(plaid) = args.plaid_config() else {
+        return Ok(None);
+    };
+    let client = PlaidClient::new(plaid)?;
+    Ok(Some(SyncService::new(
+        db.clone(),
+        Arc::new(client),
+        Arc::new(cipher),
+        args.sync_options(),
+    )))
+}
+
+async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
-        Command::Serve(args) => serve(&cli.database_url, args).await,
-        Command::Migrate { action } => migrate(&cli.database_url, action).await,
-        Command::ExportSchema => {
-            print!("{}", investments::graphql::sdl());
-            Ok(())
+        Command::Demo(args) => {
+            investments::demo::run(&investments::demo::DemoOptions {
+                bind: args.bind,
+                database_file: args.demo_database,
+                seed: args.seed,
+            })
+            .await?;
         }
+        Command::Serve(args) => serve(&cli.database_url, args).await?,
+        Command::Sync(args) => return sync_once(&cli.database_url, &args.plaid).await,
+        Command::PlaidSim(args) => {
+            let simulator = Simulator::start_on(
+                SimulatorConfig {
+                    seed: args.seed,
+                    transactions_per_item: args.transactions_per_item,
+                    client_id: args.client_id.clone(),
+                    secret: args.secret.clone(),
+                    latency: std::time::Duration::from_millis(args.latency_ms),
+                },
+                SocketAddr::from(([127, 0, 0, 1], args.port)),
+            )
+            .await
+            .with_context(|| format!("cannot listen on 127.0.0.1:{}", args.port))?;
+            println!("Plaid simulator on {}", simulator.url());
+            println!(
+                "PLAID_BASE_URL={} PLAID_CLIENT_ID={} PLAID_SECRET={}",
+                simulator.url(),
+                args.client_id,
+                args.secret
+            );
+            http::shutdown_signal().await;
+        }
+        Command::Migrate { action } => migrate(&cli.database_url, action).await?,
+        Command::ExportSchema => print!("{}", investments::graphql::sdl()),
         Command::Token {
             action: TokenAction::Create { user, scope, name },
         } => {
@@ -54,16 +112,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Migrator::up(&db, None)
                 .await
                 .context("applying migrations")?;
-            let user = investments::db::users::find_or_create(&db, &user)
-                .await
-                .map_err(|e| anyhow::anyhow!(e.message()))?;
+            let user = db::users::find_or_create(&db, &user).await.map_err(api)?;
             let issued = investments::auth::issue_token(&db, user.id, &name, scope.into())
                 .await
-                .map_err(|e| anyhow::anyhow!(e.message()))?;
+                .map_err(api)?;
             println!("{}", issued.token);
-            Ok(())
         }
     }
+    Ok(ExitCode::SUCCESS)
 }
 
 async fn serve(database_url: &str, args: ServeArgs) -> anyhow::Result<()> {
@@ -73,10 +129,21 @@ async fn serve(database_url: &str, args: ServeArgs) -> anyhow::Result<()> {
             .await
             .context("applying migrations")?;
     }
+    let sync = sync_service(&db, &args.plaid)?;
+    if sync.is_none() {
+        tracing::warn!("PLAID_CLIENT_ID / PLAID_SECRET not set: serving stored data only");
+    }
+    if let Some(every) = args.sync_every {
+        let service = sync
+            .clone()
+            .context("--sync-every needs Plaid credentials (PLAID_CLIENT_ID, PLAID_SECRET)")?;
+        scheduler::spawn(service, every);
+        tracing::info!(every = %humantime::format_duration(every), "scheduled syncs on");
+    }
     let options = HttpOptions {
         cors_origins: args.cors_origins,
     };
-    let app = http::router(AppState::new(db), &options);
+    let app = http::router(AppState::new(db, sync), &options);
     let listener = tokio::net::TcpListener::bind(args.bind)
         .await
         .with_context(|| format!("cannot listen on {}", args.bind))?;
@@ -89,6 +156,51 @@ async fn serve(database_url: &str, args: ServeArgs) -> anyhow::Result<()> {
         .with_graceful_shutdown(http::shutdown_signal())
         .await?;
     Ok(())
+}
+
+/// `investments sync`: every item once; non-zero exit if any failed.
+async fn sync_once(database_url: &str, plaid: &PlaidArgs) -> anyhow::Result<ExitCode> {
+    let db = connect(database_url).await?;
+    Migrator::up(&db, None)
+        .await
+        .context("applying migrations")?;
+    let sync = sync_service(&db, plaid)?
+        .context("Plaid credentials are required (PLAID_CLIENT_ID, PLAID_SECRET)")?;
+    let outcomes = sync
+        .refresh_all(None, Trigger::Schedule, None, None)
+        .await
+        .map_err(api)?;
+    let mut failed = 0;
+    for outcome in &outcomes {
+        let item = &outcome.item;
+        let institution = item.institution_name.as_deref().unwrap_or("-");
+        match (&outcome.error, &outcome.run) {
+            (Some(err), _) => {
+                failed += 1;
+                println!(
+                    "FAILED  {}  {institution}  {}: {}",
+                    item.plaid_item_id,
+                    err.code(),
+                    err.message()
+                );
+            }
+            (None, Some(run)) => println!(
+                "ok      {}  {institution}  holdings {} (-{}), transactions {} ({} cancelled)",
+                item.plaid_item_id,
+                run.holdings_upserted,
+                run.holdings_removed,
+                run.transactions_upserted,
+                run.transactions_cancelled
+            ),
+            (None, None) => println!("ok      {}  {institution}", item.plaid_item_id),
+        }
+    }
+    println!("{} items, {failed} failed", outcomes.len());
+    Ok(if failed == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }
 
 async fn migrate(database_url: &str, action: MigrateAction) -> anyhow::Result<()> {

@@ -182,3 +182,32 @@ pub async fn upsert<C: sea_orm::ConnectionTrait>(
     .await?;
     Ok(())
 }
+
+/// Existing positions of the given accounts as (row id, account id, security id).
+pub async fn keys_of_accounts<C: sea_orm::ConnectionTrait>(
+    conn: &C,
+    account_ids: &[i64],
+) -> ApiResult<Vec<(i64, i64, i64)>> {
+    let rows = holdings::Entity::find()
+        .filter(filter::in_ids(
+            col(holdings::Column::AccountId),
+            account_ids,
+        ))
+        .all(conn)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|h| (h.id, h.account_id, h.security_id))
+        .collect())
+}
+
+/// Deletes positions by row id, in chunks.
+pub async fn delete_ids<C: sea_orm::ConnectionTrait>(conn: &C, ids: &[i64]) -> ApiResult<()> {
+    for chunk in ids.chunks(super::CHUNK_ROWS) {
+        holdings::Entity::delete_many()
+            .filter(filter::in_ids(col(holdings::Column::Id), chunk))
+            .exec(conn)
+            .await?;
+    }
+    Ok(())
+}

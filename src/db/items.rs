@@ -85,3 +85,83 @@ pub async fn create<C: sea_orm::ConnectionTrait>(
     .insert(conn)
     .await?)
 }
+
+/// Any user's item by Plaid `item_id` (webhooks name items only by that).
+pub async fn find_by_plaid_id<C: sea_orm::ConnectionTrait>(
+    conn: &C,
+    plaid_item_id: &str,
+) -> ApiResult<Option<plaid_items::Model>> {
+    Ok(plaid_items::Entity::find()
+        .filter(plaid_items::Column::PlaidItemId.eq(plaid_item_id))
+        .one(conn)
+        .await?)
+}
+
+/// Row ids of every item, or of one user's items, oldest first.
+pub async fn all_ids(
+    db: &DatabaseConnection,
+    user_id: Option<i64>,
+) -> ApiResult<Vec<plaid_items::Model>> {
+    use sea_orm::QueryOrder;
+    let mut select = plaid_items::Entity::find().order_by_asc(plaid_items::Column::Id);
+    if let Some(user_id) = user_id {
+        select = select.filter(plaid_items::Column::UserId.eq(user_id));
+    }
+    Ok(select.all(db).await?)
+}
+
+pub async fn get<C: sea_orm::ConnectionTrait>(conn: &C, id: i64) -> ApiResult<plaid_items::Model> {
+    plaid_items::Entity::find_by_id(id)
+        .one(conn)
+        .await?
+        .ok_or_else(|| crate::error::ApiError::not_found("no such item"))
+}
+
+/// The error an item last reported, as stored.
+#[derive(Clone, Debug, Default)]
+pub struct ItemErrorFields {
+    pub error_type: Option<String>,
+    pub error_code: Option<String>,
+    pub error_message: Option<String>,
+    pub display_message: Option<String>,
+}
+
+/// Sets an item's status and error (`None` clears the error).
+pub async fn set_status<C: sea_orm::ConnectionTrait>(
+    conn: &C,
+    id: i64,
+    status: &str,
+    error: Option<ItemErrorFields>,
+) -> ApiResult<plaid_items::Model> {
+    use sea_orm::{ActiveModelTrait, Set};
+    let error = error.unwrap_or_default();
+    let model = plaid_items::ActiveModel {
+        id: Set(id),
+        status: Set(status.to_owned()),
+        error_type: Set(error.error_type),
+        error_code: Set(error.error_code),
+        error_message: Set(error.error_message),
+        error_display_message: Set(error.display_message),
+        updated_at: Set(chrono::Utc::now()),
+        ..Default::default()
+    };
+    Ok(model.update(conn).await?)
+}
+
+/// Writes any column of an item (the sync's bookkeeping: attempt and success times,
+/// Plaid's item fields, consent expiry).
+pub async fn update<C: sea_orm::ConnectionTrait>(
+    conn: &C,
+    mut changes: plaid_items::ActiveModel,
+) -> ApiResult<plaid_items::Model> {
+    use sea_orm::{ActiveModelTrait, Set};
+    changes.updated_at = Set(chrono::Utc::now());
+    Ok(changes.update(conn).await?)
+}
+
+/// Deletes an item; its accounts, holdings, snapshots, transactions and sync runs go with
+/// it (foreign keys cascade).
+pub async fn delete<C: sea_orm::ConnectionTrait>(conn: &C, id: i64) -> ApiResult<()> {
+    plaid_items::Entity::delete_by_id(id).exec(conn).await?;
+    Ok(())
+}

@@ -11,6 +11,8 @@ pub mod holdings;
 pub mod items;
 pub mod page;
 pub mod securities;
+pub mod snapshots;
+pub mod sync_runs;
 pub mod transactions;
 pub mod users;
 

@@ -1,7 +1,7 @@
 //! Securities, one row per user and Plaid `security_id`.
 
 use sea_orm::sea_query::{Expr, Func};
-use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, Select};
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, ExprTrait, QueryFilter, Select};
 
 use super::entities::securities;
 use super::filter::{self, TextMatch};
@@ -111,4 +111,28 @@ pub async fn ids_by_plaid_id<C: sea_orm::ConnectionTrait>(
         .into_iter()
         .map(|s| (s.plaid_security_id, s.id))
         .collect())
+}
+
+/// Deletes the user's securities that no holding or transaction refers to any more.
+pub async fn delete_orphans<C: sea_orm::ConnectionTrait>(conn: &C, user_id: i64) -> ApiResult<()> {
+    use super::entities::{investment_holdings, investment_transactions};
+    use sea_orm::sea_query::Query;
+    let held = Query::select()
+        .column(investment_holdings::Column::SecurityId)
+        .from(investment_holdings::Entity)
+        .and_where(Expr::col(investment_holdings::Column::UserId).eq(user_id))
+        .to_owned();
+    let traded = Query::select()
+        .column(investment_transactions::Column::SecurityId)
+        .from(investment_transactions::Entity)
+        .and_where(Expr::col(investment_transactions::Column::UserId).eq(user_id))
+        .and_where(Expr::col(investment_transactions::Column::SecurityId).is_not_null())
+        .to_owned();
+    securities::Entity::delete_many()
+        .filter(securities::Column::UserId.eq(user_id))
+        .filter(securities::Column::Id.not_in_subquery(held))
+        .filter(securities::Column::Id.not_in_subquery(traded))
+        .exec(conn)
+        .await?;
+    Ok(())
 }

@@ -131,3 +131,37 @@ pub async fn upsert<C: sea_orm::ConnectionTrait>(
     .await?;
     Ok(())
 }
+
+/// The given accounts' transactions dated within `[start, end]`.
+pub async fn of_accounts_in_window<C: sea_orm::ConnectionTrait>(
+    conn: &C,
+    account_ids: &[i64],
+    start: NaiveDate,
+    end: NaiveDate,
+) -> ApiResult<Vec<transactions::Model>> {
+    Ok(transactions::Entity::find()
+        .filter(filter::in_ids(
+            col(transactions::Column::AccountId),
+            account_ids,
+        ))
+        .filter(transactions::Column::Date.between(start, end))
+        .all(conn)
+        .await?)
+}
+
+/// Flags transactions as cancelled (kept, left out of totals), in chunks.
+pub async fn mark_cancelled<C: sea_orm::ConnectionTrait>(conn: &C, ids: &[i64]) -> ApiResult<()> {
+    use sea_orm::sea_query::Expr as E;
+    for chunk in ids.chunks(super::CHUNK_ROWS) {
+        transactions::Entity::update_many()
+            .col_expr(transactions::Column::Cancelled, E::value(true))
+            .col_expr(
+                transactions::Column::UpdatedAt,
+                E::value(chrono::Utc::now()),
+            )
+            .filter(filter::in_ids(col(transactions::Column::Id), chunk))
+            .exec(conn)
+            .await?;
+    }
+    Ok(())
+}

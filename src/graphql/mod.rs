@@ -17,6 +17,7 @@ use sea_orm::DatabaseConnection;
 
 use crate::auth::Viewer;
 use crate::error::{ApiError, ApiResult};
+use crate::sync::SyncService;
 use loaders::Loaders;
 
 pub type AppSchema = Schema<query::Query, mutation::Mutation, EmptySubscription>;
@@ -27,16 +28,21 @@ pub const MAX_DEPTH: usize = 16;
 pub const MAX_COMPLEXITY: usize = 50_000;
 
 fn builder() -> SchemaBuilder<query::Query, mutation::Mutation, EmptySubscription> {
-    Schema::build(query::Query, mutation::Mutation, EmptySubscription)
-        .limit_depth(MAX_DEPTH)
-        .limit_complexity(MAX_COMPLEXITY)
-        .extension(extensions::ErrorCodes)
-        .extension(extensions::MutationScope)
+    Schema::build(
+        query::Query,
+        mutation::Mutation::default(),
+        EmptySubscription,
+    )
+    .limit_depth(MAX_DEPTH)
+    .limit_complexity(MAX_COMPLEXITY)
+    .extension(extensions::ErrorCodes)
+    .extension(extensions::MutationScope)
 }
 
-/// The schema served over HTTP.
-pub fn schema(db: DatabaseConnection) -> AppSchema {
-    builder().data(db).finish()
+/// The schema served over HTTP; without a sync service (no Plaid credentials) the item
+/// mutations answer `PLAID_UNAVAILABLE`.
+pub fn schema(db: DatabaseConnection, sync: Option<SyncService>) -> AppSchema {
+    builder().data(db).data(sync).finish()
 }
 
 /// The SDL committed as `schema.graphql`.
@@ -57,6 +63,24 @@ pub(crate) fn viewer<'a>(ctx: &Context<'a>) -> ApiResult<&'a Viewer> {
 
 pub(crate) fn db<'a>(ctx: &Context<'a>) -> &'a DatabaseConnection {
     ctx.data_unchecked::<DatabaseConnection>()
+}
+
+pub(crate) fn sync<'a>(ctx: &Context<'a>) -> ApiResult<&'a SyncService> {
+    ctx.data_unchecked::<Option<SyncService>>()
+        .as_ref()
+        .ok_or_else(|| {
+            ApiError::Plaid(Box::new(crate::error::PlaidFailure {
+                code: "PLAID_UNAVAILABLE",
+                message: "Plaid is not configured on this server (PLAID_CLIENT_ID, PLAID_SECRET)"
+                    .to_owned(),
+                plaid_error_type: None,
+                plaid_error_code: None,
+                display_message: None,
+                request_id: None,
+                plaid_item_id: None,
+                item_status: None,
+            }))
+        })
 }
 
 pub(crate) fn loaders<'a>(ctx: &Context<'a>) -> &'a Loaders {

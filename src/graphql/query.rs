@@ -9,11 +9,13 @@ use super::inputs::{
     InvestmentTransactionOrder, PlaidItemFilter, PortfolioFilter, SecurityFilter, SecurityOrder,
 };
 use super::types::{
-    Account, ApiToken, Holding, InvestmentTransaction, Node, PlaidItem, Portfolio, Security, User,
+    Account, ApiToken, Holding, InvestmentTransaction, Node, PlaidItem, Portfolio, Security,
+    SyncRun, User,
 };
 use super::{db, prefetch, viewer};
 use crate::db::entities::{
     accounts, api_tokens, investment_holdings, investment_transactions, plaid_items, securities,
+    sync_runs,
 };
 use crate::db::{self as queries, UserOwned};
 use crate::error::{ApiError, ApiResult};
@@ -67,7 +69,9 @@ impl Query {
             NodeKind::InvestmentTransaction => owned::<investment_transactions::Entity>(ctx, row)
                 .await?
                 .map(|m| Node::InvestmentTransaction(InvestmentTransaction(m))),
-            NodeKind::SyncRun => None,
+            NodeKind::SyncRun => owned::<sync_runs::Entity>(ctx, row)
+                .await?
+                .map(|m| Node::SyncRun(SyncRun(m))),
         };
         Ok(node)
     }

@@ -2,7 +2,9 @@
 
 pub mod auth;
 mod graphql;
+mod webhooks;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::http::{HeaderValue, Method, StatusCode, header};
@@ -16,6 +18,8 @@ use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::graphql::AppSchema;
+use crate::sync::SyncService;
+use crate::sync::webhook::WebhookVerifier;
 
 /// Largest request body accepted (a GraphQL document with its variables).
 const MAX_BODY_BYTES: usize = 1024 * 1024;
@@ -27,14 +31,22 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
 pub struct AppState {
     pub db: DatabaseConnection,
     pub schema: AppSchema,
-    /// Header GraphiQL starts with (the demo fills in its token).
+    /// The sync engine, when Plaid is configured.
+    pub sync: Option<SyncService>,
+    /// Verifies `/webhooks/plaid` deliveries, when Plaid is configured.
+    pub webhooks: Option<Arc<WebhookVerifier>>,
+    /// Headers GraphiQL starts with (the demo fills in its token).
     pub graphiql_headers: Vec<(String, String)>,
 }
 
 impl AppState {
-    pub fn new(db: DatabaseConnection) -> Self {
+    pub fn new(db: DatabaseConnection, sync: Option<SyncService>) -> Self {
         AppState {
-            schema: crate::graphql::schema(db.clone()),
+            schema: crate::graphql::schema(db.clone(), sync.clone()),
+            webhooks: sync
+                .as_ref()
+                .map(|s| Arc::new(WebhookVerifier::new(s.plaid().clone()))),
+            sync,
             db,
             graphiql_headers: Vec::new(),
         }
@@ -73,6 +85,7 @@ pub fn router(state: AppState, options: &HttpOptions) -> Router {
         .route("/graphql", axum::routing::post(graphql::execute))
         .route("/graphiql", get(graphql::graphiql))
         .route("/healthz", get(health))
+        .route("/webhooks/plaid", axum::routing::post(webhooks::plaid))
         .with_state(state)
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
         .layer(TimeoutLayer::with_status_code(

@@ -1,6 +1,6 @@
 use async_graphql::{Context, Enum, ID, Object, Result, SimpleObject};
 
-use super::Account;
+use super::{Account, SyncRun};
 use crate::db::entities::plaid_items;
 use crate::graphql::ids::{self, NodeKind};
 use crate::graphql::loaders::AccountsOfItem;
@@ -124,6 +124,24 @@ impl PlaidItem {
     /// When the item was linked.
     async fn created_at(&self) -> DateTime {
         DateTime(self.0.created_at)
+    }
+
+    /// The item's latest syncs, newest first.
+    async fn sync_runs(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "How many (at most 100).", default = 10)] first: i32,
+    ) -> Result<Vec<SyncRun>> {
+        let viewer = crate::graphql::viewer(ctx)?;
+        let limit = first.clamp(0, 100) as u64;
+        let runs = crate::db::sync_runs::of_item(
+            crate::graphql::db(ctx),
+            viewer.user_id,
+            self.0.id,
+            limit,
+        )
+        .await?;
+        Ok(runs.into_iter().map(SyncRun).collect())
     }
 
     /// The item's accounts.

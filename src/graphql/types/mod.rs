@@ -8,6 +8,7 @@ mod item;
 mod node;
 mod portfolio;
 mod security;
+mod sync_run;
 mod transaction;
 mod user;
 
@@ -18,5 +19,6 @@ pub use item::{ItemStatus, PlaidItem};
 pub use node::Node;
 pub use portfolio::Portfolio;
 pub use security::Security;
+pub use sync_run::SyncRun;
 pub use transaction::InvestmentTransaction;
 pub use user::User;

@@ -1,6 +1,8 @@
 use async_graphql::{ID, Interface};
 
-use super::{Account, ApiToken, Holding, InvestmentTransaction, PlaidItem, Security, User};
+use super::{
+    Account, ApiToken, Holding, InvestmentTransaction, PlaidItem, Security, SyncRun, User,
+};
 
 /// An object with a global id, which `Query.node(id:)` resolves.
 #[derive(Interface)]
@@ -14,4 +16,5 @@ pub enum Node {
     Security(Security),
     Holding(Holding),
     InvestmentTransaction(InvestmentTransaction),
+    SyncRun(SyncRun),
 }

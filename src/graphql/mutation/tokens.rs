@@ -1,16 +1,16 @@
-//! The `Mutation` root. Every mutation needs a `write` token (checked once, for the whole
-//! operation, by `extensions::MutationScope`), takes one `input` and returns a payload.
+//! API token management.
 
 use async_graphql::{Context, ID, InputObject, Object, Result, SimpleObject};
 
-use super::ids::{self, NodeKind};
-use super::types::ApiToken;
-use super::{db, viewer};
 use crate::auth::{self, Scope};
 use crate::db::users;
 use crate::error::ApiError;
+use crate::graphql::ids::{self, NodeKind};
+use crate::graphql::types::ApiToken;
+use crate::graphql::{db, viewer};
 
-pub struct Mutation;
+#[derive(Default)]
+pub struct TokenMutations;
 
 /// Input of `createApiToken`.
 #[derive(InputObject)]
@@ -44,9 +44,8 @@ pub struct RevokeApiTokenPayload {
     revoked_token_id: ID,
 }
 
-/// The entry points for changes. Every mutation needs a `write` token.
 #[Object]
-impl Mutation {
+impl TokenMutations {
     /// Creates an API token for yourself (for a dashboard, a script...).
     async fn create_api_token(
         &self,

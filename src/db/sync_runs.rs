@@ -1,0 +1,120 @@
+//! Sync runs: one row per sync attempt of an item.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect, Set,
+};
+
+use super::entities::sync_runs;
+use crate::error::ApiResult;
+
+/// What a successful run changed.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SyncCounts {
+    pub accounts_upserted: i32,
+    pub securities_upserted: i32,
+    pub holdings_upserted: i32,
+    pub holdings_removed: i32,
+    pub snapshots_written: i32,
+    pub transactions_upserted: i32,
+    pub transactions_cancelled: i32,
+}
+
+/// Records the start of a run (outcome `running`).
+pub async fn start<C: ConnectionTrait>(
+    conn: &C,
+    user_id: i64,
+    item_id: i64,
+    trigger: &str,
+    window: Option<(NaiveDate, NaiveDate)>,
+) -> ApiResult<sync_runs::Model> {
+    Ok(sync_runs::ActiveModel {
+        user_id: Set(user_id),
+        item_id: Set(item_id),
+        trigger: Set(trigger.to_owned()),
+        window_start: Set(window.map(|w| w.0)),
+        window_end: Set(window.map(|w| w.1)),
+        started_at: Set(Utc::now()),
+        outcome: Set("running".to_owned()),
+        ..Default::default()
+    }
+    .insert(conn)
+    .await?)
+}
+
+/// Records the end of a run: `succeeded` with its counts, or `failed` with its error.
+pub async fn finish<C: ConnectionTrait>(
+    conn: &C,
+    run_id: i64,
+    result: Result<SyncCounts, (String, String)>,
+) -> ApiResult<sync_runs::Model> {
+    let mut run = sync_runs::ActiveModel {
+        id: Set(run_id),
+        finished_at: Set(Some(Utc::now())),
+        ..Default::default()
+    };
+    match result {
+        Ok(c) => {
+            run.outcome = Set("succeeded".to_owned());
+            run.accounts_upserted = Set(c.accounts_upserted);
+            run.securities_upserted = Set(c.securities_upserted);
+            run.holdings_upserted = Set(c.holdings_upserted);
+            run.holdings_removed = Set(c.holdings_removed);
+            run.snapshots_written = Set(c.snapshots_written);
+            run.transactions_upserted = Set(c.transactions_upserted);
+            run.transactions_cancelled = Set(c.transactions_cancelled);
+        }
+        Err((code, message)) => {
+            run.outcome = Set("failed".to_owned());
+            run.error_code = Set(Some(code));
+            run.error_message = Set(Some(message));
+        }
+    }
+    Ok(run.update(conn).await?)
+}
+
+/// The latest run of an item that finished after `since` (another process's run that a
+/// waiting request can report instead of syncing again).
+pub async fn finished_since<C: ConnectionTrait>(
+    conn: &C,
+    item_id: i64,
+    since: DateTime<Utc>,
+) -> ApiResult<Option<sync_runs::Model>> {
+    Ok(sync_runs::Entity::find()
+        .filter(sync_runs::Column::ItemId.eq(item_id))
+        .filter(sync_runs::Column::FinishedAt.gte(since))
+        .order_by_desc(sync_runs::Column::Id)
+        .one(conn)
+        .await?)
+}
+
+/// When the last run with `trigger` started, across all items.
+pub async fn last_started(
+    conn: &impl ConnectionTrait,
+    trigger: &str,
+) -> ApiResult<Option<DateTime<Utc>>> {
+    let last = sync_runs::Entity::find()
+        .filter(sync_runs::Column::Trigger.eq(trigger))
+        .order_by_desc(sync_runs::Column::StartedAt)
+        .limit(1)
+        .one(conn)
+        .await?;
+    Ok(last.map(|r| r.started_at))
+}
+
+/// The user's runs of an item, newest first.
+pub async fn of_item(
+    db: &DatabaseConnection,
+    user_id: i64,
+    item_id: i64,
+    limit: u64,
+) -> ApiResult<Vec<sync_runs::Model>> {
+    Ok(sync_runs::Entity::find()
+        .filter(sync_runs::Column::UserId.eq(user_id))
+        .filter(sync_runs::Column::ItemId.eq(item_id))
+        .order_by_desc(sync_runs::Column::Id)
+        .limit(limit)
+        .all(db)
+        .await?)
+}

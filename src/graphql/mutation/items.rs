@@ -1,0 +1,283 @@
+//! Linking, syncing and removing Plaid items.
+
+use async_graphql::{Context, ID, InputObject, Object, Result, SimpleObject};
+
+use crate::db::entities::plaid_items;
+use crate::error::{ApiError, ApiResult};
+use crate::graphql::ids::{self, NodeKind};
+use crate::graphql::scalars::{Date, DateTime};
+use crate::graphql::types::{PlaidItem, SyncRun};
+use crate::graphql::{db, sync, viewer};
+use crate::plaid::types::AccessToken;
+use crate::sync::{SyncOutcome, Trigger};
+
+#[derive(Default)]
+pub struct ItemMutations;
+
+/// Input of `refreshItem`.
+#[derive(InputObject)]
+pub struct RefreshItemInput {
+    /// The item to sync.
+    item_id: ID,
+    /// First day of the transaction window (default: 24 months back on the first sync,
+    /// else 30 days before the last success).
+    start_date: Option<Date>,
+    /// Last day of the transaction window (default: today).
+    end_date: Option<Date>,
+}
+
+/// Result of `refreshItem`.
+#[derive(SimpleObject)]
+pub struct RefreshItemPayload {
+    /// The item, with its status after the sync.
+    item: PlaidItem,
+    /// The sync's record.
+    sync_run: Option<SyncRun>,
+}
+
+/// Input of `refreshAll`.
+#[derive(InputObject, Default)]
+pub struct RefreshAllInput {
+    /// First day of the transaction window, for every item.
+    start_date: Option<Date>,
+    /// Last day of the transaction window, for every item.
+    end_date: Option<Date>,
+}
+
+/// Why one item's sync failed.
+#[derive(SimpleObject)]
+pub struct SyncError {
+    /// `ITEM_LOGIN_REQUIRED`, `PLAID_RATE_LIMITED`, `PLAID_UNAVAILABLE`,
+    /// `PRODUCT_NOT_READY`, `PLAID_ERROR`, ...
+    code: String,
+    /// What went wrong.
+    message: String,
+    /// Plaid's own error code, when Plaid reported one.
+    plaid_error_code: Option<String>,
+    /// Plaid's message for the end user, when there is one.
+    display_message: Option<String>,
+}
+
+/// One item's result in `refreshAll`.
+#[derive(SimpleObject)]
+pub struct RefreshResult {
+    /// The item, with its status and last error.
+    item: PlaidItem,
+    /// The sync's record (with its counts).
+    sync_run: Option<SyncRun>,
+    /// Set when this item's sync failed.
+    error: Option<SyncError>,
+}
+
+/// Result of `refreshAll`.
+#[derive(SimpleObject)]
+pub struct RefreshAllPayload {
+    /// One result per item, in the order the items were linked.
+    results: Vec<RefreshResult>,
+}
+
+/// Input of `createLinkToken`.
+#[derive(InputObject, Default)]
+pub struct CreateLinkTokenInput {
+    /// An existing item, to open Link in update mode (to repair its login); absent to
+    /// link a new item.
+    item_id: Option<ID>,
+}
+
+/// Result of `createLinkToken`.
+#[derive(SimpleObject)]
+pub struct CreateLinkTokenPayload {
+    /// Token to initialise Plaid Link with.
+    link_token: String,
+    /// When the token stops working.
+    expiration: DateTime,
+}
+
+/// Input of `exchangePublicToken`.
+#[derive(InputObject)]
+pub struct ExchangePublicTokenInput {
+    /// The `public_token` Plaid Link handed to `onSuccess`.
+    public_token: String,
+}
+
+/// Result of linking an item (`exchangePublicToken`, `sandboxLinkItem`).
+#[derive(SimpleObject)]
+pub struct LinkItemPayload {
+    /// The new item.
+    item: PlaidItem,
+    /// Its first sync.
+    sync_run: Option<SyncRun>,
+    /// Set when the first sync failed (the item stays linked, with its status).
+    sync_error: Option<SyncError>,
+}
+
+/// Input of `sandboxLinkItem`.
+#[derive(InputObject)]
+pub struct SandboxLinkItemInput {
+    /// A sandbox institution, e.g. `ins_109508` (First Platypus Bank).
+    institution_id: String,
+}
+
+/// Input of `removeItem`.
+#[derive(InputObject)]
+pub struct RemoveItemInput {
+    /// The item to remove.
+    item_id: ID,
+}
+
+/// Result of `removeItem`.
+#[derive(SimpleObject)]
+pub struct RemoveItemPayload {
+    /// Id of the removed item.
+    removed_item_id: ID,
+}
+
+fn sync_error(err: &ApiError) -> SyncError {
+    let (plaid_error_code, display_message) = match err {
+        ApiError::Plaid(f) => (f.plaid_error_code.clone(), f.display_message.clone()),
+        _ => (None, None),
+    };
+    SyncError {
+        code: err.code().to_owned(),
+        message: err.message(),
+        plaid_error_code,
+        display_message,
+    }
+}
+
+fn link_payload(outcome: SyncOutcome) -> LinkItemPayload {
+    LinkItemPayload {
+        sync_error: outcome.error.as_deref().map(sync_error),
+        sync_run: outcome.run.map(SyncRun),
+        item: PlaidItem(outcome.item),
+    }
+}
+
+/// The caller's item `id`, or `NOT_FOUND`.
+async fn owned_item(ctx: &Context<'_>, id: &ID) -> ApiResult<plaid_items::Model> {
+    let row = ids::decode_as(NodeKind::PlaidItem, id, "itemId")?;
+    let user_id = viewer(ctx)?.user_id;
+    crate::db::find_owned::<plaid_items::Entity>(db(ctx), user_id, &[row])
+        .await?
+        .into_iter()
+        .next()
+        .ok_or_else(|| ApiError::not_found("no such item"))
+}
+
+#[Object]
+impl ItemMutations {
+    /// Syncs one item from Plaid now. A sync of that item already running is joined, not
+    /// repeated. Plaid failures come back as errors with the item's new status in
+    /// `extensions.itemStatus`.
+    async fn refresh_item(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The item and, optionally, the transaction window.")]
+        input: RefreshItemInput,
+    ) -> Result<Option<RefreshItemPayload>> {
+        let item = owned_item(ctx, &input.item_id).await?;
+        let outcome = sync(ctx)?
+            .sync_item(
+                item,
+                Trigger::Manual,
+                input.start_date.map(|d| d.0),
+                input.end_date.map(|d| d.0),
+            )
+            .await
+            .into_result()?;
+        Ok(Some(RefreshItemPayload {
+            item: PlaidItem(outcome.item),
+            sync_run: outcome.run.map(SyncRun),
+        }))
+    }
+
+    /// Syncs all your items, a few at a time; one item's failure never stops another.
+    async fn refresh_all(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Optional transaction window for every item.")] input: Option<
+            RefreshAllInput,
+        >,
+    ) -> Result<Option<RefreshAllPayload>> {
+        let input = input.unwrap_or_default();
+        let user_id = viewer(ctx)?.user_id;
+        let outcomes = sync(ctx)?
+            .refresh_all(
+                Some(user_id),
+                Trigger::RefreshAll,
+                input.start_date.map(|d| d.0),
+                input.end_date.map(|d| d.0),
+            )
+            .await?;
+        let results = outcomes
+            .into_iter()
+            .map(|o| RefreshResult {
+                error: o.error.as_deref().map(sync_error),
+                sync_run: o.run.map(SyncRun),
+                item: PlaidItem(o.item),
+            })
+            .collect();
+        Ok(Some(RefreshAllPayload { results }))
+    }
+
+    /// A Plaid Link token: to link a new item (investments product, with the server's
+    /// webhook), or, given `itemId`, to open Link in update mode for that item.
+    async fn create_link_token(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Optional item for update mode.")] input: Option<CreateLinkTokenInput>,
+    ) -> Result<Option<CreateLinkTokenPayload>> {
+        let user_id = viewer(ctx)?.user_id;
+        let item = match input.and_then(|i| i.item_id) {
+            Some(id) => Some(owned_item(ctx, &id).await?),
+            None => None,
+        };
+        let token = sync(ctx)?.create_link_token(user_id, item.as_ref()).await?;
+        Ok(Some(CreateLinkTokenPayload {
+            link_token: token.link_token,
+            expiration: DateTime(token.expiration),
+        }))
+    }
+
+    /// Stores the item behind a public token from Link (its access token encrypted, its
+    /// accounts and institution), then syncs it.
+    async fn exchange_public_token(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The public token from Link.")] input: ExchangePublicTokenInput,
+    ) -> Result<Option<LinkItemPayload>> {
+        let user_id = viewer(ctx)?.user_id;
+        let outcome = sync(ctx)?
+            .exchange_public_token(user_id, &AccessToken::new(input.public_token))
+            .await?;
+        Ok(Some(link_payload(outcome)))
+    }
+
+    /// Links a sandbox item without Link (Plaid sandbox or the simulator only), then
+    /// syncs it.
+    async fn sandbox_link_item(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The sandbox institution.")] input: SandboxLinkItemInput,
+    ) -> Result<Option<LinkItemPayload>> {
+        let user_id = viewer(ctx)?.user_id;
+        let outcome = sync(ctx)?
+            .sandbox_link(user_id, &input.institution_id)
+            .await?;
+        Ok(Some(link_payload(outcome)))
+    }
+
+    /// Removes an item at Plaid (ending its billing), then deletes its accounts,
+    /// holdings, transactions and history here.
+    async fn remove_item(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The item to remove.")] input: RemoveItemInput,
+    ) -> Result<Option<RemoveItemPayload>> {
+        let item = owned_item(ctx, &input.item_id).await?;
+        sync(ctx)?.remove_item(&item).await?;
+        Ok(Some(RemoveItemPayload {
+            removed_item_id: input.item_id,
+        }))
+    }
+}

@@ -1,0 +1,138 @@
+use async_graphql::{Context, Enum, ID, Object, Result};
+
+use super::PlaidItem;
+use crate::db::entities::sync_runs;
+use crate::graphql::ids::{self, NodeKind};
+use crate::graphql::scalars::{self, Date, DateTime};
+
+/// Why a sync ran.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Enum)]
+pub enum SyncTrigger {
+    /// `refreshItem`.
+    Manual,
+    /// `refreshAll`.
+    RefreshAll,
+    /// `investments sync` or the server's `--sync-every` schedule.
+    Schedule,
+    /// A Plaid webhook.
+    Webhook,
+    /// The first sync after linking.
+    Link,
+}
+
+/// How a sync ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Enum)]
+pub enum SyncRunOutcome {
+    /// Still running.
+    Running,
+    /// Everything was written.
+    Succeeded,
+    /// Nothing was written; see `errorCode`.
+    Failed,
+}
+
+/// One sync of an item from Plaid: when, which window, and what it changed.
+pub struct SyncRun(pub sync_runs::Model);
+
+/// One sync of an item from Plaid: when, which window, and what it changed.
+#[Object]
+impl SyncRun {
+    /// Global, opaque id of the object.
+    pub(crate) async fn id(&self) -> ID {
+        ids::encode(NodeKind::SyncRun, self.0.id)
+    }
+
+    /// The item synced.
+    async fn item(&self, ctx: &Context<'_>) -> Result<Option<PlaidItem>> {
+        let item = crate::graphql::loaders(ctx)
+            .items
+            .load_one(self.0.item_id)
+            .await?;
+        Ok(item.map(PlaidItem))
+    }
+
+    /// Why it ran.
+    async fn trigger(&self) -> SyncTrigger {
+        match self.0.trigger.as_str() {
+            "refresh_all" => SyncTrigger::RefreshAll,
+            "schedule" => SyncTrigger::Schedule,
+            "webhook" => SyncTrigger::Webhook,
+            "link" => SyncTrigger::Link,
+            _ => SyncTrigger::Manual,
+        }
+    }
+
+    /// First day of the transaction window fetched.
+    async fn window_start(&self) -> Option<Date> {
+        scalars::date(self.0.window_start)
+    }
+
+    /// Last day of the transaction window fetched.
+    async fn window_end(&self) -> Option<Date> {
+        scalars::date(self.0.window_end)
+    }
+
+    /// When it started.
+    async fn started_at(&self) -> DateTime {
+        DateTime(self.0.started_at)
+    }
+
+    /// When it ended.
+    async fn finished_at(&self) -> Option<DateTime> {
+        scalars::time(self.0.finished_at)
+    }
+
+    /// How it ended.
+    async fn outcome(&self) -> SyncRunOutcome {
+        match self.0.outcome.as_str() {
+            "succeeded" => SyncRunOutcome::Succeeded,
+            "failed" => SyncRunOutcome::Failed,
+            _ => SyncRunOutcome::Running,
+        }
+    }
+
+    /// Accounts written.
+    async fn accounts_upserted(&self) -> i32 {
+        self.0.accounts_upserted
+    }
+
+    /// Securities written.
+    async fn securities_upserted(&self) -> i32 {
+        self.0.securities_upserted
+    }
+
+    /// Holdings written.
+    async fn holdings_upserted(&self) -> i32 {
+        self.0.holdings_upserted
+    }
+
+    /// Holdings deleted because Plaid no longer reports them (positions sold).
+    async fn holdings_removed(&self) -> i32 {
+        self.0.holdings_removed
+    }
+
+    /// Daily holding snapshots written.
+    async fn snapshots_written(&self) -> i32 {
+        self.0.snapshots_written
+    }
+
+    /// Transactions written.
+    async fn transactions_upserted(&self) -> i32 {
+        self.0.transactions_upserted
+    }
+
+    /// Transactions newly flagged as cancelled.
+    async fn transactions_cancelled(&self) -> i32 {
+        self.0.transactions_cancelled
+    }
+
+    /// Plaid's (or our) error code, when it failed.
+    async fn error_code(&self) -> Option<&str> {
+        self.0.error_code.as_deref()
+    }
+
+    /// What went wrong, when it failed.
+    async fn error_message(&self) -> Option<&str> {
+        self.0.error_message.as_deref()
+    }
+}

@@ -1,0 +1,137 @@
+//! Reading one item from Plaid: holdings, then every page of transactions for the window.
+
+use std::collections::{HashMap, HashSet};
+
+use chrono::NaiveDate;
+
+use crate::plaid::client::{PlaidApi, TransactionsPage};
+use crate::plaid::error::PlaidError;
+use crate::plaid::types::{
+    AccessToken, Account, Holding, InvestmentTransaction, InvestmentsHoldingsGetResponse, Item,
+    Security,
+};
+
+/// Everything Plaid returned for one item, deduplicated.
+#[derive(Debug)]
+pub struct Fetched {
+    pub item: Item,
+    /// Accounts by Plaid id, from both endpoints.
+    pub accounts: HashMap<String, Account>,
+    /// Accounts whose holdings the holdings response is the full picture of.
+    pub holdings_accounts: HashSet<String>,
+    /// Accounts whose transactions the transaction pages covered.
+    pub transaction_accounts: HashSet<String>,
+    pub securities: HashMap<String, Security>,
+    pub holdings: Vec<Holding>,
+    pub transactions: Vec<InvestmentTransaction>,
+    /// Pages requested (restarts included).
+    pub pages: u32,
+}
+
+pub struct FetchPlan {
+    pub access_token: AccessToken,
+    pub start: NaiveDate,
+    pub end: NaiveDate,
+    pub page_size: i64,
+    pub first_sync: bool,
+}
+
+fn merge_accounts(into: &mut HashMap<String, Account>, accounts: Vec<Account>) {
+    for account in accounts {
+        into.entry(account.account_id.clone()).or_insert(account);
+    }
+}
+
+fn merge_securities(into: &mut HashMap<String, Security>, securities: Vec<Security>) {
+    for security in securities {
+        into.insert(security.security_id.clone(), security);
+    }
+}
+
+/// Holdings first (with the securities and accounts they carry), then the transactions of
+/// the window page by page. Pagination stops at `total_investment_transactions`, on an
+/// empty page, or on a page that repeats the previous one; if the total changes midway
+/// (rows arrived and shifted the offsets), the window is fetched again, once.
+pub async fn fetch(plaid: &dyn PlaidApi, plan: &FetchPlan) -> Result<Fetched, PlaidError> {
+    let InvestmentsHoldingsGetResponse {
+        accounts,
+        holdings,
+        securities,
+        item,
+        ..
+    } = plaid
+        .investments_holdings_get(&plan.access_token, None)
+        .await?;
+    let mut fetched = Fetched {
+        item,
+        holdings_accounts: accounts.iter().map(|a| a.account_id.clone()).collect(),
+        accounts: HashMap::new(),
+        transaction_accounts: HashSet::new(),
+        securities: HashMap::new(),
+        holdings,
+        transactions: Vec::new(),
+        pages: 0,
+    };
+    merge_accounts(&mut fetched.accounts, accounts);
+    merge_securities(&mut fetched.securities, securities);
+
+    let mut restarted = false;
+    'window: loop {
+        let mut seen = HashSet::new();
+        let mut transactions = Vec::new();
+        let mut offset = 0i64;
+        let mut total: Option<i64> = None;
+        let mut previous_ids: Vec<String> = Vec::new();
+        loop {
+            let page = plaid
+                .investments_transactions_get(&TransactionsPage {
+                    access_token: plan.access_token.clone(),
+                    start_date: plan.start,
+                    end_date: plan.end,
+                    account_ids: None,
+                    count: plan.page_size,
+                    offset,
+                    first_sync: plan.first_sync && fetched.pages == 0,
+                })
+                .await?;
+            fetched.pages += 1;
+            match total {
+                Some(t) if t != page.total_investment_transactions && !restarted => {
+                    tracing::info!(
+                        from = t,
+                        to = page.total_investment_transactions,
+                        "transaction total changed during pagination; fetching the window again"
+                    );
+                    restarted = true;
+                    continue 'window;
+                }
+                _ => total = Some(page.total_investment_transactions),
+            }
+            fetched
+                .transaction_accounts
+                .extend(page.accounts.iter().map(|a| a.account_id.clone()));
+            merge_accounts(&mut fetched.accounts, page.accounts);
+            merge_securities(&mut fetched.securities, page.securities);
+            let ids: Vec<String> = page
+                .investment_transactions
+                .iter()
+                .map(|t| t.investment_transaction_id.clone())
+                .collect();
+            if ids.is_empty() || ids == previous_ids {
+                break;
+            }
+            offset += ids.len() as i64;
+            for transaction in page.investment_transactions {
+                if seen.insert(transaction.investment_transaction_id.clone()) {
+                    transactions.push(transaction);
+                }
+            }
+            previous_ids = ids;
+            if offset >= total.unwrap_or(0) {
+                break;
+            }
+        }
+        fetched.transactions = transactions;
+        return Ok(fetched);
+    }
+}

@@ -1,0 +1,156 @@
+//! Linking and unlinking items: Link tokens, public-token exchange (store the item, its
+//! accounts and institution, then sync it), sandbox linking, removal.
+
+use chrono::{DateTime, Utc};
+use sea_orm::TransactionTrait;
+
+use super::{SyncOutcome, SyncService, Trigger, plaid_failure, store};
+use crate::db::entities::plaid_items;
+use crate::db::items::NewItem;
+use crate::db::{self};
+use crate::error::{ApiError, ApiResult};
+use crate::plaid::client::Environment;
+use crate::plaid::types::{AccessToken, LinkTokenCreateRequest, LinkTokenUpdate, LinkTokenUser};
+
+/// A token to open Plaid Link with.
+#[derive(Clone, Debug)]
+pub struct LinkToken {
+    pub link_token: String,
+    pub expiration: DateTime<Utc>,
+}
+
+/// Plaid codes after which an item is gone at Plaid already.
+const ALREADY_REMOVED: &[&str] = &["ITEM_NOT_FOUND", "INVALID_ACCESS_TOKEN"];
+
+impl SyncService {
+    /// A Link token for linking a new item, or for update mode on `item` (to repair a
+    /// login or renew consent).
+    pub async fn create_link_token(
+        &self,
+        user_id: i64,
+        item: Option<&plaid_items::Model>,
+    ) -> ApiResult<LinkToken> {
+        let options = self.options();
+        let mut request = LinkTokenCreateRequest {
+            client_name: options.client_name.clone(),
+            language: "en".to_owned(),
+            country_codes: vec!["US".to_owned(), "CA".to_owned()],
+            // Plaid asks for a stable id without personal data.
+            user: LinkTokenUser {
+                client_user_id: format!("user-{user_id}"),
+            },
+            products: Some(vec!["investments".to_owned()]),
+            webhook: options.webhook_url.clone(),
+            access_token: None,
+            update: None,
+            redirect_uri: None,
+        };
+        if let Some(item) = item {
+            request.products = None;
+            request.access_token = Some(self.access_token(item)?);
+            request.update = Some(LinkTokenUpdate {
+                account_selection_enabled: false,
+            });
+        }
+        let response = self
+            .plaid()
+            .link_token_create(&request)
+            .await
+            .map_err(|e| plaid_failure(&e, item))?;
+        Ok(LinkToken {
+            link_token: response.link_token,
+            expiration: response.expiration,
+        })
+    }
+
+    /// Exchanges a public token from Link: stores the item (its access token encrypted),
+    /// its institution and accounts, then syncs it. A failed first sync does not undo the
+    /// link: the outcome carries the error and the item its status.
+    pub async fn exchange_public_token(
+        &self,
+        user_id: i64,
+        public_token: &AccessToken,
+    ) -> ApiResult<SyncOutcome> {
+        let plaid = self.plaid();
+        let exchanged = plaid
+            .item_public_token_exchange(public_token)
+            .await
+            .map_err(|e| plaid_failure(&e, None))?;
+        let access_token = exchanged.access_token;
+        let item_info = plaid
+            .item_get(&access_token)
+            .await
+            .map_err(|e| plaid_failure(&e, None))?
+            .item;
+        let institution_name = match &item_info.institution_id {
+            Some(id) => match plaid.institutions_get_by_id(id).await {
+                Ok(found) => Some(found.institution.name),
+                Err(err) => {
+                    tracing::warn!(institution = %id, code = err.code(), "institution name unavailable");
+                    item_info.institution_name.clone()
+                }
+            },
+            None => item_info.institution_name.clone(),
+        };
+        let accounts = plaid
+            .accounts_get(&access_token)
+            .await
+            .map_err(|e| plaid_failure(&e, None))?
+            .accounts;
+
+        let txn = self.db().begin().await?;
+        let item = db::items::create(
+            &txn,
+            NewItem {
+                user_id,
+                access_token_ciphertext: Some(
+                    self.0.cipher.encrypt(&access_token, &exchanged.item_id),
+                ),
+                plaid_item_id: exchanged.item_id,
+                institution_id: item_info.institution_id,
+                institution_name,
+                webhook: item_info.webhook,
+            },
+        )
+        .await?;
+        store::store_accounts(&txn, user_id, item.id, &accounts).await?;
+        txn.commit().await?;
+        tracing::info!(item = %item.plaid_item_id, accounts = accounts.len(), "item linked");
+        Ok(self.sync_item(item, Trigger::Link, None, None).await)
+    }
+
+    /// Links an item without Link: `/sandbox/public_token/create`, then the exchange.
+    /// Only against Plaid's sandbox (or the simulator).
+    pub async fn sandbox_link(&self, user_id: i64, institution_id: &str) -> ApiResult<SyncOutcome> {
+        if self.plaid().environment() != Environment::Sandbox {
+            return Err(ApiError::Forbidden(
+                "sandboxLinkItem only works with PLAID_ENV=sandbox".to_owned(),
+            ));
+        }
+        let created = self
+            .plaid()
+            .sandbox_public_token_create(institution_id, self.options().webhook_url.clone())
+            .await
+            .map_err(|e| plaid_failure(&e, None))?;
+        self.exchange_public_token(user_id, &created.public_token)
+            .await
+    }
+
+    /// Removes an item at Plaid (which ends its billing), then deletes its data here.
+    pub async fn remove_item(&self, item: &plaid_items::Model) -> ApiResult<()> {
+        if item.access_token_ciphertext.is_some() {
+            let token = self.access_token(item)?;
+            if let Err(err) = self.plaid().item_remove(&token).await
+                && !ALREADY_REMOVED.contains(&err.code())
+            {
+                return Err(plaid_failure(&err, Some(item)));
+            }
+        }
+        let txn = self.db().begin().await?;
+        db::items::delete(&txn, item.id).await?;
+        db::securities::delete_orphans(&txn, item.user_id).await?;
+        txn.commit().await?;
+        tracing::info!(item = %item.plaid_item_id, "item removed");
+        Ok(())
+    }
+}

@@ -1,0 +1,118 @@
+//! Cross-process exclusion on PostgreSQL: advisory locks held by an open transaction, so
+//! that they are released whatever happens to the process (its connection closes).
+//! SQLite deployments are one process; there the in-process bookkeeping of `SyncService`
+//! is the lock.
+
+use sea_orm::{
+    ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, Statement,
+    TransactionTrait,
+};
+
+use crate::error::ApiResult;
+
+/// Namespace of our advisory lock keys ("inv"), so they cannot collide with another
+/// application's locks in the same database.
+const NAMESPACE: i64 = 0x0069_6e76;
+
+/// What a lock protects.
+#[derive(Clone, Copy, Debug)]
+pub enum LockKey {
+    /// The sync of one item.
+    Item(i64),
+    /// The scheduled sync round (one replica at a time).
+    ScheduledRound,
+}
+
+impl LockKey {
+    fn value(self) -> i64 {
+        match self {
+            LockKey::Item(id) => (NAMESPACE << 32) | (id & 0xffff_ffff),
+            LockKey::ScheduledRound => NAMESPACE << 32 | 0xffff_ffff,
+        }
+    }
+}
+
+/// A held lock (or, on SQLite, a no-op).
+pub struct AdvisoryLock {
+    txn: Option<DatabaseTransaction>,
+    waited: bool,
+}
+
+async fn try_lock(txn: &DatabaseTransaction, key: LockKey) -> ApiResult<bool> {
+    let row = txn
+        .query_one_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "SELECT pg_try_advisory_xact_lock($1) AS locked",
+            [key.value().into()],
+        ))
+        .await?;
+    Ok(match row {
+        Some(row) => row.try_get::<bool>("", "locked")?,
+        None => false,
+    })
+}
+
+impl AdvisoryLock {
+    /// Takes the lock, waiting for its holder if there is one.
+    pub async fn acquire(db: &DatabaseConnection, key: LockKey) -> ApiResult<AdvisoryLock> {
+        if db.get_database_backend() != DbBackend::Postgres {
+            return Ok(AdvisoryLock {
+                txn: None,
+                waited: false,
+            });
+        }
+        let txn = db.begin().await?;
+        if try_lock(&txn, key).await? {
+            return Ok(AdvisoryLock {
+                txn: Some(txn),
+                waited: false,
+            });
+        }
+        txn.execute_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "SELECT pg_advisory_xact_lock($1)",
+            [key.value().into()],
+        ))
+        .await?;
+        Ok(AdvisoryLock {
+            txn: Some(txn),
+            waited: true,
+        })
+    }
+
+    /// Takes the lock if it is free; `None` if another process holds it.
+    pub async fn try_acquire(
+        db: &DatabaseConnection,
+        key: LockKey,
+    ) -> ApiResult<Option<AdvisoryLock>> {
+        if db.get_database_backend() != DbBackend::Postgres {
+            return Ok(Some(AdvisoryLock {
+                txn: None,
+                waited: false,
+            }));
+        }
+        let txn = db.begin().await?;
+        if try_lock(&txn, key).await? {
+            Ok(Some(AdvisoryLock {
+                txn: Some(txn),
+                waited: false,
+            }))
+        } else {
+            txn.rollback().await?;
+            Ok(None)
+        }
+    }
+
+    /// True when another process held the lock and this one waited for it.
+    pub fn waited(&self) -> bool {
+        self.waited
+    }
+
+    pub async fn release(self) {
+        if let Some(txn) = self.txn
+            && let Err(err) = txn.commit().await
+        {
+            tracing::warn!(error = %err, "releasing an advisory lock");
+        }
+    }
+}
