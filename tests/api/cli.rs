@@ -52,3 +52,120 @@ async fn token_create_prints_only_a_working_token() {
     assert_eq!(user.name, "carol");
     let _ = json!({});
 }
+
+/// `investments sync` syncs every item and exits non-zero when any failed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sync_command_exit_code() {
+    use investments::plaid::simulator::{Scenario, Simulator, SimulatorConfig};
+    use migration::MigratorTrait;
+
+    let simulator = Simulator::start(SimulatorConfig::default()).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("cron.db").display());
+    let db = investments::db::connect(&investments::db::DbConfig::new(&url))
+        .await
+        .unwrap();
+    migration::Migrator::up(&db, None).await.unwrap();
+    let sync = crate::common::sync_service(&db, &simulator, None);
+    let user = investments::db::users::find_or_create(&db, "cron")
+        .await
+        .unwrap();
+    let mut items = Vec::new();
+    for institution in ["ins_109508", "ins_109511"] {
+        let outcome = sync.sandbox_link(user.id, institution).await.unwrap();
+        items.push(outcome.item.plaid_item_id);
+    }
+    let run = |simulator: &Simulator| {
+        Command::new(BIN)
+            .arg("sync")
+            .env("DATABASE_URL", &url)
+            .env("PLAID_ENV", "sandbox")
+            .env("PLAID_BASE_URL", simulator.url())
+            .env("PLAID_CLIENT_ID", &simulator.config().client_id)
+            .env("PLAID_SECRET", &simulator.config().secret)
+            .env(
+                "INVESTMENTS_ENCRYPTION_KEY",
+                crate::common::TEST_ENCRYPTION_KEY,
+            )
+            .output()
+            .expect("run")
+    };
+    // The binary blocks this thread; the simulator serves from a runtime of its own.
+    let out = tokio::task::block_in_place(|| run(&simulator));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("2 items, 0 failed"), "{stdout}");
+
+    simulator.set_scenario(
+        &items[1],
+        Scenario {
+            login_required: true,
+            ..Default::default()
+        },
+    );
+    let out = tokio::task::block_in_place(|| run(&simulator));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(!out.status.success());
+    assert!(
+        stdout.contains("ITEM_LOGIN_REQUIRED") && stdout.contains("2 items, 1 failed"),
+        "{stdout}"
+    );
+}
+
+/// The offline demo: two items linked and synced, the printed token queries both
+/// holdings and transactions, and GraphiQL opens with the header filled in.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn demo_serves_synced_sample_data() {
+    let dir = tempfile::tempdir().unwrap();
+    let demo = investments::demo::prepare(&investments::demo::DemoOptions {
+        bind: "127.0.0.1:0".parse().unwrap(),
+        database_file: dir.path().join("demo.db"),
+        seed: 42,
+    })
+    .await
+    .unwrap();
+    let address = demo.address;
+    let token = demo.token.clone();
+    let _simulator = demo.simulator;
+    tokio::spawn(async move { axum::serve(demo.listener, demo.router).await.unwrap() });
+    let client = reqwest::Client::new();
+    let page = client
+        .get(format!("http://{address}/graphiql"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains(&token),
+        "GraphiQL starts with the Authorization header"
+    );
+    let body: serde_json::Value = client
+        .post(format!("http://{address}/graphql"))
+        .bearer_auth(&token)
+        .json(&json!({ "query": "{ items { totalCount nodes { institutionName status } } holdings { totalCount } investmentTransactions { totalCount } }" }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let data = &body["data"];
+    assert_eq!(data["items"]["totalCount"], 2, "{body}");
+    assert!(data["holdings"]["totalCount"].as_i64().unwrap() > 0);
+    assert!(
+        data["investmentTransactions"]["totalCount"]
+            .as_i64()
+            .unwrap()
+            > 0
+    );
+    assert_ne!(
+        data["items"]["nodes"][0]["institutionName"],
+        data["items"]["nodes"][1]["institutionName"]
+    );
+}

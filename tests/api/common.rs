@@ -6,9 +6,15 @@ use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use std::time::Duration;
+
 use investments::auth::{self, Scope};
+use investments::crypto::TokenCipher;
 use investments::db::{self, DbConfig};
 use investments::http::{self, AppState, HttpOptions};
+use investments::plaid::client::{Environment, PlaidClient, PlaidConfig, RetryPolicy};
+use investments::plaid::simulator::{Simulator, SimulatorConfig};
+use investments::sync::{SyncOptions, SyncService};
 use migration::{Migrator, MigratorTrait};
 use sea_orm::{ConnectionTrait, DatabaseConnection};
 use serde_json::{Value, json};
@@ -61,11 +67,53 @@ fn unique_name() -> String {
     format!("t_{}_{suffix:016x}", std::process::id())
 }
 
+/// Encryption key of the test servers.
+pub const TEST_ENCRYPTION_KEY: &str =
+    "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
+
+/// Retries as in production, but milliseconds apart.
+pub fn fast_retry() -> RetryPolicy {
+    RetryPolicy {
+        max_attempts: 4,
+        initial_backoff: Duration::from_millis(5),
+        max_backoff: Duration::from_millis(20),
+        max_elapsed: Duration::from_secs(5),
+    }
+}
+
+/// A sync engine talking to `simulator` over loopback, as a server replica would.
+pub fn sync_service(
+    db: &DatabaseConnection,
+    simulator: &Simulator,
+    webhook_url: Option<String>,
+) -> SyncService {
+    let mut config = PlaidConfig::new(
+        Environment::Sandbox,
+        &simulator.config().client_id,
+        &simulator.config().secret,
+    );
+    config.base_url = simulator.url();
+    config.retry = fast_retry();
+    SyncService::new(
+        db.clone(),
+        Arc::new(PlaidClient::new(config).expect("client")),
+        Arc::new(TokenCipher::from_hex(TEST_ENCRYPTION_KEY).expect("key")),
+        SyncOptions {
+            webhook_url,
+            ..Default::default()
+        },
+    )
+}
+
 /// A running server over its own database.
 pub struct TestApp {
     pub backend: Backend,
     pub base_url: String,
     pub db: DatabaseConnection,
+    /// How to open another pool on the same database (a second replica).
+    pub db_config: DbConfig,
+    /// The Plaid simulator and the server's sync engine, when started with Plaid.
+    pub plaid: Option<(Simulator, SyncService)>,
     /// SQL statements run by the server's connection pool so far.
     pub statements: Arc<AtomicUsize>,
     client: reqwest::Client,
@@ -75,6 +123,23 @@ pub struct TestApp {
 
 impl TestApp {
     pub async fn start(backend: Backend) -> TestApp {
+        Self::start_with(backend, None).await
+    }
+
+    /// A server whose Plaid is a simulator with `config`.
+    pub async fn start_with_plaid(backend: Backend, config: SimulatorConfig) -> TestApp {
+        Self::start_with(backend, Some(config)).await
+    }
+
+    pub fn simulator(&self) -> &Simulator {
+        &self.plaid.as_ref().expect("started with Plaid").0
+    }
+
+    pub fn sync(&self) -> &SyncService {
+        &self.plaid.as_ref().expect("started with Plaid").1
+    }
+
+    async fn start_with(backend: Backend, simulator: Option<SimulatorConfig>) -> TestApp {
         let _ = tracing_subscriber::fmt()
             .with_env_filter(
                 tracing_subscriber::EnvFilter::try_from_env("TEST_LOG")
@@ -112,6 +177,7 @@ impl TestApp {
             }
         };
         let mut conn = db::connect(&config).await.expect("connect test database");
+        let config = config.clone();
         Migrator::up(&conn, None).await.expect("migrations");
         let statements = Arc::new(AtomicUsize::new(0));
         let counter = statements.clone();
@@ -124,11 +190,26 @@ impl TestApp {
             }
             counter.fetch_add(1, Ordering::SeqCst);
         });
-        let router = http::router(AppState::new(conn.clone()), &HttpOptions::default());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind loopback");
         let addr = listener.local_addr().expect("local addr");
+        let plaid = match simulator {
+            Some(config) => {
+                let simulator = Simulator::start(config).await.expect("simulator");
+                let sync = sync_service(
+                    &conn,
+                    &simulator,
+                    Some(format!("http://{addr}/webhooks/plaid")),
+                );
+                Some((simulator, sync))
+            }
+            None => None,
+        };
+        let router = http::router(
+            AppState::new(conn.clone(), plaid.as_ref().map(|(_, s)| s.clone())),
+            &HttpOptions::default(),
+        );
         tokio::spawn(async move {
             axum::serve(listener, router).await.expect("server");
         });
@@ -136,6 +217,8 @@ impl TestApp {
             backend,
             base_url: format!("http://{addr}"),
             db: conn,
+            db_config: config,
+            plaid,
             statements,
             client: reqwest::Client::new(),
             _sqlite_dir: sqlite_dir,
@@ -191,6 +274,18 @@ impl TestApp {
 
     pub fn statement_count(&self) -> usize {
         self.statements.load(Ordering::SeqCst)
+    }
+}
+
+/// Runs `test` once per backend, each time on a fresh server with a Plaid simulator.
+pub async fn on_each_backend_with_plaid<F, Fut>(config: SimulatorConfig, test: F)
+where
+    F: Fn(TestApp) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    for backend in backends() {
+        eprintln!("-- on {backend:?}");
+        test(TestApp::start_with_plaid(backend, config.clone()).await).await;
     }
 }
 

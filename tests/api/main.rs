@@ -3,6 +3,7 @@
 
 mod common;
 mod fixtures;
+mod plaid_support;
 
 mod auth;
 mod cli;
@@ -12,4 +13,9 @@ mod isolation;
 mod loaders;
 mod pagination;
 mod portfolio;
+mod replicas;
 mod schema;
+mod secrets;
+mod simulator;
+mod sync;
+mod webhooks;

@@ -1,0 +1,127 @@
+//! Sync throughput: one item with N transactions (100,000 unless `BENCH_TRANSACTIONS`),
+//! linked and synced from the simulator over loopback, into PostgreSQL when
+//! `BENCH_DATABASE_URL` is set (a fresh schema there), else a temporary SQLite file.
+//!
+//! `cargo bench --bench sync`
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use investments::crypto::TokenCipher;
+use investments::db::{self, DbConfig};
+use investments::plaid::client::{Environment, PlaidClient, PlaidConfig};
+use investments::plaid::simulator::{Simulator, SimulatorConfig};
+use investments::sync::{SyncOptions, SyncService, Trigger};
+use migration::{Migrator, MigratorTrait};
+use sea_orm::ConnectionTrait;
+
+#[tokio::main]
+async fn main() {
+    let transactions: usize = std::env::var("BENCH_TRANSACTIONS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(100_000);
+    let simulator = Simulator::start(SimulatorConfig {
+        transactions_per_item: transactions,
+        ..Default::default()
+    })
+    .await
+    .expect("simulator");
+
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (config, label) = match std::env::var("BENCH_DATABASE_URL") {
+        Ok(url) => {
+            let schema = format!("bench_{}", std::process::id());
+            let admin = db::connect(&DbConfig::new(url.clone()))
+                .await
+                .expect("postgres");
+            admin
+                .execute_unprepared(&format!(
+                    "DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema}"
+                ))
+                .await
+                .expect("schema");
+            let mut config = DbConfig::new(url);
+            config.schema = Some(schema);
+            (config, "PostgreSQL")
+        }
+        Err(_) => (
+            DbConfig::new(format!(
+                "sqlite://{}",
+                dir.path().join("bench.db").display()
+            )),
+            "SQLite",
+        ),
+    };
+    let conn = db::connect(&config).await.expect("database");
+    Migrator::up(&conn, None).await.expect("migrations");
+
+    let mut plaid = PlaidConfig::new(
+        Environment::Sandbox,
+        &simulator.config().client_id,
+        &simulator.config().secret,
+    );
+    plaid.base_url = simulator.url();
+    let sync = SyncService::new(
+        conn.clone(),
+        Arc::new(PlaidClient::new(plaid).expect("client")),
+        Arc::new(TokenCipher::ephemeral()),
+        SyncOptions::default(),
+    );
+    let user = db::users::find_or_create(&conn, "bench")
+        .await
+        .expect("user");
+
+    let started = Instant::now();
+    let linked = sync
+        .sandbox_link(user.id, "ins_109508")
+        .await
+        .expect("link");
+    let first = started.elapsed();
+    assert!(linked.error.is_none(), "first sync failed");
+    let run = linked.run.expect("run");
+    assert_eq!(run.transactions_upserted as usize, transactions);
+
+    let item = linked.item;
+    let started = Instant::now();
+    let incremental = sync
+        .sync_item(item.clone(), Trigger::Manual, None, None)
+        .await;
+    let second = started.elapsed();
+    assert!(incremental.error.is_none());
+
+    let two_years_ago = chrono::Utc::now().date_naive() - chrono::Days::new(730);
+    let started = Instant::now();
+    let full = sync
+        .sync_item(item, Trigger::Manual, Some(two_years_ago), None)
+        .await;
+    let third = started.elapsed();
+    assert!(full.error.is_none());
+
+    let per_second = |d: Duration, n: usize| n as f64 / d.as_secs_f64();
+    println!("sync of one item, {transactions} transactions, {label}, simulator over loopback:");
+    println!(
+        "  first sync (link, 24 months):   {:>8.2} s  ({:.0} transactions/s)",
+        first.as_secs_f64(),
+        per_second(first, transactions)
+    );
+    println!(
+        "  next sync (30-day overlap):     {:>8.2} s  ({} transactions in the window)",
+        second.as_secs_f64(),
+        incremental
+            .run
+            .as_ref()
+            .map(|r| r.transactions_upserted)
+            .unwrap_or(0)
+    );
+    println!(
+        "  full re-sync (all unchanged):   {:>8.2} s  ({:.0} transactions/s)",
+        third.as_secs_f64(),
+        per_second(third, transactions)
+    );
+    if let Some(schema) = &config.schema {
+        let _ = conn
+            .execute_unprepared(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"))
+            .await;
+    }
+}

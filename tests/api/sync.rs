@@ -1,0 +1,567 @@
+//! Sync against the simulator over loopback, on SQLite and PostgreSQL.
+
+use std::collections::HashSet;
+
+use investments::auth::Scope;
+use investments::db::entities::{accounts, investment_holdings, securities};
+use investments::plaid::simulator::{Scenario, SimulatorConfig};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use serde_json::json;
+
+use crate::common::on_each_backend_with_plaid;
+use crate::plaid_support::*;
+
+fn config(transactions: usize) -> SimulatorConfig {
+    SimulatorConfig {
+        transactions_per_item: transactions,
+        ..Default::default()
+    }
+}
+
+#[tokio::test]
+async fn full_sync_stores_exactly_what_plaid_holds() {
+    on_each_backend_with_plaid(config(300), |app| async move {
+        let (_, token) = app.user("alice", Scope::Write).await;
+        let item = link(&app, &token, "ins_109508").await;
+        let plaid = app.simulator().data(&item.plaid_item_id).unwrap();
+
+        let stored_accounts = accounts::Entity::find()
+            .filter(accounts::Column::ItemId.eq(item.row.id))
+            .all(&app.db)
+            .await
+            .unwrap();
+        assert_eq!(stored_accounts.len(), plaid.accounts.len());
+        let account_ids: Vec<i64> = stored_accounts.iter().map(|a| a.id).collect();
+        let holdings = investment_holdings::Entity::find()
+            .filter(investment_holdings::Column::AccountId.is_in(account_ids))
+            .all(&app.db)
+            .await
+            .unwrap();
+        assert_eq!(holdings.len(), plaid.holdings.len());
+        let transactions = transactions_of(&app, item.row.id).await;
+        assert_eq!(transactions.len(), plaid.transactions.len());
+        let referenced: HashSet<&String> = plaid
+            .holdings
+            .iter()
+            .map(|h| &h.security_id)
+            .chain(
+                plaid
+                    .transactions
+                    .iter()
+                    .filter_map(|t| t.security_id.as_ref()),
+            )
+            .collect();
+        let stored_securities = securities::Entity::find().all(&app.db).await.unwrap();
+        assert_eq!(stored_securities.len(), referenced.len());
+
+        // Every sum, to the last decimal.
+        assert_eq!(
+            sum(holdings.iter().map(|h| h.quantity.0)),
+            sum(plaid.holdings.iter().map(|h| h.quantity))
+        );
+        assert_eq!(
+            sum(holdings.iter().map(|h| h.institution_value.0)),
+            sum(plaid.holdings.iter().map(|h| h.institution_value))
+        );
+        assert_eq!(
+            sum(holdings.iter().filter_map(|h| h.cost_basis).map(|c| c.0)),
+            sum(plaid.holdings.iter().filter_map(|h| h.cost_basis))
+        );
+        assert_eq!(
+            sum(transactions.iter().map(|t| t.amount.0)),
+            sum(plaid.transactions.iter().map(|t| t.amount))
+        );
+        assert_eq!(
+            sum(transactions.iter().map(|t| t.quantity.0)),
+            sum(plaid.transactions.iter().map(|t| t.quantity))
+        );
+        assert_eq!(
+            sum(transactions.iter().filter_map(|t| t.fees).map(|f| f.0)),
+            sum(plaid.transactions.iter().filter_map(|t| t.fees))
+        );
+        // And row by row: the number Plaid wrote is the number stored.
+        for t in &plaid.transactions {
+            let stored = transactions
+                .iter()
+                .find(|s| s.plaid_investment_transaction_id == t.investment_transaction_id)
+                .unwrap();
+            // Equal as numbers (the wire carries doubles, so "-257.50" arrives as -257.5).
+            assert_eq!(
+                (
+                    stored.amount.0,
+                    stored.quantity.0,
+                    stored.price.0,
+                    stored.fees.map(|f| f.0),
+                    stored.date
+                ),
+                (t.amount, t.quantity, t.price, t.fees, t.date)
+            );
+            assert_eq!(stored.transaction_type, t.transaction_type);
+            assert_eq!(stored.subtype, t.subtype);
+        }
+        let doge = stored_securities
+            .iter()
+            .find(|s| s.ticker_symbol.as_deref() == Some("DOGE"))
+            .unwrap();
+        assert_eq!(doge.close_price.unwrap().0.to_string(), "0.140034616");
+
+        // The GraphQL totals agree.
+        let data = app
+            .query(
+                &token,
+                "{ portfolio { totals { currency marketValue holdingsCount } } }",
+                json!({}),
+            )
+            .await;
+        assert_eq!(
+            data["portfolio"]["totals"][0]["marketValue"],
+            sum(plaid.holdings.iter().map(|h| h.institution_value)).to_string()
+        );
+        let runs = runs_of(&app, item.row.id).await;
+        assert_eq!(runs.len(), 1);
+        assert_eq!(runs[0].trigger, "link");
+        assert_eq!(
+            runs[0].transactions_upserted as usize,
+            plaid.transactions.len()
+        );
+        assert_eq!(runs[0].snapshots_written as usize, plaid.holdings.len());
+        let today = chrono::Utc::now().date_naive();
+        assert_eq!(runs[0].window_end, Some(today));
+        assert_eq!(
+            runs[0].window_start,
+            today.checked_sub_months(chrono::Months::new(24))
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_second_sync_changes_nothing() {
+    on_each_backend_with_plaid(config(300), |app| async move {
+        let (_, token) = app.user("alice", Scope::Write).await;
+        let item = link(&app, &token, "ins_109508").await;
+        let before = stored_state(&app, item.row.id).await;
+        let (status, body) = refresh(&app, &token, &item).await;
+        assert_eq!(status, 200);
+        let run = &body["data"]["refreshItem"]["syncRun"];
+        assert_eq!(run["outcome"], "SUCCEEDED", "{body}");
+        assert_eq!(run["holdingsRemoved"], 0);
+        assert_eq!(run["transactionsCancelled"], 0);
+        assert_eq!(stored_state(&app, item.row.id).await, before);
+        // A later sync starts 30 days before the last success.
+        let last = item_row(&app, item.row.id).await.last_success_at.unwrap();
+        let start = (last.date_naive() - chrono::Days::new(30)).to_string();
+        let runs = runs_of(&app, item.row.id).await;
+        assert_eq!(runs.len(), 2);
+        assert!(runs[1].window_start.unwrap().to_string() <= start);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn sold_positions_go_and_cancellations_are_flagged() {
+    on_each_backend_with_plaid(config(300), |app| async move {
+        let (_, token) = app.user("alice", Scope::Write).await;
+        let item = link(&app, &token, "ins_109508").await;
+        let plaid = app.simulator().data(&item.plaid_item_id).unwrap();
+        const COUNTS: &str = "{ investmentTransactions(filter: {cancelled: false}) { totalCount } all: investmentTransactions { totalCount } holdings { totalCount } }";
+        let before = app.query(&token, COUNTS, json!({})).await;
+
+        let sold = &plaid.holdings[0];
+        assert!(app.simulator().sell_position(&item.plaid_item_id, &sold.account_id, &sold.security_id));
+        let target = plaid
+            .transactions
+            .iter()
+            .find(|t| t.transaction_type == "buy" && t.date < chrono::Utc::now().date_naive() - chrono::Days::new(40))
+            .unwrap()
+            .clone();
+        let cancel = app
+            .simulator()
+            .cancel_transaction(&item.plaid_item_id, &target.investment_transaction_id)
+            .unwrap();
+        let vanished = plaid
+            .transactions
+            .iter()
+            .find(|t| t.transaction_type == "cash" && t.date > chrono::Utc::now().date_naive() - chrono::Days::new(25))
+            .expect("a recent cash row")
+            .clone();
+        assert!(app.simulator().remove_transaction(&item.plaid_item_id, &vanished.investment_transaction_id));
+
+        // The whole history, so that the cancelled trade is in the window.
+        let data = app
+            .query(
+                &token,
+                REFRESH,
+                json!({ "id": item.id, "start": (chrono::Utc::now().date_naive() - chrono::Days::new(720)).to_string() }),
+            )
+            .await;
+        let run = &data["refreshItem"]["syncRun"];
+        assert_eq!(run["holdingsRemoved"], 1);
+        assert_eq!(run["transactionsCancelled"], 2, "the cancelled trade and the vanished row");
+
+        let rows = transactions_of(&app, item.row.id).await;
+        let find = |id: &str| rows.iter().find(|t| t.plaid_investment_transaction_id == id).unwrap();
+        assert!(find(&target.investment_transaction_id).cancelled, "cancelled, kept");
+        assert!(find(&cancel.investment_transaction_id).cancelled, "the cancel row is kept too");
+        assert!(find(&vanished.investment_transaction_id).cancelled, "vanished: flagged, not deleted");
+
+        let after = app.query(&token, COUNTS, json!({})).await;
+        assert_eq!(after["holdings"]["totalCount"], before["holdings"]["totalCount"].as_i64().unwrap() - 1);
+        assert_eq!(after["all"]["totalCount"], before["all"]["totalCount"].as_i64().unwrap() + 1);
+        assert_eq!(
+            after["investmentTransactions"]["totalCount"],
+            before["investmentTransactions"]["totalCount"].as_i64().unwrap() - 2,
+            "cancelled rows are left out"
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn many_transactions_over_pages() {
+    on_each_backend_with_plaid(config(2345), |app| async move {
+        let (_, token) = app.user("alice", Scope::Write).await;
+        let item = link(&app, &token, "ins_109509").await;
+        assert_eq!(
+            app.simulator().calls("/investments/transactions/get"),
+            5,
+            "2,345 rows in pages of 500"
+        );
+        let rows = transactions_of(&app, item.row.id).await;
+        assert_eq!(rows.len(), 2345);
+        let ids: HashSet<&str> = rows
+            .iter()
+            .map(|t| t.plaid_investment_transaction_id.as_str())
+            .collect();
+        assert_eq!(ids.len(), 2345);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_transaction_arriving_during_pagination_is_neither_lost_nor_doubled() {
+    on_each_backend_with_plaid(config(1200), |app| async move {
+        let (_, token) = app.user("alice", Scope::Write).await;
+        let item = link(&app, &token, "ins_109508").await;
+        let scenario = Scenario {
+            insert_during_pagination: true,
+            ..Default::default()
+        };
+        app.simulator().set_scenario(&item.plaid_item_id, scenario);
+        let calls_before = app.simulator().calls("/investments/transactions/get");
+        let data = app
+            .query(
+                &token,
+                REFRESH,
+                json!({ "id": item.id, "start": (chrono::Utc::now().date_naive() - chrono::Days::new(720)).to_string() }),
+            )
+            .await;
+        assert_eq!(data["refreshItem"]["syncRun"]["outcome"], "SUCCEEDED");
+        let pages = app.simulator().calls("/investments/transactions/get") - calls_before;
+        assert!(pages > 3, "the window was fetched again after the total changed ({pages} pages)");
+        let plaid: HashSet<String> = app
+            .simulator()
+            .data(&item.plaid_item_id)
+            .unwrap()
+            .transactions
+            .into_iter()
+            .map(|t| t.investment_transaction_id)
+            .collect();
+        let stored: Vec<String> = transactions_of(&app, item.row.id)
+            .await
+            .into_iter()
+            .map(|t| t.plaid_investment_transaction_id)
+            .collect();
+        assert_eq!(stored.len(), 1201);
+        assert_eq!(stored.iter().cloned().collect::<HashSet<_>>(), plaid);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn rate_limits_are_retried() {
+    on_each_backend_with_plaid(config(300), |app| async move {
+        let (_, token) = app.user("alice", Scope::Write).await;
+        let item = link(&app, &token, "ins_109508").await;
+        app.simulator().set_scenario(
+            &item.plaid_item_id,
+            Scenario {
+                rate_limited_calls: 2,
+                ..Default::default()
+            },
+        );
+        let holdings_before = app.simulator().calls("/investments/holdings/get");
+        let (_, body) = refresh(&app, &token, &item).await;
+        assert_eq!(
+            body["data"]["refreshItem"]["syncRun"]["outcome"], "SUCCEEDED",
+            "{body}"
+        );
+        assert_eq!(
+            app.simulator().calls("/investments/holdings/get") - holdings_before,
+            3
+        );
+        assert_eq!(
+            app.simulator()
+                .scenario(&item.plaid_item_id)
+                .unwrap()
+                .rate_limited_calls,
+            0
+        );
+
+        // More 429s than the retry budget: the caller learns it was rate limited.
+        app.simulator().set_scenario(
+            &item.plaid_item_id,
+            Scenario {
+                rate_limited_calls: 50,
+                ..Default::default()
+            },
+        );
+        let (_, body) = refresh(&app, &token, &item).await;
+        assert_eq!(
+            body["errors"][0]["extensions"]["code"], "PLAID_RATE_LIMITED",
+            "{body}"
+        );
+        assert_eq!(body["errors"][0]["extensions"]["itemStatus"], "error");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn login_required_sets_the_status_and_a_later_success_clears_it() {
+    on_each_backend_with_plaid(config(300), |app| async move {
+        let (_, token) = app.user("alice", Scope::Write).await;
+        let item = link(&app, &token, "ins_109508").await;
+        let calls = app.simulator().calls("/investments/holdings/get");
+        app.simulator().set_scenario(
+            &item.plaid_item_id,
+            Scenario {
+                login_required: true,
+                ..Default::default()
+            },
+        );
+        let (_, body) = refresh(&app, &token, &item).await;
+        let error = &body["errors"][0];
+        assert_eq!(error["extensions"]["code"], "ITEM_LOGIN_REQUIRED", "{body}");
+        assert_eq!(error["extensions"]["plaidErrorCode"], "ITEM_LOGIN_REQUIRED");
+        assert_eq!(error["extensions"]["itemStatus"], "login_required");
+        assert!(error["extensions"]["requestId"].is_string());
+        assert_eq!(body["data"]["refreshItem"], serde_json::Value::Null);
+        assert_eq!(app.simulator().calls("/investments/holdings/get") - calls, 1, "never retried");
+        let status = app
+            .query(&token, "{ items { nodes { status error { errorCode displayMessage } syncRuns(first: 1) { outcome errorCode } } } }", json!({}))
+            .await;
+        let node = &status["items"]["nodes"][0];
+        assert_eq!(node["status"], "LOGIN_REQUIRED");
+        assert_eq!(node["error"]["errorCode"], "ITEM_LOGIN_REQUIRED");
+        assert_eq!(node["syncRuns"][0]["outcome"], "FAILED");
+        assert_eq!(node["syncRuns"][0]["errorCode"], "ITEM_LOGIN_REQUIRED");
+
+        // Update mode: a link token for the item.
+        let link_token = app
+            .query(&token, "mutation($id: ID!) { createLinkToken(input: {itemId: $id}) { linkToken expiration } }", json!({ "id": item.id }))
+            .await;
+        assert!(link_token["createLinkToken"]["linkToken"].as_str().unwrap().starts_with("link-sandbox-"));
+
+        app.simulator().set_scenario(&item.plaid_item_id, Scenario::default());
+        let (_, body) = refresh(&app, &token, &item).await;
+        let item_after = &body["data"]["refreshItem"]["item"];
+        assert_eq!(item_after["status"], "HEALTHY", "{body}");
+        assert_eq!(item_after["error"], serde_json::Value::Null);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_failure_in_the_middle_of_pagination_leaves_the_data_as_it_was() {
+    on_each_backend_with_plaid(config(1200), |app| async move {
+        let (_, token) = app.user("alice", Scope::Write).await;
+        let item = link(&app, &token, "ins_109508").await;
+        let plaid = app.simulator().data(&item.plaid_item_id).unwrap();
+        // Changes a successful sync would write...
+        let sold = &plaid.holdings[1];
+        app.simulator().sell_position(&item.plaid_item_id, &sold.account_id, &sold.security_id);
+        app.simulator().add_transaction(&item.plaid_item_id);
+        // ...but page two fails more often than the client retries.
+        app.simulator().set_scenario(
+            &item.plaid_item_id,
+            Scenario {
+                failing_pages: 100,
+                ..Default::default()
+            },
+        );
+        let before = stored_state(&app, item.row.id).await;
+        let (_, body) = app
+            .post(
+                Some(&token),
+                REFRESH,
+                json!({ "id": item.id, "start": (chrono::Utc::now().date_naive() - chrono::Days::new(720)).to_string() }),
+            )
+            .await;
+        assert_eq!(body["errors"][0]["extensions"]["code"], "PLAID_UNAVAILABLE", "{body}");
+        assert_eq!(stored_state(&app, item.row.id).await, before, "nothing partial was written");
+        let runs = runs_of(&app, item.row.id).await;
+        let last = runs.last().unwrap();
+        assert_eq!(last.outcome, "failed");
+        assert_eq!(last.error_code.as_deref(), Some("INTERNAL_SERVER_ERROR"));
+        assert_eq!(item_row(&app, item.row.id).await.status, "error");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn concurrent_refreshes_of_one_item_run_one_sync() {
+    on_each_backend_with_plaid(config(300), |app| async move {
+        let (_, token) = app.user("alice", Scope::Write).await;
+        let item = link(&app, &token, "ins_109508").await;
+        app.simulator().set_scenario(
+            &item.plaid_item_id,
+            Scenario {
+                latency_ms: 150,
+                ..Default::default()
+            },
+        );
+        let holdings_calls = app.simulator().calls("/investments/holdings/get");
+        let (a, b) = tokio::join!(refresh(&app, &token, &item), refresh(&app, &token, &item));
+        let run_a = &a.1["data"]["refreshItem"]["syncRun"];
+        let run_b = &b.1["data"]["refreshItem"]["syncRun"];
+        assert_eq!(run_a["outcome"], "SUCCEEDED", "{a:?}");
+        assert_eq!(run_a["id"], run_b["id"], "both requests got the one sync");
+        assert_eq!(
+            app.simulator().calls("/investments/holdings/get") - holdings_calls,
+            1
+        );
+        assert_eq!(
+            runs_of(&app, item.row.id).await.len(),
+            2,
+            "the link's sync and one refresh"
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn refresh_all_reports_every_item_even_when_one_fails() {
+    on_each_backend_with_plaid(config(200), |app| async move {
+        let (_, token) = app.user("alice", Scope::Write).await;
+        let a = link(&app, &token, "ins_109508").await;
+        let b = link(&app, &token, "ins_109511").await;
+        let c = link(&app, &token, "ins_43").await;
+        app.simulator().set_scenario(
+            &b.plaid_item_id,
+            Scenario {
+                login_required: true,
+                ..Default::default()
+            },
+        );
+        let data = app
+            .query(
+                &token,
+                "mutation { refreshAll { results { item { id status } syncRun { outcome } error { code plaidErrorCode } } } }",
+                json!({}),
+            )
+            .await;
+        let results = data["refreshAll"]["results"].as_array().unwrap();
+        assert_eq!(results.len(), 3);
+        let by_id = |id: &str| results.iter().find(|r| r["item"]["id"] == id).unwrap();
+        for ok in [&a, &c] {
+            let r = by_id(&ok.id);
+            assert_eq!(r["syncRun"]["outcome"], "SUCCEEDED");
+            assert_eq!(r["error"], serde_json::Value::Null);
+        }
+        let failed = by_id(&b.id);
+        assert_eq!(failed["error"]["code"], "ITEM_LOGIN_REQUIRED");
+        assert_eq!(failed["item"]["status"], "LOGIN_REQUIRED");
+        assert_eq!(failed["syncRun"]["outcome"], "FAILED");
+        // Two currencies now (the Canadian item), never added together.
+        let totals = app
+            .query(&token, "{ portfolio { totals { currency } } }", json!({}))
+            .await;
+        assert_eq!(totals["portfolio"]["totals"], json!([{ "currency": "CAD" }, { "currency": "USD" }]));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn exchange_and_removal() {
+    on_each_backend_with_plaid(config(100), |app| async move {
+        let (_, token) = app.user("alice", Scope::Write).await;
+        let link_token = app
+            .query(&token, "mutation { createLinkToken { linkToken expiration } }", json!({}))
+            .await;
+        assert!(link_token["createLinkToken"]["expiration"].is_string());
+        // What Link's onSuccess would hand over.
+        let public = app
+            .sync()
+            .plaid()
+            .sandbox_public_token_create("ins_109512", None)
+            .await
+            .unwrap()
+            .public_token;
+        let data = app
+            .query(
+                &token,
+                "mutation($t: String!) { exchangePublicToken(input: {publicToken: $t}) { item { id institutionName accounts { name } } syncRun { outcome } syncError { code } } }",
+                json!({ "t": public.expose() }),
+            )
+            .await;
+        let payload = &data["exchangePublicToken"];
+        assert_eq!(payload["item"]["institutionName"], "Houndstooth Bank");
+        assert_eq!(payload["item"]["accounts"].as_array().unwrap().len(), 5);
+        assert_eq!(payload["syncRun"]["outcome"], "SUCCEEDED");
+        // A public token works once.
+        let (_, again) = app
+            .post(
+                Some(&token),
+                "mutation($t: String!) { exchangePublicToken(input: {publicToken: $t}) { item { id } } }",
+                json!({ "t": public.expose() }),
+            )
+            .await;
+        assert_eq!(again["errors"][0]["extensions"]["plaidErrorCode"], "INVALID_PUBLIC_TOKEN");
+
+        let id = payload["item"]["id"].clone();
+        let removed = app
+            .query(&token, "mutation($id: ID!) { removeItem(input: {itemId: $id}) { removedItemId } }", json!({ "id": id }))
+            .await;
+        assert_eq!(removed["removeItem"]["removedItemId"], id);
+        assert_eq!(app.simulator().item_ids().len(), 0, "removed at Plaid too");
+        let left = app
+            .query(&token, "{ items { totalCount } accounts { totalCount } holdings { totalCount } securities { totalCount } investmentTransactions { totalCount } }", json!({}))
+            .await;
+        for key in ["items", "accounts", "holdings", "securities", "investmentTransactions"] {
+            assert_eq!(left[key]["totalCount"], 0, "{key}");
+        }
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn read_tokens_cannot_sync_and_other_users_items_are_not_found() {
+    on_each_backend_with_plaid(config(100), |app| async move {
+        let (_, alice) = app.user("alice", Scope::Write).await;
+        let (_, reader) = app.user("alice", Scope::Read).await;
+        let (_, bob) = app.user("bob", Scope::Write).await;
+        let item = link(&app, &alice, "ins_109508").await;
+        let (_, body) = refresh(&app, &reader, &item).await;
+        assert_eq!(body["errors"][0]["extensions"]["code"], "FORBIDDEN");
+        let (_, body) = refresh(&app, &bob, &item).await;
+        assert_eq!(body["errors"][0]["extensions"]["code"], "NOT_FOUND");
+        let (_, body) = app
+            .post(
+                Some(&bob),
+                "mutation($id: ID!) { removeItem(input: {itemId: $id}) { removedItemId } }",
+                json!({ "id": item.id }),
+            )
+            .await;
+        assert_eq!(body["errors"][0]["extensions"]["code"], "NOT_FOUND");
+        assert_eq!(runs_of(&app, item.row.id).await.len(), 1);
+        let (_, body) = app
+            .post(
+                Some(&alice),
+                REFRESH,
+                json!({ "id": item.id, "start": "2024-05-01", "end": "2024-01-01" }),
+            )
+            .await;
+        assert_eq!(body["errors"][0]["extensions"]["code"], "BAD_USER_INPUT");
+    })
+    .await;
+}
