@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use investments::crypto::TokenCipher;
 use investments::db::{self, DbConfig};
-use investments::plaid::client::{Environment, PlaidClient, PlaidConfig};
+use investments::plaid::client::PlaidClient;
 use investments::plaid::simulator::{Simulator, SimulatorConfig};
 use investments::sync::{SyncOptions, SyncService, Trigger};
 use migration::{Migrator, MigratorTrait};
@@ -56,12 +56,7 @@ async fn main() {
     let conn = db::connect(&config).await.expect("database");
     Migrator::up(&conn, None).await.expect("migrations");
 
-    let mut plaid = PlaidConfig::new(
-        Environment::Sandbox,
-        &simulator.config().client_id,
-        &simulator.config().secret,
-    );
-    plaid.base_url = simulator.url();
+    let plaid = simulator.client_config();
     let sync = SyncService::new(
         conn.clone(),
         Arc::new(PlaidClient::new(plaid).expect("client")),

@@ -15,7 +15,7 @@ use crate::auth::{self, Scope};
 use crate::crypto::TokenCipher;
 use crate::db::{self, DbConfig};
 use crate::http::{self, AppState, HttpOptions};
-use crate::plaid::client::{Environment, PlaidClient, PlaidConfig};
+use crate::plaid::client::PlaidClient;
 use crate::plaid::simulator::{Simulator, SimulatorConfig};
 use crate::sync::{SyncOptions, SyncService};
 
@@ -71,12 +71,7 @@ pub async fn prepare(options: &DemoOptions) -> anyhow::Result<Demo> {
     let db = db::connect(&DbConfig::new(url)).await?;
     Migrator::up(&db, None).await?;
 
-    let mut plaid = PlaidConfig::new(
-        Environment::Sandbox,
-        &simulator.config().client_id,
-        &simulator.config().secret,
-    );
-    plaid.base_url = simulator.url();
+    let plaid = simulator.client_config();
     let sync = SyncService::new(
         db.clone(),
         Arc::new(PlaidClient::new(plaid)?),

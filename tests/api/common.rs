@@ -12,7 +12,7 @@ use investments::auth::{self, Scope};
 use investments::crypto::TokenCipher;
 use investments::db::{self, DbConfig};
 use investments::http::{self, AppState, HttpOptions};
-use investments::plaid::client::{Environment, PlaidClient, PlaidConfig, RetryPolicy};
+use investments::plaid::client::{PlaidClient, RetryPolicy};
 use investments::plaid::simulator::{Simulator, SimulatorConfig};
 use investments::sync::{SyncOptions, SyncService};
 use migration::{Migrator, MigratorTrait};
@@ -87,12 +87,7 @@ pub fn sync_service(
     simulator: &Simulator,
     webhook_url: Option<String>,
 ) -> SyncService {
-    let mut config = PlaidConfig::new(
-        Environment::Sandbox,
-        &simulator.config().client_id,
-        &simulator.config().secret,
-    );
-    config.base_url = simulator.url();
+    let mut config = simulator.client_config();
     config.retry = fast_retry();
     SyncService::new(
         db.clone(),

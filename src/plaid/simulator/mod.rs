@@ -283,6 +283,17 @@ impl Simulator {
         &self.state.config
     }
 
+    /// A Plaid client configuration that talks to this simulator with its credentials.
+    pub fn client_config(&self) -> crate::plaid::client::PlaidConfig {
+        let mut config = crate::plaid::client::PlaidConfig::new(
+            crate::plaid::client::Environment::Sandbox,
+            &self.state.config.client_id,
+            &self.state.config.secret,
+        );
+        config.base_url = self.url();
+        config
+    }
+
     /// Runs until the task ends (for `investments plaid-sim`).
     pub async fn wait(mut self) {
         let _ = (&mut self.task).await;
