@@ -2,8 +2,8 @@
 
 use async_graphql::http::GraphiQLSource;
 use async_graphql_axum::{GraphQLRequest, GraphQLResponse};
-use axum::extract::State;
-use axum::http::{HeaderMap, HeaderValue, header};
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 
 use super::AppState;
@@ -39,6 +39,30 @@ pub async fn execute(
     GraphQLResponse::from(state.schema.execute(request).await).into_response()
 }
 
+/// GraphiQL's scripts and styles, served by us so that the playground works offline.
+const GRAPHIQL_ASSETS: &[(&str, &str, &[u8])] = &[
+    (
+        "https://unpkg.com/react@18/umd/react.development.js",
+        "react.production.min.js",
+        include_bytes!("../../assets/graphiql/react.production.min.js"),
+    ),
+    (
+        "https://unpkg.com/react-dom@18/umd/react-dom.development.js",
+        "react-dom.production.min.js",
+        include_bytes!("../../assets/graphiql/react-dom.production.min.js"),
+    ),
+    (
+        "https://unpkg.com/graphiql@4/graphiql.min.css",
+        "graphiql.min.css",
+        include_bytes!("../../assets/graphiql/graphiql.min.css"),
+    ),
+    (
+        "https://unpkg.com/graphiql@4/graphiql.min.js",
+        "graphiql.min.js",
+        include_bytes!("../../assets/graphiql/graphiql.min.js"),
+    ),
+];
+
 pub async fn graphiql(State(state): State<AppState>) -> Html<String> {
     let mut source = GraphiQLSource::build()
         .endpoint("/graphql")
@@ -46,5 +70,32 @@ pub async fn graphiql(State(state): State<AppState>) -> Html<String> {
     for (name, value) in &state.graphiql_headers {
         source = source.header(name, value);
     }
-    Html(source.finish())
+    let mut page = source.finish().replace(
+        r#"<link rel="icon" href="https://graphql.org/favicon.ico">"#,
+        "",
+    );
+    for (cdn, file, _) in GRAPHIQL_ASSETS {
+        page = page.replace(cdn, &format!("/graphiql/assets/{file}"));
+    }
+    Html(page)
+}
+
+/// `GET /graphiql/assets/{file}`.
+pub async fn graphiql_asset(Path(file): Path<String>) -> Response {
+    let Some((_, _, body)) = GRAPHIQL_ASSETS.iter().find(|(_, name, _)| *name == file) else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    let content_type = if file.ends_with(".css") {
+        "text/css; charset=utf-8"
+    } else {
+        "text/javascript; charset=utf-8"
+    };
+    (
+        [
+            (header::CONTENT_TYPE, content_type),
+            (header::CACHE_CONTROL, "public, max-age=86400"),
+        ],
+        *body,
+    )
+        .into_response()
 }

@@ -84,6 +84,7 @@ pub fn router(state: AppState, options: &HttpOptions) -> Router {
         .route("/", get(|| async { Redirect::temporary("/graphiql") }))
         .route("/graphql", axum::routing::post(graphql::execute))
         .route("/graphiql", get(graphql::graphiql))
+        .route("/graphiql/assets/{file}", get(graphql::graphiql_asset))
         .route("/healthz", get(health))
         .route("/webhooks/plaid", axum::routing::post(webhooks::plaid))
         .with_state(state)

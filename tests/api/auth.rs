@@ -158,7 +158,26 @@ async fn health_needs_no_token() {
             .await
             .unwrap();
         assert_eq!(page.status(), 200);
-        assert!(page.text().await.unwrap().contains("/graphql"));
+        let page = page.text().await.unwrap();
+        assert!(page.contains("/graphql"));
+        // Everything the playground loads comes from this server (it works offline).
+        assert!(!page.contains("https://"), "external URL in GraphiQL page");
+        let assets: Vec<&str> = page
+            .split('"')
+            .filter(|s| s.starts_with("/graphiql/assets/"))
+            .collect();
+        assert_eq!(assets.len(), 4, "{assets:?}");
+        for asset in assets {
+            let response = reqwest::get(format!("{}{asset}", app.base_url))
+                .await
+                .unwrap();
+            assert_eq!(response.status(), 200, "{asset}");
+            assert!(response.bytes().await.unwrap().len() > 1000, "{asset}");
+        }
+        let missing = reqwest::get(format!("{}/graphiql/assets/nope.js", app.base_url))
+            .await
+            .unwrap();
+        assert_eq!(missing.status(), 404);
     })
     .await;
 }
