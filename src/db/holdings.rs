@@ -68,12 +68,16 @@ fn col(c: holdings::Column) -> Expr {
 
 /// The row's currency: ISO code, else unofficial code, else [`NO_CURRENCY`].
 pub fn currency_expr() -> Expr {
-    Func::coalesce([
+    currency_of_row(
         col(holdings::Column::IsoCurrencyCode),
         col(holdings::Column::UnofficialCurrencyCode),
-        Expr::val(NO_CURRENCY),
-    ])
-    .into()
+    )
+}
+
+/// A row's currency from its ISO and unofficial code columns (every table that carries
+/// money has both).
+pub fn currency_of_row(iso: Expr, unofficial: Expr) -> Expr {
+    Func::coalesce([iso, unofficial, Expr::val(NO_CURRENCY)]).into()
 }
 
 pub fn select(user_id: i64, f: &HoldingFilter) -> Select<holdings::Entity> {

@@ -4,6 +4,7 @@
 //! and HTTP layers never build SQL themselves.
 
 pub mod accounts;
+pub mod aggregate;
 pub mod decimal;
 pub mod entities;
 pub mod filter;

@@ -20,3 +20,21 @@ pub async fn upsert<C: sea_orm::ConnectionTrait>(
     .await?;
     Ok(())
 }
+
+/// Removes the given accounts' snapshots of `day`, so that the day's last sync alone
+/// pictures it (a position sold between two syncs of one day is not kept).
+pub async fn delete_day<C: sea_orm::ConnectionTrait>(
+    conn: &C,
+    account_ids: &[i64],
+    day: chrono::NaiveDate,
+) -> ApiResult<()> {
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    for chunk in account_ids.chunks(super::CHUNK_ROWS) {
+        holding_snapshots::Entity::delete_many()
+            .filter(holding_snapshots::Column::AccountId.is_in(chunk.iter().copied()))
+            .filter(holding_snapshots::Column::AsOf.eq(day))
+            .exec(conn)
+            .await?;
+    }
+    Ok(())
+}

@@ -90,6 +90,26 @@ pub fn select(
     select
 }
 
+/// The row's currency (see [`super::holdings::currency_of_row`]).
+pub fn currency_expr() -> Expr {
+    super::holdings::currency_of_row(
+        col(transactions::Column::IsoCurrencyCode),
+        col(transactions::Column::UnofficialCurrencyCode),
+    )
+}
+
+/// Transactions that count in figures: not cancelled, and not the `cancel` rows that
+/// cancel them.
+pub fn live(
+    backend: DbBackend,
+    user_id: i64,
+    f: &TransactionFilter,
+) -> Select<transactions::Entity> {
+    select(backend, user_id, f)
+        .filter(transactions::Column::Cancelled.eq(false))
+        .filter(transactions::Column::TransactionType.ne("cancel"))
+}
+
 pub async fn page(
     db: &DatabaseConnection,
     user_id: i64,

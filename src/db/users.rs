@@ -16,6 +16,7 @@ pub async fn find_or_create(db: &DatabaseConnection, name: &str) -> ApiResult<us
     let inserted = users::ActiveModel {
         name: Set(name.to_owned()),
         created_at: Set(Utc::now()),
+        data_version: Set(0),
         ..Default::default()
     }
     .insert(db)
@@ -36,6 +37,34 @@ pub async fn find_by_name(db: &DatabaseConnection, name: &str) -> ApiResult<Opti
 
 pub async fn find(db: &DatabaseConnection, id: i64) -> ApiResult<Option<users::Model>> {
     Ok(users::Entity::find_by_id(id).one(db).await?)
+}
+
+/// Marks the user's synced data as changed (inside the transaction that changes it).
+pub async fn bump_data_version<C: sea_orm::ConnectionTrait>(
+    conn: &C,
+    user_id: i64,
+) -> ApiResult<()> {
+    users::Entity::update_many()
+        .col_expr(
+            users::Column::DataVersion,
+            sea_orm::ExprTrait::add(sea_orm::sea_query::Expr::col(users::Column::DataVersion), 1),
+        )
+        .filter(users::Column::Id.eq(user_id))
+        .exec(conn)
+        .await?;
+    Ok(())
+}
+
+/// The user's data version (see [`bump_data_version`]).
+pub async fn data_version(db: &DatabaseConnection, user_id: i64) -> ApiResult<i64> {
+    use sea_orm::QuerySelect;
+    let version: Option<i64> = users::Entity::find_by_id(user_id)
+        .select_only()
+        .column(users::Column::DataVersion)
+        .into_tuple()
+        .one(db)
+        .await?;
+    Ok(version.unwrap_or(0))
 }
 
 pub async fn insert_token(

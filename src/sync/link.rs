@@ -149,6 +149,7 @@ impl SyncService {
         let txn = self.db().begin().await?;
         db::items::delete(&txn, item.id).await?;
         db::securities::delete_orphans(&txn, item.user_id).await?;
+        db::users::bump_data_version(&txn, item.user_id).await?;
         txn.commit().await?;
         tracing::info!(item = %item.plaid_item_id, "item removed");
         Ok(())

@@ -423,6 +423,9 @@ impl SyncService {
         let counts = store::store(&txn, item, &fetched, window)
             .await
             .map_err(Failure::Api)?;
+        db::users::bump_data_version(&txn, item.user_id)
+            .await
+            .map_err(Failure::Api)?;
         txn.commit().await.map_err(|e| Failure::Api(e.into()))?;
         Ok(counts)
     }
