@@ -370,3 +370,37 @@ impl PlaidItemFilter {
         }
     }
 }
+
+/// A grouping of `investmentTransactionSummary`.
+#[derive(Enum, Clone, Copy, PartialEq, Eq)]
+pub enum TransactionGroupBy {
+    /// Calendar month of the date (`month: "2026-03"`).
+    Month,
+    /// Calendar year of the date.
+    Year,
+    /// Transaction type.
+    Type,
+    /// Transaction subtype.
+    Subtype,
+    /// Security (null for cash-only transactions).
+    Security,
+    /// Account.
+    Account,
+    /// Institution of the account's item.
+    Institution,
+}
+
+impl From<TransactionGroupBy> for crate::portfolio::SummaryGroup {
+    fn from(value: TransactionGroupBy) -> Self {
+        use crate::portfolio::SummaryGroup as G;
+        match value {
+            TransactionGroupBy::Month => G::Month,
+            TransactionGroupBy::Year => G::Year,
+            TransactionGroupBy::Type => G::Type,
+            TransactionGroupBy::Subtype => G::Subtype,
+            TransactionGroupBy::Security => G::Security,
+            TransactionGroupBy::Account => G::Account,
+            TransactionGroupBy::Institution => G::Institution,
+        }
+    }
+}

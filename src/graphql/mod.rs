@@ -52,9 +52,17 @@ pub fn sdl() -> String {
         .sdl_with_options(async_graphql::SDLExportOptions::new().sorted_fields())
 }
 
-/// Per-request data: the caller and their loaders.
-pub fn request_data(db: &DatabaseConnection, viewer: Viewer) -> (Viewer, Loaders) {
-    (viewer, Loaders::new(db, viewer.user_id))
+/// Per-request data: the caller, their loaders and their analytics.
+pub fn request_data(
+    db: &DatabaseConnection,
+    cache: &std::sync::Arc<crate::portfolio::AnalyticsCache>,
+    viewer: Viewer,
+) -> (Viewer, Loaders, crate::portfolio::Analytics) {
+    (
+        viewer,
+        Loaders::new(db, viewer.user_id),
+        crate::portfolio::Analytics::new(db.clone(), cache.clone(), viewer.user_id),
+    )
 }
 
 pub(crate) fn viewer<'a>(ctx: &Context<'a>) -> ApiResult<&'a Viewer> {

@@ -7,10 +7,11 @@ use super::ids::{self, NodeKind};
 use super::inputs::{
     AccountFilter, HoldingFilter, HoldingOrder, InvestmentTransactionFilter,
     InvestmentTransactionOrder, PlaidItemFilter, PortfolioFilter, SecurityFilter, SecurityOrder,
+    TransactionGroupBy,
 };
 use super::types::{
     Account, ApiToken, Holding, InvestmentTransaction, Node, PlaidItem, Portfolio, Security,
-    SyncRun, User,
+    SyncRun, TransactionSummaryRow, User,
 };
 use super::{db, prefetch, viewer};
 use crate::db::entities::{
@@ -202,20 +203,25 @@ impl Query {
         #[graphql(desc = "Page size from the end (at most 500).")] last: Option<i32>,
         #[graphql(desc = "Cursor before which the page ends.")] before: Option<String>,
     ) -> Result<Connection<InvestmentTransaction>> {
-        let user_id = viewer(ctx)?.user_id;
         let filter = filter.unwrap_or_default().into_query()?;
-        let order_by: Vec<_> = order_by
-            .unwrap_or_default()
-            .into_iter()
-            .map(Into::into)
-            .collect();
         let request = connection::request(first, after, last, before);
-        let page =
-            queries::transactions::page(db(ctx), user_id, &filter, &order_by, &request).await?;
-        for selection in prefetch::connection_nodes(ctx) {
-            prefetch::transactions(ctx, &selection, &page.models()).await?;
-        }
-        Ok(connection::from_page(page, InvestmentTransaction))
+        transactions_connection(ctx, filter, order_by, request).await
+    }
+
+    /// Sums of investment transactions, one row per group and currency (cancelled
+    /// transactions left out). With no `groupBy`, one row per currency.
+    async fn investment_transaction_summary(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Which transactions.")] filter: Option<InvestmentTransactionFilter>,
+        #[graphql(desc = "What to group by; the rows carry these keys.", default)] group_by: Vec<
+            TransactionGroupBy,
+        >,
+    ) -> Result<Vec<TransactionSummaryRow>> {
+        viewer(ctx)?;
+        let filter = filter.unwrap_or_default().into_query()?;
+        let group_by: Vec<_> = group_by.into_iter().map(Into::into).collect();
+        TransactionSummaryRow::load(ctx, &filter, &group_by).await
     }
 
     /// Value, cost and gain of your holdings, per currency and per group.
@@ -229,4 +235,25 @@ impl Query {
         viewer(ctx)?;
         Ok(Portfolio::new(filter.unwrap_or_default().into_scope()?))
     }
+}
+
+/// One page of the caller's transactions in `filter`: the root connection and
+/// `Security.transactions`.
+pub(crate) async fn transactions_connection(
+    ctx: &Context<'_>,
+    filter: queries::transactions::TransactionFilter,
+    order_by: Option<Vec<InvestmentTransactionOrder>>,
+    request: queries::page::PageRequest,
+) -> Result<Connection<InvestmentTransaction>> {
+    let user_id = viewer(ctx)?.user_id;
+    let order_by: Vec<_> = order_by
+        .unwrap_or_default()
+        .into_iter()
+        .map(Into::into)
+        .collect();
+    let page = queries::transactions::page(db(ctx), user_id, &filter, &order_by, &request).await?;
+    for selection in prefetch::connection_nodes(ctx) {
+        prefetch::transactions(ctx, &selection, &page.models()).await?;
+    }
+    Ok(connection::from_page(page, InvestmentTransaction))
 }

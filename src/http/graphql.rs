@@ -34,8 +34,12 @@ pub async fn execute(
         Ok(viewer) => viewer,
         Err(err) => return error_response(err),
     };
-    let (viewer, loaders) = graphql::request_data(&state.db, viewer);
-    let request = request.into_inner().data(viewer).data(loaders);
+    let (viewer, loaders, analytics) = graphql::request_data(&state.db, &state.analytics, viewer);
+    let request = request
+        .into_inner()
+        .data(viewer)
+        .data(loaders)
+        .data(analytics);
     GraphQLResponse::from(state.schema.execute(request).await).into_response()
 }
 

@@ -37,6 +37,8 @@ pub struct AppState {
     pub webhooks: Option<Arc<WebhookVerifier>>,
     /// Headers GraphiQL starts with (the demo fills in its token).
     pub graphiql_headers: Vec<(String, String)>,
+    /// Computed portfolio figures, per user and data version.
+    pub analytics: Arc<crate::portfolio::AnalyticsCache>,
 }
 
 impl AppState {
@@ -49,6 +51,7 @@ impl AppState {
             sync,
             db,
             graphiql_headers: Vec::new(),
+            analytics: Arc::new(crate::portfolio::AnalyticsCache::default()),
         }
     }
 }

@@ -1,10 +1,12 @@
 use async_graphql::{Context, ID, Object, Result, SimpleObject};
 
 use super::{Holding, PlaidItem};
+use crate::db::accounts::AccountScope;
 use crate::db::entities::accounts;
 use crate::graphql::ids::{self, NodeKind};
 use crate::graphql::loaders::HoldingsOfAccount;
-use crate::graphql::scalars::{self, DateTime, DecimalScalar};
+use crate::graphql::scalars::{self, Date, DateTime, DecimalScalar};
+use crate::graphql::types::portfolio::{self, HistoryInterval, ValuePoint};
 
 pub struct Account(pub accounts::Model);
 
@@ -99,6 +101,27 @@ impl Account {
             .load_one(self.0.item_id)
             .await?;
         Ok(item.map(PlaidItem))
+    }
+
+    /// Value and cost of this account per date and currency, from its daily holding
+    /// snapshots (as `Portfolio.valueHistory`).
+    async fn value_history(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "First date (default: a year before `to`).")] from: Option<Date>,
+        #[graphql(desc = "Last date (default: today).")] to: Option<Date>,
+        #[graphql(desc = "Spacing of the points.", default_with = "HistoryInterval::Day")]
+        interval: HistoryInterval,
+    ) -> Result<Vec<ValuePoint>> {
+        let (from, to) = portfolio::period(from, to);
+        let scope = AccountScope {
+            account_ids: Some(vec![self.0.id]),
+            ..Default::default()
+        };
+        let points = portfolio::analytics(ctx)
+            .value_history(&scope, from, to, interval.into())
+            .await?;
+        Ok(portfolio::value_points(&points))
     }
 
     /// The account's positions.

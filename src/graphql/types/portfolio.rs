@@ -1,32 +1,60 @@
-use async_graphql::{Context, Object, Result, SimpleObject};
-use tokio::sync::OnceCell;
+use async_graphql::{Context, Enum, Object, Result, SimpleObject};
+use chrono::{Months, NaiveDate, Utc};
 
-use super::Account;
+use super::{Account, Security};
 use crate::db::accounts::AccountScope;
-use crate::graphql::scalars::DecimalScalar;
-use crate::portfolio::{self as service, Figures, GroupFigures};
+use crate::db::filter::Range;
+use crate::db::transactions::TransactionFilter;
+use crate::graphql::scalars::{Date, DecimalScalar};
+use crate::portfolio::{self as service, Figures, GroupFigures, Interval};
 
+/// The holdings and transactions of a set of accounts (all of yours, or a filter's).
 pub struct Portfolio {
     scope: AccountScope,
-    loaded: OnceCell<service::Portfolio>,
 }
 
 impl Portfolio {
     pub fn new(scope: AccountScope) -> Self {
-        Portfolio {
-            scope,
-            loaded: OnceCell::new(),
+        Portfolio { scope }
+    }
+}
+
+/// Spacing of history points.
+#[derive(Enum, Clone, Copy, PartialEq, Eq)]
+pub enum HistoryInterval {
+    /// Every day.
+    Day,
+    /// The last day (Sunday) of each week; the last point is `to`.
+    Week,
+    /// The last day of each month; the last point is `to`.
+    Month,
+}
+
+impl From<HistoryInterval> for Interval {
+    fn from(value: HistoryInterval) -> Self {
+        match value {
+            HistoryInterval::Day => Interval::Day,
+            HistoryInterval::Week => Interval::Week,
+            HistoryInterval::Month => Interval::Month,
         }
     }
+}
 
-    async fn data(&self, ctx: &Context<'_>) -> Result<&service::Portfolio> {
-        let viewer = crate::graphql::viewer(ctx)?;
-        let db = crate::graphql::db(ctx);
-        Ok(self
-            .loaded
-            .get_or_try_init(|| service::Portfolio::load(db, viewer.user_id, &self.scope))
-            .await?)
-    }
+pub(crate) fn today() -> NaiveDate {
+    Utc::now().date_naive()
+}
+
+/// `from` defaulting to a year before `to`, `to` defaulting to today.
+pub(crate) fn period(from: Option<Date>, to: Option<Date>) -> (NaiveDate, NaiveDate) {
+    let to = to.map(|d| d.0).unwrap_or_else(today);
+    let from = from
+        .map(|d| d.0)
+        .unwrap_or_else(|| to.checked_sub_months(Months::new(12)).unwrap_or(to));
+    (from, to)
+}
+
+pub(crate) fn analytics<'a>(ctx: &Context<'a>) -> &'a service::Analytics {
+    ctx.data_unchecked::<service::Analytics>()
 }
 
 /// Figures of a set of holdings in one currency.
@@ -43,11 +71,18 @@ pub struct MoneyTotal {
     /// `unrealizedGain` in percent of `costBasis` (4 decimal places); null when the cost
     /// basis is zero.
     unrealized_gain_percent: Option<DecimalScalar>,
+    /// Percent of the total market value of this currency (4 decimal places; the weights
+    /// of a grouping add up to exactly 100, the rounding remainder going to the largest
+    /// fractions); null when that total is zero.
+    weight: Option<DecimalScalar>,
     /// Number of holdings.
     holdings_count: i32,
     /// Holdings without a cost basis: counted in `marketValue`, left out of `costBasis`
     /// and `unrealizedGain`.
     holdings_without_cost_basis: i32,
+    /// Holdings whose institution price is zero (Plaid had no price): their value counts
+    /// as Plaid reports it.
+    holdings_without_price: i32,
 }
 
 impl MoneyTotal {
@@ -58,8 +93,10 @@ impl MoneyTotal {
             cost_basis: f.cost_basis.into(),
             unrealized_gain: f.unrealized_gain.into(),
             unrealized_gain_percent: f.unrealized_gain_percent().map(DecimalScalar),
+            weight: f.weight.map(DecimalScalar),
             holdings_count: f.holdings_count as i32,
             holdings_without_cost_basis: f.holdings_without_cost_basis as i32,
+            holdings_without_price: f.holdings_without_price as i32,
         }
     }
 }
@@ -84,11 +121,22 @@ pub struct InstitutionTotal {
     total: MoneyTotal,
 }
 
-/// Figures of one security type in one currency.
+/// Figures of one asset class in one currency.
 #[derive(SimpleObject)]
 pub struct SecurityTypeTotal {
-    /// Plaid's security type (`equity`, `etf`, `cash`...); null when Plaid gave none.
+    /// Plaid's security type (`equity`, `etf`, `mutual fund`...), with cash and cash
+    /// equivalents together as `cash`; null when Plaid gave no type.
     security_type: Option<String>,
+    #[graphql(flatten)]
+    total: MoneyTotal,
+}
+
+/// Figures of one sector in one currency.
+#[derive(SimpleObject)]
+pub struct SectorTotal {
+    /// The security's sector as Plaid reports it (`Technology Services`...), `Cash` for
+    /// cash and cash equivalents; null when Plaid gave none.
+    sector: Option<String>,
     #[graphql(flatten)]
     total: MoneyTotal,
 }
@@ -100,18 +148,191 @@ fn rows<G, T>(groups: Vec<GroupFigures<G>>, make: impl Fn(G, MoneyTotal) -> T) -
         .collect()
 }
 
-/// Value, cost and gain of the holdings in scope. Every figure is per currency: amounts in
-/// different currencies are never added together.
+/// The portfolio's value on one date in one currency.
+#[derive(SimpleObject)]
+pub struct ValuePoint {
+    /// The date (end of day).
+    date: Date,
+    /// Currency of the figures.
+    currency: String,
+    /// Market value of the holdings on that date.
+    market_value: DecimalScalar,
+    /// Cost basis of the holdings that report one.
+    cost_basis: DecimalScalar,
+    /// True when every account in the point was snapshotted (synced) on this date; false
+    /// when some account's positions are carried forward from its last earlier snapshot.
+    observed: bool,
+}
+
+pub(crate) fn value_points(points: &[service::ValuePoint]) -> Vec<ValuePoint> {
+    points
+        .iter()
+        .map(|p| ValuePoint {
+            date: Date(p.date),
+            currency: p.currency.clone(),
+            market_value: p.market_value.into(),
+            cost_basis: p.cost_basis.into(),
+            observed: p.observed,
+        })
+        .collect()
+}
+
+/// Returns of one currency's holdings over a period (method in docs/features/analytics.md).
+#[derive(SimpleObject)]
+pub struct PeriodReturn {
+    /// Currency of the figures.
+    currency: String,
+    /// First day: values are taken at its end.
+    from: Date,
+    /// Last day.
+    to: Date,
+    /// Market value at the end of `from`.
+    start_value: DecimalScalar,
+    /// Market value at the end of `to`.
+    end_value: DecimalScalar,
+    /// External flows after `from` through `to`: contributions, deposits and transfers in
+    /// (positive), withdrawals and transfers out (negative).
+    net_flows: DecimalScalar,
+    /// `endValue - startValue - netFlows`: what the investments earned.
+    gain: DecimalScalar,
+    /// `gain / startValue`, in percent; null when the start value is zero.
+    simple_return: Option<DecimalScalar>,
+    /// Time-weighted return in percent: daily returns `(V_d - F_d) / V_(d-1)` chained;
+    /// independent of the timing of flows.
+    time_weighted_return: Option<DecimalScalar>,
+    /// Money-weighted return in percent (Modified Dietz): `gain / (startValue + sum of
+    /// flows weighted by the share of the period they were invested)`.
+    money_weighted_return: Option<DecimalScalar>,
+}
+
+/// Realized gain of one position (account and security) in one currency, over a period.
+#[derive(SimpleObject)]
+pub struct RealizedGain {
+    /// The account.
+    account: Option<Account>,
+    /// The security.
+    security: Option<Security>,
+    /// Currency of the figures.
+    currency: String,
+    /// Sells in the period.
+    sells: i32,
+    /// Units sold.
+    quantity_sold: DecimalScalar,
+    /// Cash received for the units with a known cost (after fees).
+    proceeds: DecimalScalar,
+    /// Average cost of the units sold.
+    cost_basis: DecimalScalar,
+    /// `proceeds - costBasis`.
+    realized_gain: DecimalScalar,
+    /// Units sold with no purchase on record (older than the synced history); left out
+    /// of `proceeds`, `costBasis` and the gain.
+    quantity_without_basis: DecimalScalar,
+}
+
+/// A position that was sold down to zero in the period.
+#[derive(SimpleObject)]
+pub struct ClosedPosition {
+    /// The account.
+    account: Option<Account>,
+    /// The security.
+    security: Option<Security>,
+    /// Currency of the figures.
+    currency: String,
+    /// Date of the first buy after the position was last empty.
+    opened_on: Date,
+    /// Date of the sell that emptied it.
+    closed_on: Date,
+    /// Units bought from opening to closing.
+    quantity: DecimalScalar,
+    /// Cash received from its sells.
+    proceeds: DecimalScalar,
+    /// Average cost of the units sold.
+    cost_basis: DecimalScalar,
+    /// `proceeds - costBasis`.
+    realized_gain: DecimalScalar,
+}
+
+/// Realized gains total of one currency.
+#[derive(SimpleObject)]
+pub struct RealizedTotal {
+    /// Currency of the figures.
+    currency: String,
+    /// Cash received (after fees) for units with a known cost.
+    proceeds: DecimalScalar,
+    /// Average cost of those units.
+    cost_basis: DecimalScalar,
+    /// `proceeds - costBasis`.
+    realized_gain: DecimalScalar,
+}
+
+/// Realized gains by the average-cost method over a period.
+#[derive(SimpleObject)]
+pub struct RealizedGains {
+    /// One entry per currency.
+    totals: Vec<RealizedTotal>,
+    /// One entry per account, security and currency with a sell in the period.
+    positions: Vec<RealizedGain>,
+    /// Positions sold down to zero in the period, in order of closing.
+    closed_positions: Vec<ClosedPosition>,
+}
+
+/// Income and costs of one month in one currency, each as a positive amount when it is
+/// what its name says (dividends received, fees paid...).
+#[derive(SimpleObject)]
+pub struct MonthlyIncomeAndCosts {
+    /// `YYYY-MM`.
+    month: String,
+    /// Currency of the figures.
+    currency: String,
+    /// Dividends (qualified, non-qualified and unclassified) received.
+    dividends: DecimalScalar,
+    /// Interest received.
+    interest: DecimalScalar,
+    /// Capital-gain distributions (long-term, short-term, unqualified) received.
+    capital_gains: DecimalScalar,
+    /// Account, management, legal, trust, transfer, fund and margin fees paid.
+    fees: DecimalScalar,
+    /// Taxes withheld or paid.
+    taxes: DecimalScalar,
+    /// Contributions and deposits.
+    contributions: DecimalScalar,
+    /// Withdrawals.
+    withdrawals: DecimalScalar,
+}
+
+/// Portfolio figures of the holdings and transactions in scope. Every figure is per
+/// currency: amounts in different currencies are never added together. Results are
+/// cached until your next successful sync.
 #[Object]
 impl Portfolio {
     /// One entry per currency.
     async fn totals(&self, ctx: &Context<'_>) -> Result<Vec<MoneyTotal>> {
-        Ok(rows(self.data(ctx).await?.totals(), |_, t| t))
+        Ok(rows(
+            analytics(ctx).allocation(&self.scope).await?.totals(),
+            |_, t| t,
+        ))
+    }
+
+    /// The same as `totals`: one entry per currency. (Weights across currencies would need
+    /// exchange rates, which Plaid does not give; each currency is 100% of itself.)
+    async fn by_currency(&self, ctx: &Context<'_>) -> Result<Vec<MoneyTotal>> {
+        self.totals(ctx).await
+    }
+
+    /// Cash and cash equivalents (cash securities, `CUR:` tickers, money-market funds
+    /// Plaid marks as cash equivalents), one entry per currency; `weight` is cash's share
+    /// of the currency's total. Already included in `totals`; account balances are never
+    /// added on top.
+    async fn cash(&self, ctx: &Context<'_>) -> Result<Vec<MoneyTotal>> {
+        Ok(rows(
+            analytics(ctx).allocation(&self.scope).await?.cash(),
+            |_, t| t,
+        ))
     }
 
     /// One entry per account and currency.
     async fn by_account(&self, ctx: &Context<'_>) -> Result<Vec<AccountTotal>> {
-        let groups = self.data(ctx).await?.by_account();
+        let groups = analytics(ctx).allocation(&self.scope).await?.by_account();
         let selection = ctx.look_ahead().field("account");
         let accounts = groups.iter().map(|g| g.group.clone()).collect();
         crate::graphql::prefetch::accounts(ctx, &selection, accounts).await?;
@@ -123,7 +344,8 @@ impl Portfolio {
 
     /// One entry per institution and currency.
     async fn by_institution(&self, ctx: &Context<'_>) -> Result<Vec<InstitutionTotal>> {
-        Ok(rows(self.data(ctx).await?.by_institution(), |i, total| {
+        let allocation = analytics(ctx).allocation(&self.scope).await?;
+        Ok(rows(allocation.by_institution(), |i, total| {
             InstitutionTotal {
                 institution_id: i.id,
                 institution_name: i.name,
@@ -132,14 +354,185 @@ impl Portfolio {
         }))
     }
 
-    /// One entry per security type and currency.
+    /// One entry per asset class and currency (security type, cash as `cash`).
     async fn by_security_type(&self, ctx: &Context<'_>) -> Result<Vec<SecurityTypeTotal>> {
-        Ok(rows(
-            self.data(ctx).await?.by_security_type(),
-            |t, total| SecurityTypeTotal {
+        let allocation = analytics(ctx).allocation(&self.scope).await?;
+        Ok(rows(allocation.by_security_type(), |t, total| {
+            SecurityTypeTotal {
                 security_type: t,
                 total,
-            },
-        ))
+            }
+        }))
+    }
+
+    /// One entry per sector and currency.
+    async fn by_sector(&self, ctx: &Context<'_>) -> Result<Vec<SectorTotal>> {
+        let allocation = analytics(ctx).allocation(&self.scope).await?;
+        Ok(rows(allocation.by_sector(), |sector, total| SectorTotal {
+            sector,
+            total,
+        }))
+    }
+
+    /// Value and cost per date and currency from the daily holding snapshots that syncs
+    /// write. A date without a snapshot of an account carries that account's last known
+    /// positions forward (`observed: false`); dates before an account's first sync count
+    /// nothing for it.
+    async fn value_history(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "First date (default: a year before `to`).")] from: Option<Date>,
+        #[graphql(desc = "Last date (default: today).")] to: Option<Date>,
+        #[graphql(desc = "Spacing of the points.", default_with = "HistoryInterval::Day")]
+        interval: HistoryInterval,
+    ) -> Result<Vec<ValuePoint>> {
+        let (from, to) = period(from, to);
+        let points = analytics(ctx)
+            .value_history(&self.scope, from, to, interval.into())
+            .await?;
+        Ok(value_points(&points))
+    }
+
+    /// Simple, time-weighted and money-weighted returns over a period, per currency.
+    async fn returns(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "First day (default: a year before `to`).")] from: Option<Date>,
+        #[graphql(desc = "Last day (default: today).")] to: Option<Date>,
+    ) -> Result<Vec<PeriodReturn>> {
+        let (from, to) = period(from, to);
+        let returns = analytics(ctx).returns(&self.scope, from, to).await?;
+        Ok(returns
+            .iter()
+            .map(|r| PeriodReturn {
+                currency: r.currency.clone(),
+                from: Date(r.from),
+                to: Date(r.to),
+                start_value: r.start_value.into(),
+                end_value: r.end_value.into(),
+                net_flows: r.net_flows.into(),
+                gain: r.gain.into(),
+                simple_return: r.simple_return.map(DecimalScalar),
+                time_weighted_return: r.time_weighted_return.map(DecimalScalar),
+                money_weighted_return: r.money_weighted_return.map(DecimalScalar),
+            })
+            .collect())
+    }
+
+    /// Gains realized by sells in a period, by the average-cost method.
+    async fn realized_gains(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "First day (default: a year before `to`).")] from: Option<Date>,
+        #[graphql(desc = "Last day (default: today).")] to: Option<Date>,
+    ) -> Result<RealizedGains> {
+        let (from, to) = period(from, to);
+        let gains = analytics(ctx).realized_gains(&self.scope, from, to).await?;
+        let loaders = crate::graphql::loaders(ctx);
+        // One batch each for the accounts and securities named.
+        let accounts = loaders
+            .accounts
+            .load_many(
+                gains
+                    .positions
+                    .iter()
+                    .map(|p| p.account_id)
+                    .chain(gains.closed.iter().map(|c| c.account_id)),
+            )
+            .await?;
+        let securities = loaders
+            .securities
+            .load_many(
+                gains
+                    .positions
+                    .iter()
+                    .map(|p| p.security_id)
+                    .chain(gains.closed.iter().map(|c| c.security_id)),
+            )
+            .await?;
+        let account = |id: i64| accounts.get(&id).cloned().map(Account);
+        let security = |id: i64| securities.get(&id).cloned().map(Security);
+        let mut totals: std::collections::BTreeMap<String, [rust_decimal::Decimal; 3]> =
+            Default::default();
+        let mut positions = Vec::new();
+        for p in &gains.positions {
+            let t = totals.entry(p.currency.clone()).or_default();
+            t[0] += p.proceeds;
+            t[1] += p.cost_basis;
+            t[2] += p.realized_gain;
+            positions.push(RealizedGain {
+                account: account(p.account_id),
+                security: security(p.security_id),
+                currency: p.currency.clone(),
+                sells: p.sells as i32,
+                quantity_sold: p.quantity_sold.into(),
+                proceeds: p.proceeds.into(),
+                cost_basis: p.cost_basis.into(),
+                realized_gain: p.realized_gain.into(),
+                quantity_without_basis: p.quantity_without_basis.into(),
+            });
+        }
+        let mut closed_positions = Vec::new();
+        for c in &gains.closed {
+            closed_positions.push(ClosedPosition {
+                account: account(c.account_id),
+                security: security(c.security_id),
+                currency: c.currency.clone(),
+                opened_on: Date(c.opened_on),
+                closed_on: Date(c.closed_on),
+                quantity: c.quantity.into(),
+                proceeds: c.proceeds.into(),
+                cost_basis: c.cost_basis.into(),
+                realized_gain: c.realized_gain.into(),
+            });
+        }
+        Ok(RealizedGains {
+            totals: totals
+                .into_iter()
+                .map(|(currency, [proceeds, cost_basis, gain])| RealizedTotal {
+                    currency,
+                    proceeds: proceeds.into(),
+                    cost_basis: cost_basis.into(),
+                    realized_gain: gain.into(),
+                })
+                .collect(),
+            positions,
+            closed_positions,
+        })
+    }
+
+    /// Dividends, interest, capital gains, fees, taxes, contributions and withdrawals by
+    /// month, from the transactions (cancelled ones left out).
+    async fn income_and_costs(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "First day (default: a year before `to`).")] from: Option<Date>,
+        #[graphql(desc = "Last day (default: today).")] to: Option<Date>,
+    ) -> Result<Vec<MonthlyIncomeAndCosts>> {
+        let (from, to) = period(from, to);
+        let filter = TransactionFilter {
+            scope: self.scope.clone(),
+            date: Some(Range {
+                gte: Some(from),
+                lte: Some(to),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        let months = analytics(ctx).monthly_flows(&filter).await?;
+        Ok(months
+            .iter()
+            .map(|m| MonthlyIncomeAndCosts {
+                month: m.month.clone(),
+                currency: m.currency.clone(),
+                dividends: m.dividends.into(),
+                interest: m.interest.into(),
+                capital_gains: m.capital_gains.into(),
+                fees: m.fees.into(),
+                taxes: m.taxes.into(),
+                contributions: m.contributions.into(),
+                withdrawals: m.withdrawals.into(),
+            })
+            .collect())
     }
 }

@@ -1,12 +1,35 @@
-use async_graphql::{Context, ID, Object, Result, SimpleObject};
+use async_graphql::{Context, Enum, ID, Object, Result, SimpleObject};
 
-use super::Holding;
+use super::{Holding, InvestmentTransaction};
 use crate::db::entities::securities;
+use crate::graphql::connection::{self, Connection};
 use crate::graphql::ids::{self, NodeKind};
+use crate::graphql::inputs::{InvestmentTransactionFilter, InvestmentTransactionOrder};
 use crate::graphql::loaders::HoldingsOfSecurity;
 use crate::graphql::scalars::{self, Date, DateTime, DecimalScalar};
+use crate::portfolio as service;
 
 pub struct Security(pub securities::Model);
+
+/// Where a price comes from.
+#[derive(Enum, Clone, Copy, PartialEq, Eq)]
+pub enum PriceSource {
+    /// The institution's price of a holding, from a daily snapshot.
+    Institution,
+    /// Plaid's close price of the security.
+    Close,
+}
+
+/// A security's price on one date.
+#[derive(SimpleObject)]
+pub struct PricePoint {
+    /// The date.
+    date: Date,
+    /// Price per unit, in the security's currency.
+    price: DecimalScalar,
+    /// Where the price comes from.
+    source: PriceSource,
+}
 
 /// Terms of an option contract.
 #[derive(SimpleObject)]
@@ -186,6 +209,54 @@ impl Security {
             issue_date: scalars::date(m.fixed_income_issue_date),
             face_value: scalars::dec(m.fixed_income_face_value),
         })
+    }
+
+    /// Its price by date: the institution's price from the daily holding snapshots
+    /// (`INSTITUTION`), and Plaid's close price where it gave one (`CLOSE`).
+    async fn price_history(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "First date (default: a year before `to`).")] from: Option<Date>,
+        #[graphql(desc = "Last date (default: today).")] to: Option<Date>,
+    ) -> Result<Vec<PricePoint>> {
+        let (from, to) = super::portfolio::period(from, to);
+        let points = super::portfolio::analytics(ctx)
+            .price_history(&self.0, from, to)
+            .await?;
+        Ok(points
+            .iter()
+            .map(|p| PricePoint {
+                date: Date(p.date),
+                price: p.price.into(),
+                source: match p.source {
+                    service::PriceSource::Institution => PriceSource::Institution,
+                    service::PriceSource::Close => PriceSource::Close,
+                },
+            })
+            .collect())
+    }
+
+    /// Your transactions in this security; newest first unless `orderBy` says otherwise.
+    #[graphql(complexity = "connection::complexity(first, last, child_complexity)")]
+    #[allow(clippy::too_many_arguments)]
+    async fn transactions(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Which of its transactions (the security is fixed).")] filter: Option<
+            InvestmentTransactionFilter,
+        >,
+        #[graphql(desc = "Sort keys, in order (default: date descending).")] order_by: Option<
+            Vec<InvestmentTransactionOrder>,
+        >,
+        #[graphql(desc = "Page size from the start (default 50, at most 500).")] first: Option<i32>,
+        #[graphql(desc = "Cursor after which the page starts.")] after: Option<String>,
+        #[graphql(desc = "Page size from the end (at most 500).")] last: Option<i32>,
+        #[graphql(desc = "Cursor before which the page ends.")] before: Option<String>,
+    ) -> Result<Connection<InvestmentTransaction>> {
+        let mut filter = filter.unwrap_or_default().into_query()?;
+        filter.security_ids = Some(vec![self.0.id]);
+        let request = connection::request(first, after, last, before);
+        crate::graphql::query::transactions_connection(ctx, filter, order_by, request).await
     }
 
     /// The user's positions in this security, across all their accounts.

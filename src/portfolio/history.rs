@@ -1,0 +1,225 @@
+//! Value history from `holding_snapshots`.
+//!
+//! Every successful sync writes one snapshot per holding for the day, so a day with
+//! snapshots of an account is a full picture of that account. For any date, an account's
+//! value is its picture of that day if it has one (observed), else its latest earlier
+//! picture carried forward (carried); accounts never snapshotted by then count nothing.
+
+use std::collections::{BTreeMap, HashMap};
+
+use chrono::{Datelike, Days, NaiveDate};
+use rust_decimal::Decimal;
+use sea_orm::sea_query::{Expr, Query};
+use sea_orm::{DatabaseConnection, ExprTrait};
+
+use crate::db::accounts::AccountScope;
+use crate::db::aggregate::{self, Aggregation, KeyKind, date_text, flag};
+use crate::db::entities::holding_snapshots as snapshots;
+use crate::db::holdings::currency_of_row;
+use crate::error::{ApiError, ApiResult};
+
+/// Spacing of history points.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Interval {
+    Day,
+    Week,
+    Month,
+}
+
+/// Longest history answered in one request, in days (ten years of daily points).
+pub const MAX_DAYS: i64 = 3660;
+
+/// The portfolio's value on one date in one currency.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ValuePoint {
+    pub date: NaiveDate,
+    pub currency: String,
+    pub market_value: Decimal,
+    /// Sum of the cost basis of the holdings that report one.
+    pub cost_basis: Decimal,
+    /// True when every account in the point was snapshotted on this very date; false when
+    /// some account's value is carried from an earlier date.
+    pub observed: bool,
+}
+
+/// An account's figures on one snapshot day, per currency: (value, cost basis).
+type DayFigures = BTreeMap<String, (Decimal, Decimal)>;
+
+/// The dates of the points: every day, or the last day of each week (Sunday) or month,
+/// the last one cut at `to`.
+pub fn point_dates(from: NaiveDate, to: NaiveDate, interval: Interval) -> Vec<NaiveDate> {
+    let mut dates = Vec::new();
+    let mut day = from;
+    while day <= to {
+        let end = match interval {
+            Interval::Day => day,
+            Interval::Week => day + Days::new(6 - u64::from(day.weekday().num_days_from_monday())),
+            Interval::Month => {
+                let first_of_next = if day.month() == 12 {
+                    NaiveDate::from_ymd_opt(day.year() + 1, 1, 1)
+                } else {
+                    NaiveDate::from_ymd_opt(day.year(), day.month() + 1, 1)
+                };
+                first_of_next.and_then(|d| d.pred_opt()).unwrap_or(day)
+            }
+        };
+        let point = Ord::min(end, to);
+        dates.push(point);
+        match point.succ_opt() {
+            Some(next) => day = next,
+            None => break,
+        }
+    }
+    dates
+}
+
+pub fn check_range(from: NaiveDate, to: NaiveDate) -> ApiResult<()> {
+    if from > to {
+        return Err(ApiError::bad_input(format!(
+            "`from` {from} is after `to` {to}"
+        )));
+    }
+    if (to - from).num_days() > MAX_DAYS {
+        return Err(ApiError::bad_input(format!(
+            "at most {MAX_DAYS} days of history per request"
+        )));
+    }
+    Ok(())
+}
+
+/// Each account's snapshot days up to `to`, summed per currency.
+async fn account_days(
+    db: &DatabaseConnection,
+    user_id: i64,
+    scope: &AccountScope,
+    to: NaiveDate,
+) -> ApiResult<HashMap<i64, BTreeMap<NaiveDate, DayFigures>>> {
+    let col = |c| Expr::col((snapshots::Entity, c));
+    let source = Query::select()
+        .from(snapshots::Entity)
+        .and_where(col(snapshots::Column::UserId).eq(user_id))
+        .and_where(col(snapshots::Column::AsOf).lte(to))
+        .cond_where(scope.condition(user_id, col(snapshots::Column::AccountId)))
+        .to_owned();
+    let currency = currency_of_row(
+        col(snapshots::Column::IsoCurrencyCode),
+        col(snapshots::Column::UnofficialCurrencyCode),
+    );
+    let groups = aggregate::run(
+        db,
+        Aggregation {
+            source,
+            keys: vec![
+                (col(snapshots::Column::AccountId), KeyKind::Int),
+                (date_text(col(snapshots::Column::AsOf), 10), KeyKind::Text),
+                (currency, KeyKind::Text),
+                (
+                    flag(col(snapshots::Column::CostBasis).is_not_null()),
+                    KeyKind::Int,
+                ),
+            ],
+            sums: vec![
+                col(snapshots::Column::InstitutionValue),
+                col(snapshots::Column::CostBasis),
+            ],
+        },
+    )
+    .await?;
+    let mut accounts: HashMap<i64, BTreeMap<NaiveDate, DayFigures>> = HashMap::new();
+    for g in groups {
+        let (Some(account), Some(day), Some(currency)) = (
+            g.keys[0].as_int(),
+            g.keys[1]
+                .as_text()
+                .and_then(|t| t.parse::<NaiveDate>().ok()),
+            g.keys[2].as_text(),
+        ) else {
+            continue;
+        };
+        let entry = accounts
+            .entry(account)
+            .or_default()
+            .entry(day)
+            .or_default()
+            .entry(currency.to_owned())
+            .or_default();
+        entry.0 += g.sums[0].total;
+        entry.1 += g.sums[1].total;
+    }
+    Ok(accounts)
+}
+
+/// Points between `from` and `to` (both included), per currency, sorted by date then
+/// currency.
+pub async fn value_history(
+    db: &DatabaseConnection,
+    user_id: i64,
+    scope: &AccountScope,
+    from: NaiveDate,
+    to: NaiveDate,
+    interval: Interval,
+) -> ApiResult<Vec<ValuePoint>> {
+    check_range(from, to)?;
+    let accounts = account_days(db, user_id, scope, to).await?;
+    let mut points = Vec::new();
+    for date in point_dates(from, to, interval) {
+        // currency -> (value, basis, observed)
+        let mut day: BTreeMap<String, (Decimal, Decimal, bool)> = BTreeMap::new();
+        for days in accounts.values() {
+            let Some((&seen, figures)) = days.range(..=date).next_back() else {
+                continue;
+            };
+            for (currency, (value, basis)) in figures {
+                let entry =
+                    day.entry(currency.clone())
+                        .or_insert((Decimal::ZERO, Decimal::ZERO, true));
+                entry.0 += *value;
+                entry.1 += *basis;
+                entry.2 &= seen == date;
+            }
+        }
+        points.extend(
+            day.into_iter().map(
+                |(currency, (market_value, cost_basis, observed))| ValuePoint {
+                    date,
+                    currency,
+                    market_value,
+                    cost_basis,
+                    observed,
+                },
+            ),
+        );
+    }
+    Ok(points)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(s: &str) -> NaiveDate {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn points_fall_on_period_ends() {
+        assert_eq!(
+            point_dates(d("2026-01-30"), d("2026-02-02"), Interval::Day),
+            vec![
+                d("2026-01-30"),
+                d("2026-01-31"),
+                d("2026-02-01"),
+                d("2026-02-02")
+            ]
+        );
+        // 2026-01-30 is a Friday: weeks end on Sundays, the last one cut at `to`.
+        assert_eq!(
+            point_dates(d("2026-01-30"), d("2026-02-10"), Interval::Week),
+            vec![d("2026-02-01"), d("2026-02-08"), d("2026-02-10")]
+        );
+        assert_eq!(
+            point_dates(d("2025-12-15"), d("2026-02-10"), Interval::Month),
+            vec![d("2025-12-31"), d("2026-01-31"), d("2026-02-10")]
+        );
+    }
+}

@@ -1,0 +1,209 @@
+//! Portfolio analytics: allocation and gains, value history, returns, realized gains,
+//! transaction summaries and price history. Every figure is an exact `Decimal`, per
+//! currency (amounts in different currencies are never added), limited to the caller's
+//! data. Sums run in the database where that is exact (PostgreSQL `NUMERIC`), as `Decimal`
+//! here otherwise (`db::aggregate`). Results are cached per (user, data version, query).
+
+mod allocation;
+mod cache;
+mod history;
+mod prices;
+mod realized;
+mod returns;
+mod summary;
+
+use std::future::Future;
+use std::sync::Arc;
+
+use chrono::NaiveDate;
+use rust_decimal::{Decimal, RoundingStrategy};
+use sea_orm::DatabaseConnection;
+use tokio::sync::OnceCell;
+
+use crate::db::accounts::AccountScope;
+use crate::db::entities::{investment_holdings as holdings, securities};
+use crate::db::holdings::NO_CURRENCY;
+use crate::db::transactions::TransactionFilter;
+use crate::error::ApiResult;
+
+pub use allocation::{Allocation, Figures, GroupFigures, Institution};
+pub use cache::{AnalyticsCache, CacheKey};
+pub use history::{Interval, ValuePoint};
+pub use prices::{PricePoint, PriceSource};
+pub use realized::{ClosedPosition, RealizedGain, RealizedGains};
+pub use returns::{PeriodReturn, external_flow};
+pub use summary::{MonthFlows, Series, SummaryGroup, SummaryKeys, SummaryRow, series_of};
+
+/// Decimal places of percentages: always this many, rounded half away from zero.
+pub const PERCENT_SCALE: u32 = 4;
+
+/// The asset class of cash and cash equivalents.
+pub const CASH: &str = "cash";
+
+/// The currency a holding is valued in.
+pub fn currency_of(h: &holdings::Model) -> String {
+    h.iso_currency_code
+        .clone()
+        .or_else(|| h.unofficial_currency_code.clone())
+        .unwrap_or_else(|| NO_CURRENCY.to_owned())
+}
+
+/// `part / whole` in percent, or `None` when `whole` is zero.
+pub fn percent(part: Decimal, whole: Decimal) -> Option<Decimal> {
+    if whole.is_zero() {
+        return None;
+    }
+    part.checked_div(whole)
+        .and_then(|r| r.checked_mul(Decimal::ONE_HUNDRED))
+        .map(|p| {
+            let mut p =
+                p.round_dp_with_strategy(PERCENT_SCALE, RoundingStrategy::MidpointAwayFromZero);
+            p.rescale(PERCENT_SCALE);
+            p
+        })
+}
+
+/// Unrealized gain of one holding, when it has a cost basis.
+pub fn holding_gain(h: &holdings::Model) -> Option<Decimal> {
+    h.cost_basis.map(|basis| h.institution_value.0 - basis.0)
+}
+
+/// The analytics of one user for one request: computes each figure, or takes it from the
+/// cache when the user's data has not changed since it was computed.
+pub struct Analytics {
+    db: DatabaseConnection,
+    cache: Arc<AnalyticsCache>,
+    user_id: i64,
+    /// Read once per request.
+    data_version: OnceCell<i64>,
+}
+
+impl Analytics {
+    pub fn new(db: DatabaseConnection, cache: Arc<AnalyticsCache>, user_id: i64) -> Self {
+        Analytics {
+            db,
+            cache,
+            user_id,
+            data_version: OnceCell::new(),
+        }
+    }
+
+    async fn cached<T, F>(&self, query: String, compute: F) -> ApiResult<Arc<T>>
+    where
+        T: Send + Sync + 'static,
+        F: Future<Output = ApiResult<T>>,
+    {
+        let data_version = *self
+            .data_version
+            .get_or_try_init(|| crate::db::users::data_version(&self.db, self.user_id))
+            .await?;
+        let key = CacheKey {
+            user_id: self.user_id,
+            data_version,
+            query,
+        };
+        if let Some(hit) = self.cache.get::<T>(&key) {
+            return Ok(hit);
+        }
+        let value = Arc::new(compute.await?);
+        self.cache.put(key, value.clone());
+        Ok(value)
+    }
+
+    pub async fn allocation(&self, scope: &AccountScope) -> ApiResult<Arc<Allocation>> {
+        self.cached(
+            format!("allocation {scope:?}"),
+            Allocation::load(&self.db, self.user_id, scope),
+        )
+        .await
+    }
+
+    pub async fn value_history(
+        &self,
+        scope: &AccountScope,
+        from: NaiveDate,
+        to: NaiveDate,
+        interval: Interval,
+    ) -> ApiResult<Arc<Vec<ValuePoint>>> {
+        self.cached(
+            format!("history {scope:?} {from} {to} {interval:?}"),
+            history::value_history(&self.db, self.user_id, scope, from, to, interval),
+        )
+        .await
+    }
+
+    pub async fn returns(
+        &self,
+        scope: &AccountScope,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> ApiResult<Arc<Vec<PeriodReturn>>> {
+        self.cached(
+            format!("returns {scope:?} {from} {to}"),
+            returns::returns(&self.db, self.user_id, scope, from, to),
+        )
+        .await
+    }
+
+    pub async fn realized_gains(
+        &self,
+        scope: &AccountScope,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> ApiResult<Arc<RealizedGains>> {
+        self.cached(
+            format!("realized {scope:?} {from} {to}"),
+            realized::realized_gains(&self.db, self.user_id, scope, from, to),
+        )
+        .await
+    }
+
+    pub async fn transaction_summary(
+        &self,
+        filter: &TransactionFilter,
+        group_by: &[SummaryGroup],
+    ) -> ApiResult<Arc<Vec<SummaryRow>>> {
+        self.cached(
+            format!("summary {filter:?} {group_by:?}"),
+            summary::summary(&self.db, self.user_id, filter, group_by),
+        )
+        .await
+    }
+
+    pub async fn monthly_flows(
+        &self,
+        filter: &TransactionFilter,
+    ) -> ApiResult<Arc<Vec<MonthFlows>>> {
+        self.cached(
+            format!("monthly {filter:?}"),
+            summary::monthly_flows(&self.db, self.user_id, filter),
+        )
+        .await
+    }
+
+    pub async fn price_history(
+        &self,
+        security: &securities::Model,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> ApiResult<Arc<Vec<PricePoint>>> {
+        self.cached(
+            format!("prices {} {from} {to}", security.id),
+            prices::price_history(&self.db, self.user_id, security, from, to),
+        )
+        .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percent_rounds_and_refuses_zero() {
+        let d = |s: &str| s.parse::<Decimal>().unwrap();
+        assert_eq!(percent(d("1"), d("3")), Some(d("33.3333")));
+        assert_eq!(percent(d("2"), d("3")), Some(d("66.6667")));
+        assert_eq!(percent(d("1"), Decimal::ZERO), None);
+    }
+}

@@ -1,0 +1,292 @@
+//! Sums of investment transactions by month, year, type, subtype, security, account or
+//! institution, and the named monthly series (dividends, interest, fees...). Cancelled
+//! transactions and `cancel` rows are left out.
+
+use std::collections::{BTreeMap, HashMap};
+
+use rust_decimal::Decimal;
+use sea_orm::sea_query::Expr;
+use sea_orm::{DatabaseConnection, QueryTrait};
+
+use crate::db::aggregate::{self, Aggregation, Key, KeyKind, Sum, date_text};
+use crate::db::entities::{accounts, investment_transactions as transactions, plaid_items};
+use crate::db::transactions::{TransactionFilter, currency_expr, live};
+use crate::error::ApiResult;
+
+use super::allocation::Institution;
+
+/// A grouping of the summary.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum SummaryGroup {
+    Month,
+    Year,
+    Type,
+    Subtype,
+    Security,
+    Account,
+    Institution,
+}
+
+/// The key values of one summary row; only the requested groupings are set.
+#[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord)]
+pub struct SummaryKeys {
+    /// `YYYY-MM`.
+    pub month: Option<String>,
+    pub year: Option<i32>,
+    pub transaction_type: Option<String>,
+    pub subtype: Option<String>,
+    pub security_id: Option<i64>,
+    pub account_id: Option<i64>,
+    pub institution: Option<Institution>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SummaryRow {
+    pub keys: SummaryKeys,
+    pub currency: String,
+    pub count: i64,
+    pub amount: Decimal,
+    pub fees: Decimal,
+    pub quantity: Decimal,
+}
+
+fn col(c: transactions::Column) -> Expr {
+    Expr::col((transactions::Entity, c))
+}
+
+/// One row per (requested keys, currency), sorted by keys then currency.
+pub async fn summary(
+    db: &DatabaseConnection,
+    user_id: i64,
+    filter: &TransactionFilter,
+    group_by: &[SummaryGroup],
+) -> ApiResult<Vec<SummaryRow>> {
+    let mut group_by = group_by.to_vec();
+    group_by.sort();
+    group_by.dedup();
+    // Institutions are summed by account in the database and rolled up here.
+    let by_institution = group_by.contains(&SummaryGroup::Institution);
+    let mut keys: Vec<(Expr, KeyKind)> = vec![(currency_expr(), KeyKind::Text)];
+    let mut sql_groups = Vec::new();
+    for g in &group_by {
+        let key = match g {
+            SummaryGroup::Month => (date_text(col(transactions::Column::Date), 7), KeyKind::Text),
+            SummaryGroup::Year => (date_text(col(transactions::Column::Date), 4), KeyKind::Text),
+            SummaryGroup::Type => (col(transactions::Column::TransactionType), KeyKind::Text),
+            SummaryGroup::Subtype => (col(transactions::Column::Subtype), KeyKind::Text),
+            SummaryGroup::Security => (col(transactions::Column::SecurityId), KeyKind::Int),
+            SummaryGroup::Account | SummaryGroup::Institution => {
+                if sql_groups.contains(&SummaryGroup::Account) {
+                    continue;
+                }
+                sql_groups.push(SummaryGroup::Account);
+                keys.push((col(transactions::Column::AccountId), KeyKind::Int));
+                continue;
+            }
+        };
+        sql_groups.push(*g);
+        keys.push(key);
+    }
+    let groups = aggregate::run(
+        db,
+        Aggregation {
+            source: live(db.get_database_backend(), user_id, filter).into_query(),
+            keys,
+            sums: vec![
+                col(transactions::Column::Amount),
+                col(transactions::Column::Fees),
+                col(transactions::Column::Quantity),
+            ],
+        },
+    )
+    .await?;
+
+    let institutions = if by_institution {
+        institutions_of_accounts(db, user_id).await?
+    } else {
+        HashMap::new()
+    };
+    let mut rows: BTreeMap<(SummaryKeys, String), (i64, [Sum; 3])> = BTreeMap::new();
+    for g in groups {
+        let mut values = g.keys.into_iter();
+        let currency = values.next().and_then(Key::into_text).unwrap_or_default();
+        let mut keys = SummaryKeys::default();
+        for (group, value) in sql_groups.iter().zip(values) {
+            match group {
+                SummaryGroup::Month => keys.month = value.into_text(),
+                SummaryGroup::Year => keys.year = value.as_text().and_then(|y| y.parse().ok()),
+                SummaryGroup::Type => keys.transaction_type = value.into_text(),
+                SummaryGroup::Subtype => keys.subtype = value.into_text(),
+                SummaryGroup::Security => keys.security_id = value.as_int(),
+                SummaryGroup::Account | SummaryGroup::Institution => {
+                    let account = value.as_int();
+                    if group_by.contains(&SummaryGroup::Account) {
+                        keys.account_id = account;
+                    }
+                    if by_institution {
+                        keys.institution = Some(
+                            account
+                                .and_then(|a| institutions.get(&a).cloned())
+                                .unwrap_or(Institution {
+                                    id: None,
+                                    name: None,
+                                }),
+                        );
+                    }
+                }
+            }
+        }
+        let entry = rows
+            .entry((keys, currency))
+            .or_insert((0, [Sum::default(); 3]));
+        entry.0 += g.count;
+        for (total, sum) in entry.1.iter_mut().zip(g.sums) {
+            total.add(sum);
+        }
+    }
+    Ok(rows
+        .into_iter()
+        .map(|((keys, currency), (count, sums))| SummaryRow {
+            keys,
+            currency,
+            count,
+            amount: sums[0].total,
+            fees: sums[1].total,
+            quantity: sums[2].total,
+        })
+        .collect())
+}
+
+async fn institutions_of_accounts(
+    db: &DatabaseConnection,
+    user_id: i64,
+) -> ApiResult<HashMap<i64, Institution>> {
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    let accounts = accounts::Entity::find()
+        .filter(accounts::Column::UserId.eq(user_id))
+        .all(db)
+        .await?;
+    let items: HashMap<i64, plaid_items::Model> = plaid_items::Entity::find()
+        .filter(plaid_items::Column::UserId.eq(user_id))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|i| (i.id, i))
+        .collect();
+    Ok(accounts
+        .into_iter()
+        .map(|a| {
+            let item = items.get(&a.item_id);
+            (
+                a.id,
+                Institution {
+                    id: item.and_then(|i| i.institution_id.clone()),
+                    name: item.and_then(|i| i.institution_name.clone()),
+                },
+            )
+        })
+        .collect())
+}
+
+/// A named series of the monthly income and costs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Series {
+    Dividends,
+    Interest,
+    CapitalGains,
+    Fees,
+    Taxes,
+    Contributions,
+    Withdrawals,
+}
+
+/// The series a (type, subtype) counts in, and the sign that makes the series positive:
+/// income and contributions as money received, fees, taxes and withdrawals as money paid.
+pub fn series_of(kind: &str, subtype: &str) -> Option<(Series, Decimal)> {
+    let received = Decimal::NEGATIVE_ONE;
+    let paid = Decimal::ONE;
+    Some(match (kind, subtype) {
+        ("cash" | "fee", "dividend" | "qualified dividend" | "non-qualified dividend") => {
+            (Series::Dividends, received)
+        }
+        ("cash" | "fee", "interest" | "interest receivable") => (Series::Interest, received),
+        (
+            "cash" | "fee",
+            "long-term capital gain" | "short-term capital gain" | "unqualified gain",
+        ) => (Series::CapitalGains, received),
+        (
+            "cash" | "fee",
+            "account fee" | "legal fee" | "management fee" | "margin expense" | "transfer fee"
+            | "trust fee" | "fund fee" | "miscellaneous fee",
+        ) => (Series::Fees, paid),
+        ("cash" | "fee", "tax" | "tax withheld" | "non-resident tax") => (Series::Taxes, paid),
+        ("cash", "contribution" | "deposit") => (Series::Contributions, received),
+        ("buy", "contribution") => (Series::Contributions, paid),
+        ("cash", "withdrawal") => (Series::Withdrawals, paid),
+        _ => return None,
+    })
+}
+
+/// One month of one currency: each series' total.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct MonthFlows {
+    pub month: String,
+    pub currency: String,
+    pub dividends: Decimal,
+    pub interest: Decimal,
+    pub capital_gains: Decimal,
+    pub fees: Decimal,
+    pub taxes: Decimal,
+    pub contributions: Decimal,
+    pub withdrawals: Decimal,
+}
+
+/// The named series by month (and currency), from the summary by month, type and subtype.
+pub async fn monthly_flows(
+    db: &DatabaseConnection,
+    user_id: i64,
+    filter: &TransactionFilter,
+) -> ApiResult<Vec<MonthFlows>> {
+    let rows = summary(
+        db,
+        user_id,
+        filter,
+        &[
+            SummaryGroup::Month,
+            SummaryGroup::Type,
+            SummaryGroup::Subtype,
+        ],
+    )
+    .await?;
+    let mut months: BTreeMap<(String, String), MonthFlows> = BTreeMap::new();
+    for row in rows {
+        let (Some(month), Some(kind), Some(subtype)) = (
+            row.keys.month.as_deref(),
+            row.keys.transaction_type.as_deref(),
+            row.keys.subtype.as_deref(),
+        ) else {
+            continue;
+        };
+        let entry = months
+            .entry((month.to_owned(), row.currency.clone()))
+            .or_insert_with(|| MonthFlows {
+                month: month.to_owned(),
+                currency: row.currency.clone(),
+                ..Default::default()
+            });
+        let Some((series, sign)) = series_of(kind, subtype) else {
+            continue;
+        };
+        let value = row.amount * sign;
+        match series {
+            Series::Dividends => entry.dividends += value,
+            Series::Interest => entry.interest += value,
+            Series::CapitalGains => entry.capital_gains += value,
+            Series::Fees => entry.fees += value,
+            Series::Taxes => entry.taxes += value,
+            Series::Contributions => entry.contributions += value,
+            Series::Withdrawals => entry.withdrawals += value,
+        }
+    }
+    Ok(months.into_values().collect())
+}
