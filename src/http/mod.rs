@@ -1,6 +1,7 @@
 //! The HTTP server: `/graphql`, GraphiQL, health, and the middleware around them.
 
 pub mod auth;
+mod export;
 mod graphql;
 mod webhooks;
 
@@ -89,6 +90,11 @@ pub fn router(state: AppState, options: &HttpOptions) -> Router {
         .route("/graphiql", get(graphql::graphiql))
         .route("/graphiql/assets/{file}", get(graphql::graphiql_asset))
         .route("/healthz", get(health))
+        .route(
+            "/export/investment_transactions.csv",
+            get(export::investment_transactions),
+        )
+        .route("/export/holdings.csv", get(export::holdings))
         .route("/webhooks/plaid", axum::routing::post(webhooks::plaid))
         .with_state(state)
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))

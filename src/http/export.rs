@@ -1,0 +1,447 @@
+//! CSV export: `GET /export/investment_transactions.csv` and `GET /export/holdings.csv`.
+//!
+//! Bearer auth as `/graphql`. The query parameters `filter` and `orderBy` take the same
+//! JSON as the GraphQL arguments of `investmentTransactions` / `holdings` (converted by the
+//! same input types, so the filters cannot drift). Rows are streamed page by page with the
+//! keyset pager, so a million rows never sit in memory. RFC 4180 quoting, CRLF line ends,
+//! decimals as their exact text; text cells a spreadsheet would run as a formula (starting
+//! with `=`, `+`, `-`, `@`, tab or carriage return) are prefixed with `'`.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use async_graphql::InputType;
+use axum::body::{Body, Bytes};
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use futures_util::stream;
+use sea_orm::DatabaseConnection;
+use serde::Deserialize;
+
+use super::AppState;
+use crate::db::entities::{
+    accounts, investment_holdings as holdings, investment_transactions as transactions, securities,
+};
+use crate::db::page::{MAX_PAGE_SIZE, OrderBy, Page, PageRequest};
+use crate::db::{self, UserOwned};
+use crate::error::{ApiError, ApiResult};
+use crate::graphql::inputs::{
+    HoldingFilter, HoldingOrder, InvestmentTransactionFilter, InvestmentTransactionOrder,
+};
+
+/// The query string of an export.
+#[derive(Deserialize)]
+pub struct ExportParams {
+    /// JSON of the GraphQL `filter` argument.
+    filter: Option<String>,
+    /// JSON of the GraphQL `orderBy` argument.
+    #[serde(rename = "orderBy")]
+    order_by: Option<String>,
+}
+
+fn error_response(err: ApiError) -> Response {
+    let status = match err {
+        ApiError::Unauthenticated => StatusCode::UNAUTHORIZED,
+        ApiError::BadUserInput(_) => StatusCode::BAD_REQUEST,
+        ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
+        _ => StatusCode::INTERNAL_SERVER_ERROR,
+    };
+    let body = serde_json::json!({ "error": err.message(), "code": err.code() });
+    let mut response = (status, axum::Json(body)).into_response();
+    if status == StatusCode::UNAUTHORIZED {
+        response.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            header::HeaderValue::from_static("Bearer"),
+        );
+    }
+    response
+}
+
+/// Parses a query parameter as the GraphQL input type `T`, with GraphQL's own rules.
+fn parse_input<T: InputType>(name: &str, json: Option<&str>) -> ApiResult<Option<T>> {
+    let Some(json) = json else {
+        return Ok(None);
+    };
+    let value: serde_json::Value = serde_json::from_str(json)
+        .map_err(|e| ApiError::bad_input(format!("`{name}` is not JSON: {e}")))?;
+    let value = async_graphql::Value::from_json(value)
+        .map_err(|e| ApiError::bad_input(format!("`{name}`: {e}")))?;
+    let parsed = T::parse(Some(value.clone())).map_err(|e| {
+        ApiError::bad_input(format!(
+            "`{name}`: {}",
+            e.into_server_error(Default::default()).message
+        ))
+    })?;
+    // GraphQL's validation refuses unknown fields before `parse` runs; do the same here.
+    if let Some(path) = unknown_field(&value, &parsed.to_value()) {
+        return Err(ApiError::bad_input(format!(
+            "`{name}`: unknown field `{path}`"
+        )));
+    }
+    Ok(Some(parsed))
+}
+
+/// The first field of `given` that the input type does not have (`known` is the parsed
+/// input written back, which lists every field it has).
+fn unknown_field(given: &async_graphql::Value, known: &async_graphql::Value) -> Option<String> {
+    use async_graphql::Value as V;
+    match (given, known) {
+        (V::Object(given), V::Object(known)) => {
+            given.iter().find_map(|(key, value)| match known.get(key) {
+                None => Some(key.to_string()),
+                Some(inner) => unknown_field(value, inner).map(|path| format!("{key}.{path}")),
+            })
+        }
+        (V::List(given), V::List(known)) => given
+            .iter()
+            .zip(known)
+            .find_map(|(g, k)| unknown_field(g, k)),
+        _ => None,
+    }
+}
+
+/// A text cell that no spreadsheet will run as a formula.
+pub fn text_cell(value: &str) -> String {
+    if value.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{value}")
+    } else {
+        value.to_owned()
+    }
+}
+
+fn opt_text(value: Option<&str>) -> String {
+    value.map(text_cell).unwrap_or_default()
+}
+
+fn dec(value: Option<db::Numeric>) -> String {
+    value.map(|v| v.0.to_string()).unwrap_or_default()
+}
+
+fn csv_bytes(rows: &[Vec<String>]) -> ApiResult<Bytes> {
+    let mut writer = csv::WriterBuilder::new()
+        .terminator(csv::Terminator::CRLF)
+        .from_writer(Vec::new());
+    for row in rows {
+        writer
+            .write_record(row)
+            .map_err(|e| ApiError::internal("csv", e))?;
+    }
+    let bytes = writer
+        .into_inner()
+        .map_err(|e| ApiError::internal("csv", e.to_string()))?;
+    Ok(Bytes::from(bytes))
+}
+
+/// The rows of one page, given the accounts and securities it names.
+type RowsOf<M> =
+    fn(&M, &HashMap<i64, accounts::Model>, &HashMap<i64, securities::Model>) -> Vec<String>;
+
+/// Fetches pages one after another and renders each as CSV; the header goes first.
+fn stream_pages<M, F, Fut>(
+    db: DatabaseConnection,
+    user_id: i64,
+    header: &'static [&'static str],
+    fetch: F,
+    rows_of: RowsOf<M>,
+    ids_of: fn(&M) -> (i64, Option<i64>),
+) -> Body
+where
+    M: Clone + Send + Sync + 'static,
+    F: Fn(PageRequest) -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = ApiResult<Page<M>>> + Send + 'static,
+{
+    let fetch = Arc::new(fetch);
+    let first = csv_bytes(&[header.iter().map(|h| (*h).to_owned()).collect()]);
+    // State: the cursor to continue after, or None when done.
+    let pages = stream::unfold(Some(None::<String>), move |state| {
+        let fetch = fetch.clone();
+        let db = db.clone();
+        async move {
+            let after = state?;
+            let request = PageRequest {
+                first: Some(MAX_PAGE_SIZE as i32),
+                after,
+                ..Default::default()
+            };
+            let page = match fetch(request).await {
+                Ok(page) => page,
+                Err(err) => {
+                    tracing::error!(error = %err.message(), "export failed mid-stream");
+                    return Some((Err(std::io::Error::other("export failed")), None));
+                }
+            };
+            let models = page.models();
+            let (account_ids, security_ids): (Vec<i64>, Vec<Option<i64>>) =
+                models.iter().map(ids_of).unzip();
+            let lookups = async {
+                let accounts = owned_map::<accounts::Entity>(&db, user_id, account_ids).await?;
+                let securities = owned_map::<securities::Entity>(
+                    &db,
+                    user_id,
+                    security_ids.into_iter().flatten().collect(),
+                )
+                .await?;
+                ApiResult::Ok((accounts, securities))
+            };
+            let (accounts, securities) = match lookups.await {
+                Ok(maps) => maps,
+                Err(err) => {
+                    tracing::error!(error = %err.message(), "export failed mid-stream");
+                    return Some((Err(std::io::Error::other("export failed")), None));
+                }
+            };
+            let rows: Vec<Vec<String>> = models
+                .iter()
+                .map(|m| rows_of(m, &accounts, &securities))
+                .collect();
+            let next = if page.has_next_page {
+                page.edges.last().map(|(cursor, _)| Some(cursor.clone()))
+            } else {
+                None
+            };
+            let chunk = csv_bytes(&rows).map_err(|_| std::io::Error::other("csv"));
+            Some((chunk, next))
+        }
+    });
+    let head = stream::once(async move { first.map_err(|_| std::io::Error::other("csv")) });
+    Body::from_stream(futures_util::StreamExt::chain(head, pages))
+}
+
+async fn owned_map<E: UserOwned>(
+    db: &DatabaseConnection,
+    user_id: i64,
+    mut ids: Vec<i64>,
+) -> ApiResult<HashMap<i64, E::Model>>
+where
+    E::Model: HasId,
+{
+    ids.sort_unstable();
+    ids.dedup();
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    Ok(db::find_owned::<E>(db, user_id, &ids)
+        .await?
+        .into_iter()
+        .map(|m| (m.id(), m))
+        .collect())
+}
+
+/// Models keyed by their id in the lookups.
+trait HasId {
+    fn id(&self) -> i64;
+}
+
+impl HasId for accounts::Model {
+    fn id(&self) -> i64 {
+        self.id
+    }
+}
+
+impl HasId for securities::Model {
+    fn id(&self) -> i64 {
+        self.id
+    }
+}
+
+fn csv_response(filename: &str, body: Body) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{filename}\""),
+            ),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+const TRANSACTION_COLUMNS: &[&str] = &[
+    "date",
+    "investment_transaction_id",
+    "account",
+    "account_id",
+    "ticker_symbol",
+    "security_name",
+    "type",
+    "subtype",
+    "name",
+    "quantity",
+    "price",
+    "amount",
+    "fees",
+    "currency",
+    "cancelled",
+];
+
+fn transaction_row(
+    t: &transactions::Model,
+    accounts: &HashMap<i64, accounts::Model>,
+    securities: &HashMap<i64, securities::Model>,
+) -> Vec<String> {
+    let security = t.security_id.and_then(|id| securities.get(&id));
+    let account = accounts.get(&t.account_id);
+    vec![
+        t.date.to_string(),
+        text_cell(&t.plaid_investment_transaction_id),
+        opt_text(account.map(|a| a.name.as_str())),
+        opt_text(account.map(|a| a.plaid_account_id.as_str())),
+        opt_text(security.and_then(|s| s.ticker_symbol.as_deref())),
+        opt_text(security.and_then(|s| s.name.as_deref())),
+        text_cell(&t.transaction_type),
+        text_cell(&t.subtype),
+        text_cell(&t.name),
+        t.quantity.0.to_string(),
+        t.price.0.to_string(),
+        t.amount.0.to_string(),
+        dec(t.fees),
+        opt_text(
+            t.iso_currency_code
+                .as_deref()
+                .or(t.unofficial_currency_code.as_deref()),
+        ),
+        t.cancelled.to_string(),
+    ]
+}
+
+pub async fn investment_transactions(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(params): Query<ExportParams>,
+) -> Response {
+    let prepared = async {
+        let viewer = super::auth::viewer(&state.db, &headers).await?;
+        let filter =
+            parse_input::<InvestmentTransactionFilter>("filter", params.filter.as_deref())?
+                .unwrap_or_default()
+                .into_query()?;
+        let order_by: Vec<OrderBy<_>> =
+            parse_input::<Vec<InvestmentTransactionOrder>>("orderBy", params.order_by.as_deref())?
+                .unwrap_or_default()
+                .into_iter()
+                .map(Into::into)
+                .collect();
+        ApiResult::Ok((viewer, filter, order_by))
+    };
+    let (viewer, filter, order_by) = match prepared.await {
+        Ok(p) => p,
+        Err(err) => return error_response(err),
+    };
+    let db = state.db.clone();
+    let user_id = viewer.user_id;
+    let filter = Arc::new(filter);
+    let order_by = Arc::new(order_by);
+    let fetch = move |request: PageRequest| {
+        let db = db.clone();
+        let filter = filter.clone();
+        let order_by = order_by.clone();
+        async move { db::transactions::page(&db, user_id, &filter, &order_by, &request).await }
+    };
+    let body = stream_pages(
+        state.db.clone(),
+        user_id,
+        TRANSACTION_COLUMNS,
+        fetch,
+        transaction_row,
+        |t| (t.account_id, t.security_id),
+    );
+    csv_response("investment_transactions.csv", body)
+}
+
+const HOLDING_COLUMNS: &[&str] = &[
+    "account",
+    "account_id",
+    "ticker_symbol",
+    "security_name",
+    "security_type",
+    "quantity",
+    "institution_price",
+    "institution_price_as_of",
+    "institution_value",
+    "cost_basis",
+    "currency",
+];
+
+fn holding_row(
+    h: &holdings::Model,
+    accounts: &HashMap<i64, accounts::Model>,
+    securities: &HashMap<i64, securities::Model>,
+) -> Vec<String> {
+    let security = securities.get(&h.security_id);
+    let account = accounts.get(&h.account_id);
+    vec![
+        opt_text(account.map(|a| a.name.as_str())),
+        opt_text(account.map(|a| a.plaid_account_id.as_str())),
+        opt_text(security.and_then(|s| s.ticker_symbol.as_deref())),
+        opt_text(security.and_then(|s| s.name.as_deref())),
+        opt_text(security.and_then(|s| s.security_type.as_deref())),
+        h.quantity.0.to_string(),
+        h.institution_price.0.to_string(),
+        h.institution_price_as_of
+            .map(|d| d.to_string())
+            .unwrap_or_default(),
+        h.institution_value.0.to_string(),
+        dec(h.cost_basis),
+        crate::portfolio::currency_of(h),
+    ]
+}
+
+pub async fn holdings(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(params): Query<ExportParams>,
+) -> Response {
+    let prepared = async {
+        let viewer = super::auth::viewer(&state.db, &headers).await?;
+        let filter = parse_input::<HoldingFilter>("filter", params.filter.as_deref())?
+            .unwrap_or_default()
+            .into_query()?;
+        let order_by: Vec<OrderBy<_>> =
+            parse_input::<Vec<HoldingOrder>>("orderBy", params.order_by.as_deref())?
+                .unwrap_or_default()
+                .into_iter()
+                .map(Into::into)
+                .collect();
+        ApiResult::Ok((viewer, filter, order_by))
+    };
+    let (viewer, filter, order_by) = match prepared.await {
+        Ok(p) => p,
+        Err(err) => return error_response(err),
+    };
+    let db = state.db.clone();
+    let user_id = viewer.user_id;
+    let filter = Arc::new(filter);
+    let order_by = Arc::new(order_by);
+    let fetch = move |request: PageRequest| {
+        let db = db.clone();
+        let filter = filter.clone();
+        let order_by = order_by.clone();
+        async move { db::holdings::page(&db, user_id, &filter, &order_by, &request).await }
+    };
+    let body = stream_pages(
+        state.db.clone(),
+        user_id,
+        HOLDING_COLUMNS,
+        fetch,
+        holding_row,
+        |h| (h.account_id, Some(h.security_id)),
+    );
+    csv_response("holdings.csv", body)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formula_cells_are_neutralised() {
+        assert_eq!(text_cell("=SUM(A1)"), "'=SUM(A1)");
+        assert_eq!(text_cell("+1"), "'+1");
+        assert_eq!(text_cell("-1+2"), "'-1+2");
+        assert_eq!(text_cell("@cmd"), "'@cmd");
+        assert_eq!(text_cell("Apple"), "Apple");
+    }
+}
