@@ -2,8 +2,8 @@
 
 use chrono::{NaiveDate, Utc};
 use investments::db::entities::{
-    accounts, investment_holdings as holdings, investment_transactions as transactions,
-    plaid_items, securities,
+    accounts, holding_snapshots, investment_holdings as holdings,
+    investment_transactions as transactions, plaid_items, securities,
 };
 use investments::db::items::NewItem;
 use investments::db::{self, Numeric};
@@ -189,6 +189,20 @@ impl<'a> Fixture<'a> {
         value: &str,
         cost_basis: Option<&str>,
     ) -> holdings::Model {
+        self.holding_at(account, security, quantity, "1", value, cost_basis)
+            .await
+    }
+
+    /// A position at a given institution price (`0` when the institution has none).
+    pub async fn holding_at(
+        &self,
+        account: &accounts::Model,
+        security: &securities::Model,
+        quantity: &str,
+        price: &str,
+        value: &str,
+        cost_basis: Option<&str>,
+    ) -> holdings::Model {
         let now = Utc::now();
         db::holdings::upsert(
             &self.app.db,
@@ -198,7 +212,7 @@ impl<'a> Fixture<'a> {
                 security_id: Set(security.id),
                 quantity: Set(num(quantity)),
                 cost_basis: Set(cost_basis.map(num)),
-                institution_price: Set(num("1")),
+                institution_price: Set(num(price)),
                 institution_price_as_of: Set(Some(date("2024-05-31"))),
                 institution_price_datetime: Set(None),
                 institution_value: Set(num(value)),
@@ -221,6 +235,57 @@ impl<'a> Fixture<'a> {
             .await
             .expect("query")
             .expect("holding stored")
+    }
+
+    /// The snapshot of one position on one day, as a sync writes it.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn snapshot(
+        &self,
+        account: &accounts::Model,
+        security: &securities::Model,
+        as_of: &str,
+        quantity: &str,
+        price: &str,
+        value: &str,
+        cost_basis: Option<&str>,
+        close_price: Option<&str>,
+    ) {
+        db::snapshots::upsert(
+            &self.app.db,
+            vec![holding_snapshots::ActiveModel {
+                user_id: Set(self.user_id),
+                account_id: Set(account.id),
+                security_id: Set(security.id),
+                as_of: Set(date(as_of)),
+                quantity: Set(num(quantity)),
+                cost_basis: Set(cost_basis.map(num)),
+                institution_price: Set(num(price)),
+                institution_value: Set(num(value)),
+                close_price: Set(close_price.map(num)),
+                iso_currency_code: Set(security.iso_currency_code.clone()),
+                unofficial_currency_code: Set(security.unofficial_currency_code.clone()),
+                created_at: Set(Utc::now()),
+                ..Default::default()
+            }],
+        )
+        .await
+        .unwrap_or_else(|e| panic!("snapshot: {}", e.message()));
+    }
+
+    /// Flags the transaction with this key as cancelled, as a sync does.
+    pub async fn cancel(&self, key: &str) {
+        let row = transactions::Entity::find()
+            .filter(transactions::Column::PlaidInvestmentTransactionId.eq(self.plaid_id(key)))
+            .one(&self.app.db)
+            .await
+            .expect("query")
+            .expect("transaction stored");
+        db::transactions::mark_cancelled(&self.app.db, &[row.id])
+            .await
+            .unwrap_or_else(|e| panic!("cancel: {}", e.message()));
+        db::users::bump_data_version(&self.app.db, self.user_id)
+            .await
+            .unwrap_or_else(|e| panic!("data version: {}", e.message()));
     }
 
     fn transaction_row(&self, t: &TxSpec<'_>) -> transactions::ActiveModel {

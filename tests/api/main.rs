@@ -5,9 +5,11 @@ mod common;
 mod fixtures;
 mod plaid_support;
 
+mod analytics;
 mod auth;
 mod cli;
 mod decimals;
+mod export;
 mod filters;
 mod isolation;
 mod loaders;
