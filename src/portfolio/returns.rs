@@ -157,7 +157,9 @@ pub fn compute(
     (gain, simple, time_weighted, money_weighted)
 }
 
-/// Returns per currency over `[from, to]`.
+/// Returns per currency over `[from, to]`, or from the currency's first snapshot when that
+/// is later: before it the value is unknown (Plaid has no historical holdings), not zero,
+/// and a return from an unknown start would be meaningless.
 pub async fn returns(
     db: &DatabaseConnection,
     user_id: i64,
@@ -167,41 +169,42 @@ pub async fn returns(
 ) -> ApiResult<Vec<PeriodReturn>> {
     let points = history::value_history(db, user_id, scope, from, to, Interval::Day).await?;
     let flows = flows(db, user_id, scope, from, to).await?;
-    let days = (to - from).num_days() as usize;
-    let mut values: BTreeMap<String, Vec<Decimal>> = BTreeMap::new();
-    for currency in flows.keys() {
-        values.insert(currency.clone(), vec![Decimal::ZERO; days + 1]);
-    }
+    let mut values: BTreeMap<String, BTreeMap<NaiveDate, Decimal>> = BTreeMap::new();
     for p in points {
-        let series = values
+        values
             .entry(p.currency.clone())
-            .or_insert_with(|| vec![Decimal::ZERO; days + 1]);
-        series[(p.date - from).num_days() as usize] = p.market_value;
+            .or_default()
+            .insert(p.date, p.market_value);
     }
     Ok(values
         .into_iter()
-        .map(|(currency, series)| {
+        .filter_map(|(currency, by_day)| {
+            let start = *by_day.keys().next()?;
+            let series: Vec<Decimal> = start
+                .iter_days()
+                .take_while(|d| *d <= to)
+                .map(|d| by_day.get(&d).copied().unwrap_or_default())
+                .collect();
             let by_offset: BTreeMap<i64, Decimal> = flows
                 .get(&currency)
-                .map(|f| {
-                    f.iter()
-                        .map(|(d, v)| ((*d - from).num_days(), *v))
-                        .collect()
-                })
-                .unwrap_or_default();
+                .into_iter()
+                .flatten()
+                .filter(|(d, _)| **d > start)
+                .map(|(d, v)| ((*d - start).num_days(), *v))
+                .collect();
             let (gain, simple, twr, mwr) = compute(&series, &by_offset);
-            PeriodReturn {
+            Some(PeriodReturn {
                 currency,
-                from,
+                from: start,
                 to,
-                start_value: series[0],
-                end_value: series[days],
+                start_value: series.first().copied().unwrap_or_default(),
+                end_value: series.last().copied().unwrap_or_default(),
                 net_flows: by_offset.values().copied().sum(),
                 gain,
                 simple_return: simple,
                 time_weighted_return: twr,
                 money_weighted_return: mwr,
-            }
+            })
         })
         .collect())
 }

@@ -307,6 +307,23 @@ async fn returns_worked_example() {
                 "moneyWeightedReturn": "7.2000"
             }])
         );
+
+        // Before the first snapshot the value is unknown: the period starts there.
+        let data = app
+            .query(
+                &token,
+                "{ portfolio { returns(from: \"2025-01-01\", to: \"2025-03-05\") {
+                    from startValue netFlows timeWeightedReturn moneyWeightedReturn } } }",
+                json!({}),
+            )
+            .await;
+        assert_eq!(
+            data["portfolio"]["returns"],
+            json!([{
+                "from": "2025-03-01", "startValue": "1000", "netFlows": "500",
+                "timeWeightedReturn": "7.1000", "moneyWeightedReturn": "7.2000"
+            }])
+        );
     })
     .await;
 }

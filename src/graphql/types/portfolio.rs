@@ -182,7 +182,8 @@ pub(crate) fn value_points(points: &[service::ValuePoint]) -> Vec<ValuePoint> {
 pub struct PeriodReturn {
     /// Currency of the figures.
     currency: String,
-    /// First day: values are taken at its end.
+    /// First day: values are taken at its end. The requested `from`, or the currency's first
+    /// snapshot when that is later (before it the value is unknown, not zero).
     from: Date,
     /// Last day.
     to: Date,
@@ -393,7 +394,8 @@ impl Portfolio {
         Ok(value_points(&points))
     }
 
-    /// Simple, time-weighted and money-weighted returns over a period, per currency.
+    /// Simple, time-weighted and money-weighted returns over a period, per currency,
+    /// starting no earlier than the first snapshot of that currency's holdings.
     async fn returns(
         &self,
         ctx: &Context<'_>,
