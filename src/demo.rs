@@ -2,6 +2,10 @@
 //! in-process, a fresh SQLite file holds the data, a demo user gets a write token, two
 //! sample items at different institutions are linked and synced through the real client
 //! and sync engine, and the server starts with GraphiQL's `Authorization` header filled in.
+//!
+//! Plaid has no historical holdings, so a real install's value history starts at its first
+//! sync. So that the demo's dashboard has a year to show, the demo alone backfills a year
+//! of daily snapshots of today's positions along a seeded price path ([`backfill_history`]).
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -99,6 +103,8 @@ pub async fn prepare(options: &DemoOptions) -> anyhow::Result<Demo> {
         }
     }
 
+    backfill_history(&db, user.id, options.seed, HISTORY_DAYS).await?;
+
     let mut state = AppState::new(db, Some(sync.clone()));
     state.graphiql_headers = vec![("Authorization".to_owned(), format!("Bearer {token}"))];
     let router = http::router(state, &HttpOptions::default());
@@ -111,6 +117,75 @@ pub async fn prepare(options: &DemoOptions) -> anyhow::Result<Demo> {
         simulator,
     })
 }
+
+/// Days of generated history before the first sync.
+pub const HISTORY_DAYS: u32 = 365;
+
+/// Writes a snapshot of each of today's positions for each of the `days` days before today,
+/// at prices that walk back from today's by a seeded step of -1.80% to +2.00% a day.
+/// Quantities and cost bases stay as today's; a price of exactly 1 (cash, money-market
+/// funds) stays 1. Demo data only: `serve` never invents history.
+pub async fn backfill_history(
+    db: &sea_orm::DatabaseConnection,
+    user_id: i64,
+    seed: u64,
+    days: u32,
+) -> anyhow::Result<()> {
+    use chrono::Days;
+    use rand::{Rng, SeedableRng};
+    use rust_decimal::{Decimal, RoundingStrategy};
+    use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
+
+    use crate::db::entities::holding_snapshots as snapshots;
+
+    let today = chrono::Utc::now().date_naive();
+    let current = snapshots::Entity::find()
+        .filter(snapshots::Column::UserId.eq(user_id))
+        .filter(snapshots::Column::AsOf.eq(today))
+        .all(db)
+        .await?;
+    let mut rows = Vec::new();
+    for snap in current {
+        let mut rng = rand::rngs::StdRng::seed_from_u64(seed ^ ((snap.security_id as u64) << 20));
+        let scale = snap.institution_price.0.scale().max(2);
+        let mut price = snap.institution_price.0;
+        for back in 1..=u64::from(days) {
+            if price != Decimal::ONE {
+                let step = Decimal::new(rng.random_range(-180..=200), 4);
+                price = (price / (Decimal::ONE + step))
+                    .round_dp_with_strategy(scale, RoundingStrategy::MidpointAwayFromZero);
+            }
+            let value = (price * snap.quantity.0)
+                .round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero);
+            rows.push(snapshots::ActiveModel {
+                user_id: Set(user_id),
+                account_id: Set(snap.account_id),
+                security_id: Set(snap.security_id),
+                as_of: Set(today - Days::new(back)),
+                quantity: Set(snap.quantity.clone()),
+                cost_basis: Set(snap.cost_basis.clone()),
+                institution_price: Set(price.into()),
+                institution_value: Set(value.into()),
+                close_price: Set(Some(price.into())),
+                iso_currency_code: Set(snap.iso_currency_code.clone()),
+                unofficial_currency_code: Set(snap.unofficial_currency_code.clone()),
+                created_at: Set(chrono::Utc::now()),
+                ..Default::default()
+            });
+        }
+    }
+    db::snapshots::upsert(db, rows)
+        .await
+        .map_err(|e| anyhow::anyhow!(e.message()))?;
+    db::users::bump_data_version(db, user_id)
+        .await
+        .map_err(|e| anyhow::anyhow!(e.message()))?;
+    Ok(())
+}
+
+/// A dashboard in one request: totals, allocation by type, a year of weekly value, returns
+/// and income by month.
+pub const DASHBOARD_QUERY: &str = "{ portfolio { totals { currency marketValue unrealizedGain unrealizedGainPercent } bySecurityType { securityType currency marketValue weight } valueHistory(interval: WEEK) { date currency marketValue observed } returns { currency timeWeightedReturn moneyWeightedReturn } incomeAndCosts { month currency dividends interest fees } } }";
 
 /// Prepares the demo, prints how to use it, and serves until Ctrl-C.
 pub async fn run(options: &DemoOptions) -> anyhow::Result<()> {
@@ -126,8 +201,10 @@ pub async fn run(options: &DemoOptions) -> anyhow::Result<()> {
     println!("  Header:    Authorization: Bearer {}", demo.token);
     println!("  Database:  {}", options.database_file.display());
     println!();
+    println!("  Try: {DASHBOARD_QUERY}");
+    println!();
     println!(
-        "  Try: {{ portfolio {{ totals {{ currency marketValue unrealizedGain }} }} holdings(first: 5) {{ nodes {{ quantity marketValue security {{ tickerSymbol name }} }} }} investmentTransactions(first: 5) {{ nodes {{ date name amount }} }} }}"
+        "  Value history before today is generated for the demo (Plaid has no historical holdings)."
     );
     println!();
     axum::serve(demo.listener, demo.router)

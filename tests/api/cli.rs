@@ -168,4 +168,31 @@ async fn demo_serves_synced_sample_data() {
         data["items"]["nodes"][0]["institutionName"],
         data["items"]["nodes"][1]["institutionName"]
     );
+
+    // The printed dashboard query answers in one request, with a year of weekly history
+    // (the demo's backfill) and returns over that year.
+    let body: serde_json::Value = client
+        .post(format!("http://{address}/graphql"))
+        .bearer_auth(&token)
+        .json(&json!({ "query": investments::demo::DASHBOARD_QUERY }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(body.get("errors").is_none(), "{body}");
+    let portfolio = &body["data"]["portfolio"];
+    let history = portfolio["valueHistory"].as_array().unwrap();
+    assert!(history.len() >= 52, "{} weekly points", history.len());
+    assert!(history.iter().all(|p| p["observed"] == true));
+    assert_eq!(
+        history.last().unwrap()["marketValue"],
+        portfolio["totals"][0]["marketValue"]
+    );
+    assert!(
+        portfolio["returns"][0]["timeWeightedReturn"].is_string(),
+        "{body}"
+    );
+    assert!(!portfolio["incomeAndCosts"].as_array().unwrap().is_empty());
 }
