@@ -307,31 +307,45 @@ fn transaction_row(
     ]
 }
 
+/// Authenticates the caller and reads `filter` and `orderBy` through the GraphQL input
+/// types `F` and `O`, so that an export filters exactly as the connection does.
+async fn prepare<F, O, Q, C>(
+    state: &AppState,
+    headers: &HeaderMap,
+    params: &ExportParams,
+    into_query: fn(F) -> ApiResult<Q>,
+) -> ApiResult<(i64, Q, Vec<OrderBy<C>>)>
+where
+    F: InputType + Default,
+    O: InputType + Into<OrderBy<C>>,
+{
+    let viewer = super::auth::viewer(&state.db, headers).await?;
+    let filter =
+        into_query(parse_input::<F>("filter", params.filter.as_deref())?.unwrap_or_default())?;
+    let order_by = parse_input::<Vec<O>>("orderBy", params.order_by.as_deref())?
+        .unwrap_or_default()
+        .into_iter()
+        .map(Into::into)
+        .collect();
+    Ok((viewer.user_id, filter, order_by))
+}
+
 pub async fn investment_transactions(
     State(state): State<AppState>,
     headers: HeaderMap,
     Query(params): Query<ExportParams>,
 ) -> Response {
-    let prepared = async {
-        let viewer = super::auth::viewer(&state.db, &headers).await?;
-        let filter =
-            parse_input::<InvestmentTransactionFilter>("filter", params.filter.as_deref())?
-                .unwrap_or_default()
-                .into_query()?;
-        let order_by: Vec<OrderBy<_>> =
-            parse_input::<Vec<InvestmentTransactionOrder>>("orderBy", params.order_by.as_deref())?
-                .unwrap_or_default()
-                .into_iter()
-                .map(Into::into)
-                .collect();
-        ApiResult::Ok((viewer, filter, order_by))
-    };
-    let (viewer, filter, order_by) = match prepared.await {
+    let prepared = prepare::<InvestmentTransactionFilter, InvestmentTransactionOrder, _, _>(
+        &state,
+        &headers,
+        &params,
+        InvestmentTransactionFilter::into_query,
+    );
+    let (user_id, filter, order_by) = match prepared.await {
         Ok(p) => p,
         Err(err) => return error_response(err),
     };
     let db = state.db.clone();
-    let user_id = viewer.user_id;
     let filter = Arc::new(filter);
     let order_by = Arc::new(order_by);
     let fetch = move |request: PageRequest| {
@@ -394,25 +408,17 @@ pub async fn holdings(
     headers: HeaderMap,
     Query(params): Query<ExportParams>,
 ) -> Response {
-    let prepared = async {
-        let viewer = super::auth::viewer(&state.db, &headers).await?;
-        let filter = parse_input::<HoldingFilter>("filter", params.filter.as_deref())?
-            .unwrap_or_default()
-            .into_query()?;
-        let order_by: Vec<OrderBy<_>> =
-            parse_input::<Vec<HoldingOrder>>("orderBy", params.order_by.as_deref())?
-                .unwrap_or_default()
-                .into_iter()
-                .map(Into::into)
-                .collect();
-        ApiResult::Ok((viewer, filter, order_by))
-    };
-    let (viewer, filter, order_by) = match prepared.await {
+    let prepared = prepare::<HoldingFilter, HoldingOrder, _, _>(
+        &state,
+        &headers,
+        &params,
+        HoldingFilter::into_query,
+    );
+    let (user_id, filter, order_by) = match prepared.await {
         Ok(p) => p,
         Err(err) => return error_response(err),
     };
     let db = state.db.clone();
-    let user_id = viewer.user_id;
     let filter = Arc::new(filter);
     let order_by = Arc::new(order_by);
     let fetch = move |request: PageRequest| {
