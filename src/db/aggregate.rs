@@ -1,8 +1,9 @@
 //! Grouped sums of exact decimals: the one way the analytics aggregate rows.
 //!
 //! On PostgreSQL the database groups and sums (`NUMERIC` arithmetic is exact). On SQLite a
-//! `SUM` over decimal text would go through floats, so there the rows of the same query
-//! are read and summed as [`Decimal`] here. Both give the same groups and the same digits.
+//! `SUM` over decimal text would go through floats, so there the database groups and hands
+//! back each group's values as their exact text (`group_concat`), and they are summed as
+//! [`Decimal`] here. Both give the same groups and the same digits.
 
 use std::collections::BTreeMap;
 
@@ -11,13 +12,15 @@ use sea_orm::sea_query::{Alias, Expr, Func, SelectStatement, SimpleExpr};
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, QueryResult};
 
 use super::Numeric;
-use crate::error::ApiResult;
+use crate::error::{ApiError, ApiResult};
 
 /// How a group key is read back.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum KeyKind {
     Int,
     Text,
+    /// A date column as it is (cheaper to group than its text).
+    Date,
 }
 
 /// A group key value; `Null` sorts first.
@@ -25,6 +28,7 @@ pub enum KeyKind {
 pub enum Key {
     Null,
     Int(i64),
+    Date(chrono::NaiveDate),
     Text(String),
 }
 
@@ -32,6 +36,13 @@ impl Key {
     pub fn as_int(&self) -> Option<i64> {
         match self {
             Key::Int(v) => Some(*v),
+            _ => None,
+        }
+    }
+
+    pub fn as_date(&self) -> Option<chrono::NaiveDate> {
+        match self {
+            Key::Date(v) => Some(*v),
             _ => None,
         }
     }
@@ -108,6 +119,9 @@ fn read_key(row: &QueryResult, alias: &str, kind: KeyKind) -> ApiResult<Key> {
         KeyKind::Text => row
             .try_get::<Option<String>>("", alias)?
             .map_or(Key::Null, Key::Text),
+        KeyKind::Date => row
+            .try_get::<Option<chrono::NaiveDate>>("", alias)?
+            .map_or(Key::Null, Key::Date),
     })
 }
 
@@ -124,25 +138,27 @@ pub async fn run(db: &DatabaseConnection, aggregation: Aggregation) -> ApiResult
         // Read back as what the key is, whatever width the database gives the expression.
         let expr = match kind {
             KeyKind::Int => Func::cast_as(expr.clone(), Alias::new("BIGINT")).into(),
-            KeyKind::Text => expr.clone(),
+            KeyKind::Text | KeyKind::Date => expr.clone(),
         };
         source.expr_as(expr, Alias::new(format!("k{i}")));
     }
     let in_database = db.get_database_backend() == DbBackend::Postgres;
-    if in_database {
-        for (i, expr) in sums.iter().enumerate() {
+    for (i, expr) in sums.iter().enumerate() {
+        if in_database {
             source.expr_as(Func::sum(expr.clone()), Alias::new(format!("s{i}")));
             source.expr_as(Func::count(expr.clone()), Alias::new(format!("n{i}")));
-        }
-        source.expr_as(Func::count(Expr::cust("*")), Alias::new("c"));
-        // By position: the key expressions carry bound values, and PostgreSQL cannot tell
-        // that `$1` in the select list and `$5` in GROUP BY are the same expression.
-        source.add_group_by((1..=keys.len()).map(|i| Expr::cust(i.to_string())));
-    } else {
-        for (i, expr) in sums.iter().enumerate() {
-            source.expr_as(expr.clone(), Alias::new(format!("s{i}")));
+        } else {
+            // The stored decimal texts, comma-separated (NULLs left out).
+            let values = Func::cust(Alias::new("group_concat"))
+                .arg(expr.clone())
+                .arg(",");
+            source.expr_as(values, Alias::new(format!("s{i}")));
         }
     }
+    source.expr_as(Func::count(Expr::cust("*")), Alias::new("c"));
+    // By position: the key expressions carry bound values, and PostgreSQL cannot tell
+    // that `$1` in the select list and `$5` in GROUP BY are the same expression.
+    source.add_group_by((1..=keys.len()).map(|i| Expr::cust(i.to_string())));
     let rows = db.query_all(&source).await?;
 
     let mut groups: BTreeMap<Vec<Key>, Group> = BTreeMap::new();
@@ -157,21 +173,22 @@ pub async fn run(db: &DatabaseConnection, aggregation: Aggregation) -> ApiResult
             count: 0,
             sums: vec![Sum::default(); sums.len()],
         });
-        if in_database {
-            group.count += row.try_get::<i64>("", "c")?;
-            for (i, sum) in group.sums.iter_mut().enumerate() {
-                let total = row.try_get::<Option<Numeric>>("", &format!("s{i}"))?;
+        group.count += row.try_get::<i64>("", "c")?;
+        for (i, sum) in group.sums.iter_mut().enumerate() {
+            let alias = format!("s{i}");
+            if in_database {
+                let total = row.try_get::<Option<Numeric>>("", &alias)?;
                 sum.add(Sum {
                     total: total.map(|n| n.0).unwrap_or_default(),
                     non_null: row.try_get::<i64>("", &format!("n{i}"))?,
                 });
-            }
-        } else {
-            group.count += 1;
-            for (i, sum) in group.sums.iter_mut().enumerate() {
-                if let Some(value) = row.try_get::<Option<Numeric>>("", &format!("s{i}"))? {
+            } else if let Some(values) = row.try_get::<Option<String>>("", &alias)? {
+                for value in values.split(',') {
+                    let value = value.parse::<Decimal>().map_err(|e| {
+                        ApiError::internal("aggregate", format!("stored decimal {value:?}: {e}"))
+                    })?;
                     sum.add(Sum {
-                        total: value.0,
+                        total: value,
                         non_null: 1,
                     });
                 }

@@ -13,7 +13,7 @@ use sea_orm::sea_query::{Expr, Query};
 use sea_orm::{DatabaseConnection, ExprTrait};
 
 use crate::db::accounts::AccountScope;
-use crate::db::aggregate::{self, Aggregation, KeyKind, date_text, flag};
+use crate::db::aggregate::{self, Aggregation, KeyKind};
 use crate::db::entities::holding_snapshots as snapshots;
 use crate::db::holdings::currency_of_row;
 use crate::error::{ApiError, ApiResult};
@@ -44,6 +44,9 @@ pub struct ValuePoint {
 
 /// An account's figures on one snapshot day, per currency: (value, cost basis).
 type DayFigures = BTreeMap<String, (Decimal, Decimal)>;
+
+/// Each account's snapshot days, summed per currency: what every history is drawn from.
+pub type AccountDays = HashMap<i64, BTreeMap<NaiveDate, DayFigures>>;
 
 /// The dates of the points: every day, or the last day of each week (Sunday) or month,
 /// the last one cut at `to`.
@@ -88,12 +91,12 @@ pub fn check_range(from: NaiveDate, to: NaiveDate) -> ApiResult<()> {
 }
 
 /// Each account's snapshot days up to `to`, summed per currency.
-async fn account_days(
+pub async fn account_days(
     db: &DatabaseConnection,
     user_id: i64,
     scope: &AccountScope,
     to: NaiveDate,
-) -> ApiResult<HashMap<i64, BTreeMap<NaiveDate, DayFigures>>> {
+) -> ApiResult<AccountDays> {
     let col = |c| Expr::col((snapshots::Entity, c));
     let source = Query::select()
         .from(snapshots::Entity)
@@ -111,12 +114,8 @@ async fn account_days(
             source,
             keys: vec![
                 (col(snapshots::Column::AccountId), KeyKind::Int),
-                (date_text(col(snapshots::Column::AsOf), 10), KeyKind::Text),
+                (col(snapshots::Column::AsOf), KeyKind::Date),
                 (currency, KeyKind::Text),
-                (
-                    flag(col(snapshots::Column::CostBasis).is_not_null()),
-                    KeyKind::Int,
-                ),
             ],
             sums: vec![
                 col(snapshots::Column::InstitutionValue),
@@ -125,15 +124,11 @@ async fn account_days(
         },
     )
     .await?;
-    let mut accounts: HashMap<i64, BTreeMap<NaiveDate, DayFigures>> = HashMap::new();
+    let mut accounts = AccountDays::new();
     for g in groups {
-        let (Some(account), Some(day), Some(currency)) = (
-            g.keys[0].as_int(),
-            g.keys[1]
-                .as_text()
-                .and_then(|t| t.parse::<NaiveDate>().ok()),
-            g.keys[2].as_text(),
-        ) else {
+        let (Some(account), Some(day), Some(currency)) =
+            (g.keys[0].as_int(), g.keys[1].as_date(), g.keys[2].as_text())
+        else {
             continue;
         };
         let entry = accounts
@@ -150,17 +145,14 @@ async fn account_days(
 }
 
 /// Points between `from` and `to` (both included), per currency, sorted by date then
-/// currency.
-pub async fn value_history(
-    db: &DatabaseConnection,
-    user_id: i64,
-    scope: &AccountScope,
+/// currency, from the snapshot days of the accounts in scope (loaded through `to`).
+pub fn value_history(
+    accounts: &AccountDays,
     from: NaiveDate,
     to: NaiveDate,
     interval: Interval,
 ) -> ApiResult<Vec<ValuePoint>> {
     check_range(from, to)?;
-    let accounts = account_days(db, user_id, scope, to).await?;
     let mut points = Vec::new();
     for date in point_dates(from, to, interval) {
         // currency -> (value, basis, observed)

@@ -102,12 +102,7 @@ impl Analytics {
             data_version,
             query,
         };
-        if let Some(hit) = self.cache.get::<T>(&key) {
-            return Ok(hit);
-        }
-        let value = Arc::new(compute.await?);
-        self.cache.put(key, value.clone());
-        Ok(value)
+        self.cache.get_or_compute(key, compute).await
     }
 
     pub async fn allocation(&self, scope: &AccountScope) -> ApiResult<Arc<Allocation>> {
@@ -125,9 +120,26 @@ impl Analytics {
         to: NaiveDate,
         interval: Interval,
     ) -> ApiResult<Arc<Vec<ValuePoint>>> {
+        history::check_range(from, to)?;
         self.cached(
             format!("history {scope:?} {from} {to} {interval:?}"),
-            history::value_history(&self.db, self.user_id, scope, from, to, interval),
+            async {
+                let days = self.account_days(scope, to).await?;
+                history::value_history(&days, from, to, interval)
+            },
+        )
+        .await
+    }
+
+    /// Shared by the value history and the returns of one request and of later ones.
+    async fn account_days(
+        &self,
+        scope: &AccountScope,
+        to: NaiveDate,
+    ) -> ApiResult<Arc<history::AccountDays>> {
+        self.cached(
+            format!("account days {scope:?} {to}"),
+            history::account_days(&self.db, self.user_id, scope, to),
         )
         .await
     }
@@ -138,10 +150,11 @@ impl Analytics {
         from: NaiveDate,
         to: NaiveDate,
     ) -> ApiResult<Arc<Vec<PeriodReturn>>> {
-        self.cached(
-            format!("returns {scope:?} {from} {to}"),
-            returns::returns(&self.db, self.user_id, scope, from, to),
-        )
+        self.cached(format!("returns {scope:?} {from} {to}"), async {
+            history::check_range(from, to)?;
+            let days = self.account_days(scope, to).await?;
+            returns::returns(&self.db, self.user_id, scope, &days, from, to).await
+        })
         .await
     }
 

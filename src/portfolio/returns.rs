@@ -12,10 +12,10 @@ use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use sea_orm::{DatabaseConnection, QueryTrait};
 
-use super::history::{self, Interval};
+use super::history::{self, AccountDays, Interval};
 use super::percent;
 use crate::db::accounts::AccountScope;
-use crate::db::aggregate::{self, Aggregation, KeyKind, date_text};
+use crate::db::aggregate::{self, Aggregation, KeyKind};
 use crate::db::entities::investment_transactions as transactions;
 use crate::db::filter::Range;
 use crate::db::transactions::{TransactionFilter, currency_expr, live};
@@ -82,10 +82,7 @@ async fn flows(
             source: live(db.get_database_backend(), user_id, &filter).into_query(),
             keys: vec![
                 (currency_expr(), KeyKind::Text),
-                (
-                    date_text(col(transactions::Column::Date), 10),
-                    KeyKind::Text,
-                ),
+                (col(transactions::Column::Date), KeyKind::Date),
                 (col(transactions::Column::TransactionType), KeyKind::Text),
                 (col(transactions::Column::Subtype), KeyKind::Text),
             ],
@@ -97,9 +94,7 @@ async fn flows(
     for g in groups {
         let (Some(currency), Some(day), Some(kind), Some(subtype)) = (
             g.keys[0].as_text(),
-            g.keys[1]
-                .as_text()
-                .and_then(|t| t.parse::<NaiveDate>().ok()),
+            g.keys[1].as_date(),
             g.keys[2].as_text(),
             g.keys[3].as_text(),
         ) else {
@@ -164,10 +159,11 @@ pub async fn returns(
     db: &DatabaseConnection,
     user_id: i64,
     scope: &AccountScope,
+    account_days: &AccountDays,
     from: NaiveDate,
     to: NaiveDate,
 ) -> ApiResult<Vec<PeriodReturn>> {
-    let points = history::value_history(db, user_id, scope, from, to, Interval::Day).await?;
+    let points = history::value_history(account_days, from, to, Interval::Day)?;
     let flows = flows(db, user_id, scope, from, to).await?;
     let mut values: BTreeMap<String, BTreeMap<NaiveDate, Decimal>> = BTreeMap::new();
     for p in points {
