@@ -4,16 +4,16 @@
 //!
 //! `cargo bench --bench sync`
 
+mod common;
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use investments::crypto::TokenCipher;
-use investments::db::{self, DbConfig};
+use investments::db;
 use investments::plaid::client::PlaidClient;
 use investments::plaid::simulator::{Simulator, SimulatorConfig};
 use investments::sync::{SyncOptions, SyncService, Trigger};
-use migration::{Migrator, MigratorTrait};
-use sea_orm::ConnectionTrait;
 
 #[tokio::main]
 async fn main() {
@@ -28,33 +28,9 @@ async fn main() {
     .await
     .expect("simulator");
 
-    let dir = tempfile::tempdir().expect("temp dir");
-    let (config, label) = match std::env::var("BENCH_DATABASE_URL") {
-        Ok(url) => {
-            let schema = format!("bench_{}", std::process::id());
-            let admin = db::connect(&DbConfig::new(url.clone()))
-                .await
-                .expect("postgres");
-            admin
-                .execute_unprepared(&format!(
-                    "DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema}"
-                ))
-                .await
-                .expect("schema");
-            let mut config = DbConfig::new(url);
-            config.schema = Some(schema);
-            (config, "PostgreSQL")
-        }
-        Err(_) => (
-            DbConfig::new(format!(
-                "sqlite://{}",
-                dir.path().join("bench.db").display()
-            )),
-            "SQLite",
-        ),
-    };
-    let conn = db::connect(&config).await.expect("database");
-    Migrator::up(&conn, None).await.expect("migrations");
+    let bench_db = common::BenchDatabase::open().await;
+    let conn = bench_db.conn.clone();
+    let label = bench_db.label;
 
     let plaid = simulator.client_config();
     let sync = SyncService::new(
@@ -114,9 +90,5 @@ async fn main() {
         third.as_secs_f64(),
         per_second(third, transactions)
     );
-    if let Some(schema) = &config.schema {
-        let _ = conn
-            .execute_unprepared(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"))
-            .await;
-    }
+    bench_db.close().await;
 }
