@@ -1,11 +1,15 @@
 //! Realized gains by the average-cost method.
 //!
 //! For each (account, security), buys and sells are replayed in date order from the first
-//! transaction on record. A buy adds its units and its `amount` (price plus fees) to the
-//! position's cost. A sell's proceeds are `-amount` (after fees); its cost is the average
-//! cost of the units sold, taken out of the position. A sell of more units than the record
-//! shows (history older than Plaid's 24 months) gains only on the known units; the rest is
-//! reported as `quantity_without_basis`. When a position reaches zero it is closed.
+//! transaction on record, as a signed position: long after buys, short after `sell short`.
+//! A trade in the position's direction (or opening one) adds its units and its cash to the
+//! position's open value: a buy's `amount` (price plus fees), a short sale's proceeds. A
+//! trade against the position closes units at the position's average: a sell's proceeds
+//! `-amount` against the average cost of the units sold; a buy to cover's cost `amount`
+//! against the average proceeds of the units covered. Units closed that the record has no
+//! opening for (history older than Plaid's 24 months) are left out of the gain and reported
+//! as `quantity_without_basis`; a buy beyond a short opens a long with the rest. When a
+//! position reaches zero it is closed.
 
 use std::collections::BTreeMap;
 
@@ -45,7 +49,7 @@ pub struct ClosedPosition {
     pub currency: String,
     pub opened_on: NaiveDate,
     pub closed_on: NaiveDate,
-    /// Units bought from opening to closing.
+    /// Units opened (bought, or sold short) from opening to closing.
     pub quantity: Decimal,
     pub proceeds: Decimal,
     pub cost_basis: Decimal,
@@ -58,13 +62,14 @@ pub struct RealizedGains {
     pub closed: Vec<ClosedPosition>,
 }
 
-/// A position being replayed.
+/// A position being replayed: `quantity` is signed (negative when short); `open_value` is
+/// the cash of its opening trades not yet closed (cost of a long, proceeds of a short).
 #[derive(Default)]
 struct Position {
     quantity: Decimal,
-    cost: Decimal,
+    open_value: Decimal,
     opened_on: Option<NaiveDate>,
-    cycle_bought: Decimal,
+    cycle_opened: Decimal,
     cycle_proceeds: Decimal,
     cycle_cost: Decimal,
 }
@@ -77,11 +82,24 @@ pub struct Trade {
     pub currency: String,
     pub date: NaiveDate,
     pub is_buy: bool,
+    /// `sell short`: a sale that may open or extend a short position.
+    pub opens_short: bool,
+    /// `buy to cover`: a purchase that only closes a short position.
+    pub closes_short: bool,
     pub quantity: Decimal,
     pub amount: Decimal,
 }
 
-/// Replays `trades` (in date order) and reports the sells within `[from, to]`.
+/// Cash scaled to the part `part / whole` of a trade or position.
+fn share(value: Decimal, part: Decimal, whole: Decimal) -> Decimal {
+    if part == whole {
+        value
+    } else {
+        (value * part / whole).round_dp(COST_SCALE)
+    }
+}
+
+/// Replays `trades` (in date order) and reports the closing trades within `[from, to]`.
 pub fn replay(trades: &[Trade], from: NaiveDate, to: NaiveDate) -> RealizedGains {
     let mut positions: BTreeMap<(i64, i64, String), Position> = BTreeMap::new();
     let mut realized: BTreeMap<(i64, i64, String), RealizedGain> = BTreeMap::new();
@@ -90,69 +108,91 @@ pub fn replay(trades: &[Trade], from: NaiveDate, to: NaiveDate) -> RealizedGains
         let key = (t.account_id, t.security_id, t.currency.clone());
         let position = positions.entry(key.clone()).or_default();
         let units = t.quantity.abs();
-        if t.is_buy {
-            if position.quantity.is_zero() {
-                position.opened_on = Some(t.date);
-                position.cycle_bought = Decimal::ZERO;
-                position.cycle_proceeds = Decimal::ZERO;
-                position.cycle_cost = Decimal::ZERO;
-            }
-            position.quantity += units;
-            position.cost += t.amount;
-            position.cycle_bought += units;
-            continue;
-        }
         if units.is_zero() {
             continue;
         }
-        let known = units.min(position.quantity.max(Decimal::ZERO));
-        let cost = if known == position.quantity {
-            position.cost
+        // Units this trade closes (those of a position the other way), units it should
+        // have closed but the record has no opening for, and units that open or extend.
+        let closing = if (t.is_buy && position.quantity < Decimal::ZERO)
+            || (!t.is_buy && position.quantity > Decimal::ZERO)
+        {
+            units.min(position.quantity.abs())
         } else {
-            (position.cost * known / position.quantity).round_dp(COST_SCALE)
+            Decimal::ZERO
         };
-        let proceeds = -t.amount;
-        let proceeds_known = if known == units {
-            proceeds
+        let closes_only = if t.is_buy {
+            t.closes_short
         } else {
-            (proceeds * known / units).round_dp(COST_SCALE)
+            !t.opens_short
         };
-        position.quantity -= known;
-        position.cost -= cost;
-        position.cycle_proceeds += proceeds_known;
-        position.cycle_cost += cost;
-        let closes = position.quantity.is_zero() && !known.is_zero();
-        if t.date < from {
-            if closes {
-                position.opened_on = None;
-            }
-            continue;
-        }
-        let entry = realized.entry(key.clone()).or_insert_with(|| RealizedGain {
-            account_id: t.account_id,
-            security_id: t.security_id,
-            currency: t.currency.clone(),
-            ..Default::default()
-        });
-        entry.sells += 1;
-        entry.quantity_sold += units;
-        entry.proceeds += proceeds_known;
-        entry.cost_basis += cost;
-        entry.realized_gain += proceeds_known - cost;
-        entry.quantity_without_basis += units - known;
-        if closes {
-            closed.push(ClosedPosition {
+        let without_basis = if closes_only {
+            units - closing
+        } else {
+            Decimal::ZERO
+        };
+        let opening = units - closing - without_basis;
+        if t.date >= from && !(closing + without_basis).is_zero() {
+            let entry = realized.entry(key.clone()).or_insert_with(|| RealizedGain {
                 account_id: t.account_id,
                 security_id: t.security_id,
                 currency: t.currency.clone(),
-                opened_on: position.opened_on.unwrap_or(t.date),
-                closed_on: t.date,
-                quantity: position.cycle_bought,
-                proceeds: position.cycle_proceeds,
-                cost_basis: position.cycle_cost,
-                realized_gain: position.cycle_proceeds - position.cycle_cost,
+                ..Default::default()
             });
-            position.opened_on = None;
+            entry.sells += 1;
+            entry.quantity_sold += closing + without_basis;
+            entry.quantity_without_basis += without_basis;
+        }
+
+        if !closing.is_zero() {
+            let trade_cash = share(t.amount, closing, units);
+            let released = share(position.open_value, closing, position.quantity.abs());
+            // A long's sale brings `-amount` against its cost; a short's cover costs
+            // `amount` against the proceeds it opened with.
+            let (proceeds, cost) = if t.is_buy {
+                (released, trade_cash)
+            } else {
+                (-trade_cash, released)
+            };
+            position.open_value -= released;
+            position.quantity += if t.is_buy { closing } else { -closing };
+            position.cycle_proceeds += proceeds;
+            position.cycle_cost += cost;
+            let closes = position.quantity.is_zero();
+            if t.date >= from {
+                let entry = realized.get_mut(&key).expect("entered above");
+                entry.proceeds += proceeds;
+                entry.cost_basis += cost;
+                entry.realized_gain += proceeds - cost;
+                if closes {
+                    closed.push(ClosedPosition {
+                        account_id: t.account_id,
+                        security_id: t.security_id,
+                        currency: t.currency.clone(),
+                        opened_on: position.opened_on.unwrap_or(t.date),
+                        closed_on: t.date,
+                        quantity: position.cycle_opened,
+                        proceeds: position.cycle_proceeds,
+                        cost_basis: position.cycle_cost,
+                        realized_gain: position.cycle_proceeds - position.cycle_cost,
+                    });
+                }
+            }
+            if closes {
+                position.opened_on = None;
+            }
+        }
+        if !opening.is_zero() {
+            if position.quantity.is_zero() {
+                position.opened_on = Some(t.date);
+                position.cycle_opened = Decimal::ZERO;
+                position.cycle_proceeds = Decimal::ZERO;
+                position.cycle_cost = Decimal::ZERO;
+            }
+            // The opening part's cash: what a long cost, what a short brought in.
+            let cash = share(t.amount, opening, units);
+            position.open_value += if t.is_buy { cash } else { -cash };
+            position.quantity += if t.is_buy { opening } else { -opening };
+            position.cycle_opened += opening;
         }
     }
     RealizedGains {
@@ -198,6 +238,8 @@ async fn trades(
                     .unwrap_or_else(|| crate::db::holdings::NO_CURRENCY.to_owned()),
                 date: t.date,
                 is_buy: t.transaction_type == "buy",
+                opens_short: t.subtype == "sell short",
+                closes_short: t.subtype == "buy to cover",
                 quantity: t.quantity.0,
                 amount: t.amount.0,
             })
@@ -218,4 +260,92 @@ pub async fn realized_gains(
         )));
     }
     Ok(replay(&trades(db, user_id, scope, to).await?, from, to))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(s: &str) -> Decimal {
+        s.parse().unwrap()
+    }
+
+    fn trade(day: u32, subtype: &str, quantity: &str, amount: &str) -> Trade {
+        Trade {
+            account_id: 1,
+            security_id: 2,
+            currency: "USD".to_owned(),
+            date: NaiveDate::from_ymd_opt(2026, 3, day).unwrap(),
+            is_buy: subtype.starts_with("buy"),
+            opens_short: subtype == "sell short",
+            closes_short: subtype == "buy to cover",
+            quantity: d(quantity),
+            amount: d(amount),
+        }
+    }
+
+    fn year() -> (NaiveDate, NaiveDate) {
+        (
+            NaiveDate::from_ymd_opt(2026, 1, 1).unwrap(),
+            NaiveDate::from_ymd_opt(2026, 12, 31).unwrap(),
+        )
+    }
+
+    #[test]
+    fn a_short_is_covered_at_its_average_proceeds() {
+        let (from, to) = year();
+        let r = replay(
+            &[
+                trade(1, "sell short", "-10", "-1000"),
+                trade(2, "buy to cover", "4", "360"),
+                trade(3, "buy to cover", "6", "660"),
+            ],
+            from,
+            to,
+        );
+        let p = &r.positions[0];
+        assert_eq!((p.sells, p.quantity_sold), (2, d("10")));
+        assert_eq!((p.proceeds, p.cost_basis), (d("1000"), d("1020")));
+        assert_eq!(p.realized_gain, d("-20"));
+        assert_eq!(r.closed.len(), 1);
+        assert_eq!(r.closed[0].quantity, d("10"));
+        assert_eq!(r.closed[0].realized_gain, d("-20"));
+    }
+
+    #[test]
+    fn a_cover_without_a_short_on_record_has_no_basis_and_opens_nothing() {
+        let (from, to) = year();
+        let r = replay(
+            &[
+                trade(1, "buy to cover", "3", "300"),
+                trade(2, "sell", "-2", "-250"),
+            ],
+            from,
+            to,
+        );
+        let p = &r.positions[0];
+        assert_eq!(p.quantity_without_basis, d("5"));
+        assert_eq!(p.realized_gain, Decimal::ZERO);
+        assert!(r.closed.is_empty());
+    }
+
+    #[test]
+    fn a_short_sale_beyond_a_long_closes_it_then_opens_a_short() {
+        let (from, to) = year();
+        let r = replay(
+            &[
+                trade(1, "buy", "5", "500"),
+                trade(2, "sell short", "-8", "-960"),
+                trade(3, "buy to cover", "3", "300"),
+            ],
+            from,
+            to,
+        );
+        let p = &r.positions[0];
+        // 5 long closed: 600 against 500; 3 short covered: 360 against 300.
+        assert_eq!((p.proceeds, p.cost_basis), (d("960"), d("800")));
+        assert_eq!(p.realized_gain, d("160"));
+        assert_eq!(p.quantity_without_basis, Decimal::ZERO);
+        assert_eq!(r.closed.len(), 2);
+    }
 }

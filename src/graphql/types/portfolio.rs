@@ -215,22 +215,23 @@ pub struct RealizedGain {
     security: Option<Security>,
     /// Currency of the figures.
     currency: String,
-    /// Sells in the period.
+    /// Closing trades in the period: sells of a long position, buys to cover a short.
     sells: i32,
-    /// Units sold.
+    /// Units closed (sold, or bought to cover).
     quantity_sold: DecimalScalar,
-    /// Cash received for the units with a known cost (after fees).
+    /// Cash received for the closed units with a known opening (after fees): a sale's
+    /// proceeds, or a short's average proceeds.
     proceeds: DecimalScalar,
-    /// Average cost of the units sold.
+    /// Cash paid for them: a long's average cost, or what covering a short cost.
     cost_basis: DecimalScalar,
     /// `proceeds - costBasis`.
     realized_gain: DecimalScalar,
-    /// Units sold with no purchase on record (older than the synced history); left out
+    /// Units closed with no opening on record (older than the synced history); left out
     /// of `proceeds`, `costBasis` and the gain.
     quantity_without_basis: DecimalScalar,
 }
 
-/// A position that was sold down to zero in the period.
+/// A position (long or short) that was closed down to zero in the period.
 #[derive(SimpleObject)]
 pub struct ClosedPosition {
     /// The account.
@@ -239,15 +240,15 @@ pub struct ClosedPosition {
     security: Option<Security>,
     /// Currency of the figures.
     currency: String,
-    /// Date of the first buy after the position was last empty.
+    /// Date of the first trade after the position was last empty.
     opened_on: Date,
-    /// Date of the sell that emptied it.
+    /// Date of the trade that emptied it.
     closed_on: Date,
-    /// Units bought from opening to closing.
+    /// Units opened (bought, or sold short) from opening to closing.
     quantity: DecimalScalar,
-    /// Cash received from its sells.
+    /// Cash received: its sales, or its short sales.
     proceeds: DecimalScalar,
-    /// Average cost of the units sold.
+    /// Cash paid: the cost of the units sold, or of covering the short.
     cost_basis: DecimalScalar,
     /// `proceeds - costBasis`.
     realized_gain: DecimalScalar,
