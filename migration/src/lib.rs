@@ -4,6 +4,7 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20261124_000001_initial;
 mod m20261124_000002_data_version;
+mod m20261130_000003_account_snapshots;
 
 pub struct Migrator;
 
@@ -13,6 +14,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261124_000001_initial::Migration),
             Box::new(m20261124_000002_data_version::Migration),
+            Box::new(m20261130_000003_account_snapshots::Migration),
         ]
     }
 }

@@ -1,6 +1,6 @@
 //! Holding snapshots: one row per holding per day synced.
 
-use super::entities::holding_snapshots;
+use super::entities::{account_snapshots, holding_snapshots};
 use crate::error::ApiResult;
 
 /// Writes the day's snapshots; a second sync on the same day overwrites that day's rows.
@@ -34,6 +34,40 @@ pub async fn delete_day<C: sea_orm::ConnectionTrait>(
             .filter(holding_snapshots::Column::AccountId.is_in(chunk.iter().copied()))
             .filter(holding_snapshots::Column::AsOf.eq(day))
             .exec(conn)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Records that `day`'s snapshots of these accounts are a full picture, even of an account
+/// that holds nothing (so its history drops to zero instead of carrying old positions).
+pub async fn mark_pictured<C: sea_orm::ConnectionTrait>(
+    conn: &C,
+    user_id: i64,
+    account_ids: &[i64],
+    day: chrono::NaiveDate,
+) -> ApiResult<()> {
+    use sea_orm::sea_query::OnConflict;
+    use sea_orm::{ActiveValue::Set, EntityTrait};
+    for chunk in account_ids.chunks(super::CHUNK_ROWS) {
+        let rows = chunk
+            .iter()
+            .map(|&account_id| account_snapshots::ActiveModel {
+                user_id: Set(user_id),
+                account_id: Set(account_id),
+                as_of: Set(day),
+                ..Default::default()
+            });
+        account_snapshots::Entity::insert_many(rows)
+            .on_conflict(
+                OnConflict::columns([
+                    account_snapshots::Column::AccountId,
+                    account_snapshots::Column::AsOf,
+                ])
+                .do_nothing()
+                .to_owned(),
+            )
+            .exec_without_returning(conn)
             .await?;
     }
     Ok(())

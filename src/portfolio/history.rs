@@ -1,20 +1,23 @@
 //! Value history from `holding_snapshots`.
 //!
-//! Every successful sync writes one snapshot per holding for the day, so a day with
-//! snapshots of an account is a full picture of that account. For any date, an account's
-//! value is its picture of that day if it has one (observed), else its latest earlier
-//! picture carried forward (carried); accounts never snapshotted by then count nothing.
+//! Every successful sync writes one snapshot per holding for the day and marks the day in
+//! `account_snapshots` for each account it pictured in full, so a marked day (or a day
+//! with snapshots) is a full picture of that account, an empty one when it held nothing.
+//! For any date, an account's value is its picture of that day if it has one (observed),
+//! else its latest earlier picture carried forward (carried); accounts never pictured by
+//! then count nothing. A currency once seen stays in the series, at zero when nothing is
+//! held in it.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use chrono::{Datelike, Days, NaiveDate};
 use rust_decimal::Decimal;
 use sea_orm::sea_query::{Expr, Query};
-use sea_orm::{DatabaseConnection, ExprTrait};
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, ExprTrait, QueryFilter, QuerySelect};
 
 use crate::db::accounts::AccountScope;
 use crate::db::aggregate::{self, Aggregation, KeyKind};
-use crate::db::entities::holding_snapshots as snapshots;
+use crate::db::entities::{account_snapshots, holding_snapshots as snapshots};
 use crate::db::holdings::currency_of_row;
 use crate::error::{ApiError, ApiResult};
 
@@ -125,6 +128,25 @@ pub async fn account_days(
     )
     .await?;
     let mut accounts = AccountDays::new();
+    let pictured = account_snapshots::Entity::find()
+        .select_only()
+        .column(account_snapshots::Column::AccountId)
+        .column(account_snapshots::Column::AsOf)
+        .filter(account_snapshots::Column::UserId.eq(user_id))
+        .filter(account_snapshots::Column::AsOf.lte(to))
+        .filter(scope.condition(
+            user_id,
+            Expr::col((
+                account_snapshots::Entity,
+                account_snapshots::Column::AccountId,
+            )),
+        ))
+        .into_tuple::<(i64, NaiveDate)>()
+        .all(db)
+        .await?;
+    for (account, day) in pictured {
+        accounts.entry(account).or_default().entry(day).or_default();
+    }
     for g in groups {
         let (Some(account), Some(day), Some(currency)) =
             (g.keys[0].as_int(), g.keys[1].as_date(), g.keys[2].as_text())
@@ -154,33 +176,33 @@ pub fn value_history(
 ) -> ApiResult<Vec<ValuePoint>> {
     check_range(from, to)?;
     let mut points = Vec::new();
+    let mut currencies: BTreeSet<String> = BTreeSet::new();
     for date in point_dates(from, to, interval) {
-        // currency -> (value, basis, observed)
-        let mut day: BTreeMap<String, (Decimal, Decimal, bool)> = BTreeMap::new();
+        // currency -> (value, basis)
+        let mut day: BTreeMap<String, (Decimal, Decimal)> = BTreeMap::new();
+        let mut observed = true;
         for days in accounts.values() {
             let Some((&seen, figures)) = days.range(..=date).next_back() else {
                 continue;
             };
+            observed &= seen == date;
             for (currency, (value, basis)) in figures {
-                let entry =
-                    day.entry(currency.clone())
-                        .or_insert((Decimal::ZERO, Decimal::ZERO, true));
+                let entry = day.entry(currency.clone()).or_default();
                 entry.0 += *value;
                 entry.1 += *basis;
-                entry.2 &= seen == date;
             }
         }
-        points.extend(
-            day.into_iter().map(
-                |(currency, (market_value, cost_basis, observed))| ValuePoint {
-                    date,
-                    currency,
-                    market_value,
-                    cost_basis,
-                    observed,
-                },
-            ),
-        );
+        currencies.extend(day.keys().cloned());
+        points.extend(currencies.iter().map(|currency| {
+            let (market_value, cost_basis) = day.get(currency).copied().unwrap_or_default();
+            ValuePoint {
+                date,
+                currency: currency.clone(),
+                market_value,
+                cost_basis,
+                observed,
+            }
+        }));
     }
     Ok(points)
 }

@@ -337,6 +337,7 @@ pub async fn store(
         .collect();
     counts.snapshots_written = snapshot_rows.len() as i32;
     db::snapshots::delete_day(txn, &full_accounts, today).await?;
+    db::snapshots::mark_pictured(txn, user_id, &full_accounts, today).await?;
     db::snapshots::upsert(txn, snapshot_rows).await?;
 
     // Transactions, upserted by Plaid id (remembering which were flagged before, so that

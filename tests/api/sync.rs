@@ -565,3 +565,61 @@ async fn read_tokens_cannot_sync_and_other_users_items_are_not_found() {
     })
     .await;
 }
+
+/// An account whose positions were all sold reads zero from the sync that saw it empty,
+/// instead of carrying its last positions forward.
+#[tokio::test]
+async fn an_emptied_account_drops_to_zero_in_its_history() {
+    on_each_backend_with_plaid(config(50), |app| async move {
+        let (user, token) = app.user("alice", Scope::Write).await;
+        let item = link(&app, &token, "ins_109508").await;
+        let plaid = app.simulator().data(&item.plaid_item_id).unwrap();
+        let held = &plaid.holdings[0];
+        let account = accounts::Entity::find()
+            .filter(accounts::Column::PlaidAccountId.eq(&held.account_id))
+            .one(&app.db)
+            .await
+            .unwrap()
+            .unwrap();
+        let security = securities::Entity::find()
+            .filter(securities::Column::PlaidSecurityId.eq(&held.security_id))
+            .one(&app.db)
+            .await
+            .unwrap()
+            .unwrap();
+        let currency = security.iso_currency_code.clone().unwrap();
+        let today = chrono::Utc::now().date_naive();
+        let day = |n: u64| (today - chrono::Days::new(n)).to_string();
+        crate::fixtures::Fixture::new(&app, user)
+            .snapshot(&account, &security, &day(3), "1", "100", "100", Some("90"), None)
+            .await;
+
+        for h in plaid.holdings.iter().filter(|h| h.account_id == held.account_id) {
+            assert!(app.simulator().sell_position(&item.plaid_item_id, &h.account_id, &h.security_id));
+        }
+        let data = app.query(&token, REFRESH, json!({ "id": item.id })).await;
+        assert_eq!(data["refreshItem"]["syncRun"]["outcome"], "SUCCEEDED", "{data}");
+
+        let history = app
+            .query(
+                &token,
+                "query($id: ID!, $from: Date!) { node(id: $id) { ... on Account {
+                    valueHistory(from: $from) { date currency marketValue observed } } } }",
+                json!({ "id": crate::fixtures::gid(investments::graphql::ids::NodeKind::Account, account.id), "from": day(3) }),
+            )
+            .await;
+        let point = |date: String, value: &str, observed: bool| {
+            json!({ "date": date, "currency": currency, "marketValue": value, "observed": observed })
+        };
+        assert_eq!(
+            history["node"]["valueHistory"],
+            json!([
+                point(day(3), "100", true),
+                point(day(2), "100", false),
+                point(day(1), "100", false),
+                point(day(0), "0", true),
+            ])
+        );
+    })
+    .await;
+}

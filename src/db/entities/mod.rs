@@ -1,5 +1,6 @@
 //! SeaORM entities, one per table (see the migration for the schema and its indexes).
 
+pub mod account_snapshots;
 pub mod accounts;
 pub mod api_tokens;
 pub mod holding_snapshots;

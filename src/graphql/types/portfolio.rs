@@ -159,8 +159,9 @@ pub struct ValuePoint {
     market_value: DecimalScalar,
     /// Cost basis of the holdings that report one.
     cost_basis: DecimalScalar,
-    /// True when every account in the point was snapshotted (synced) on this date; false
-    /// when some account's positions are carried forward from its last earlier snapshot.
+    /// True when every account in scope that has history by this date was pictured
+    /// (synced) on it; false when some account's positions are carried forward from its
+    /// last earlier picture.
     observed: bool,
 }
 
