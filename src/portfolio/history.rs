@@ -80,11 +80,6 @@ pub fn point_dates(from: NaiveDate, to: NaiveDate, interval: Interval) -> Vec<Na
 }
 
 pub fn check_range(from: NaiveDate, to: NaiveDate) -> ApiResult<()> {
-    if from > to {
-        return Err(ApiError::bad_input(format!(
-            "`from` {from} is after `to` {to}"
-        )));
-    }
     if (to - from).num_days() > MAX_DAYS {
         return Err(ApiError::bad_input(format!(
             "at most {MAX_DAYS} days of history per request"

@@ -48,6 +48,19 @@ pub fn currency_of(h: &holdings::Model) -> String {
         .unwrap_or_else(|| NO_CURRENCY.to_owned())
 }
 
+/// The period `[from, to]` of a figure: `to` defaults to today, `from` to a year before
+/// `to`; `from` after `to` is refused.
+pub fn period(from: Option<NaiveDate>, to: Option<NaiveDate>) -> ApiResult<(NaiveDate, NaiveDate)> {
+    let to = to.unwrap_or_else(|| chrono::Utc::now().date_naive());
+    let from = from.unwrap_or_else(|| to.checked_sub_months(chrono::Months::new(12)).unwrap_or(to));
+    if from > to {
+        return Err(crate::error::ApiError::bad_input(format!(
+            "`from` {from} is after `to` {to}"
+        )));
+    }
+    Ok((from, to))
+}
+
 /// `part / whole` in percent, or `None` when `whole` is zero.
 pub fn percent(part: Decimal, whole: Decimal) -> Option<Decimal> {
     if whole.is_zero() {

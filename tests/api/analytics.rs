@@ -231,6 +231,25 @@ async fn value_history_carries_positions_forward() {
             .post(Some(&token), query, vars("2025-02-01", "2025-01-01", "DAY"))
             .await;
         assert_eq!(body["errors"][0]["extensions"]["code"], "BAD_USER_INPUT");
+        // Every figure over a period refuses a reversed one.
+        for field in [
+            "returns(from: \"2025-02-01\", to: \"2025-01-01\") { currency }",
+            "realizedGains(from: \"2025-02-01\", to: \"2025-01-01\") { totals { currency } }",
+            "incomeAndCosts(from: \"2025-02-01\", to: \"2025-01-01\") { month }",
+        ] {
+            let (_, body) = app
+                .post(Some(&token), &format!("{{ portfolio {{ {field} }} }}"), json!({}))
+                .await;
+            assert_eq!(body["errors"][0]["extensions"]["code"], "BAD_USER_INPUT", "{field}");
+        }
+        let (_, body) = app
+            .post(
+                Some(&token),
+                "{ portfolio { valueHistory(from: \"2000-01-01\", to: \"2025-01-01\") { date } } }",
+                json!({}),
+            )
+            .await;
+        assert_eq!(body["errors"][0]["extensions"]["code"], "BAD_USER_INPUT");
     })
     .await;
 }

@@ -1,5 +1,5 @@
 use async_graphql::{Context, Enum, Object, Result, SimpleObject};
-use chrono::{Months, NaiveDate, Utc};
+use chrono::NaiveDate;
 
 use super::{Account, Security};
 use crate::db::accounts::AccountScope;
@@ -40,17 +40,12 @@ impl From<HistoryInterval> for Interval {
     }
 }
 
-pub(crate) fn today() -> NaiveDate {
-    Utc::now().date_naive()
-}
-
-/// `from` defaulting to a year before `to`, `to` defaulting to today.
-pub(crate) fn period(from: Option<Date>, to: Option<Date>) -> (NaiveDate, NaiveDate) {
-    let to = to.map(|d| d.0).unwrap_or_else(today);
-    let from = from
-        .map(|d| d.0)
-        .unwrap_or_else(|| to.checked_sub_months(Months::new(12)).unwrap_or(to));
-    (from, to)
+/// The period of `from` and `to` arguments (see [`service::period`]).
+pub(crate) fn period(
+    from: Option<Date>,
+    to: Option<Date>,
+) -> crate::error::ApiResult<(NaiveDate, NaiveDate)> {
+    service::period(from.map(|d| d.0), to.map(|d| d.0))
 }
 
 pub(crate) fn analytics<'a>(ctx: &Context<'a>) -> &'a service::Analytics {
@@ -389,7 +384,7 @@ impl Portfolio {
         #[graphql(desc = "Spacing of the points.", default_with = "HistoryInterval::Day")]
         interval: HistoryInterval,
     ) -> Result<Vec<ValuePoint>> {
-        let (from, to) = period(from, to);
+        let (from, to) = period(from, to)?;
         let points = analytics(ctx)
             .value_history(&self.scope, from, to, interval.into())
             .await?;
@@ -404,7 +399,7 @@ impl Portfolio {
         #[graphql(desc = "First day (default: a year before `to`).")] from: Option<Date>,
         #[graphql(desc = "Last day (default: today).")] to: Option<Date>,
     ) -> Result<Vec<PeriodReturn>> {
-        let (from, to) = period(from, to);
+        let (from, to) = period(from, to)?;
         let returns = analytics(ctx).returns(&self.scope, from, to).await?;
         Ok(returns
             .iter()
@@ -430,7 +425,7 @@ impl Portfolio {
         #[graphql(desc = "First day (default: a year before `to`).")] from: Option<Date>,
         #[graphql(desc = "Last day (default: today).")] to: Option<Date>,
     ) -> Result<RealizedGains> {
-        let (from, to) = period(from, to);
+        let (from, to) = period(from, to)?;
         let gains = analytics(ctx).realized_gains(&self.scope, from, to).await?;
         let loaders = crate::graphql::loaders(ctx);
         // One batch each for the accounts and securities named.
@@ -513,7 +508,7 @@ impl Portfolio {
         #[graphql(desc = "First day (default: a year before `to`).")] from: Option<Date>,
         #[graphql(desc = "Last day (default: today).")] to: Option<Date>,
     ) -> Result<Vec<MonthlyIncomeAndCosts>> {
-        let (from, to) = period(from, to);
+        let (from, to) = period(from, to)?;
         let filter = TransactionFilter {
             scope: self.scope.clone(),
             date: Some(Range {
