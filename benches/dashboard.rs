@@ -8,17 +8,10 @@
 
 mod common;
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use investments::auth::{self, Scope};
-use investments::crypto::TokenCipher;
 use investments::db;
 use investments::demo::{DASHBOARD_QUERY, HISTORY_DAYS, backfill_history};
-use investments::http::{self, AppState, HttpOptions};
-use investments::plaid::client::PlaidClient;
-use investments::plaid::simulator::{Simulator, SimulatorConfig};
-use investments::sync::{SyncOptions, SyncService};
 
 const COLD_RUNS: usize = 5;
 const WARM_RUNS: usize = 50;
@@ -43,13 +36,6 @@ const PARTS: [(&str, &str); 4] = [
     ),
 ];
 
-fn env_or(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
 fn median(mut samples: Vec<Duration>) -> Duration {
     samples.sort();
     samples[samples.len() / 2]
@@ -73,44 +59,20 @@ async fn timed_query(client: &reqwest::Client, url: &str, token: &str, query: &s
 
 #[tokio::main]
 async fn main() {
-    let items = env_or("BENCH_ITEMS", 4);
-    let transactions = env_or("BENCH_TRANSACTIONS", 5_000);
-    let simulator = Simulator::start(SimulatorConfig {
-        transactions_per_item: transactions,
-        ..Default::default()
-    })
-    .await
-    .expect("simulator");
+    let items = common::env_or("BENCH_ITEMS", 4);
+    let transactions = common::env_or("BENCH_TRANSACTIONS", 5_000);
     let bench_db = common::BenchDatabase::open().await;
     let conn = bench_db.conn.clone();
-    let sync = SyncService::new(
-        conn.clone(),
-        Arc::new(PlaidClient::new(simulator.client_config()).expect("client")),
-        Arc::new(TokenCipher::ephemeral()),
-        SyncOptions::default(),
-    );
-    let user = db::users::find_or_create(&conn, "bench")
-        .await
-        .expect("user");
+    let (_simulator, sync, user_id) = common::plaid(&conn, transactions).await;
     for i in 0..items {
         let institution = investments::demo::DEMO_INSTITUTIONS[i % 2];
-        let linked = sync.sandbox_link(user.id, institution).await.expect("link");
+        let linked = sync.sandbox_link(user_id, institution).await.expect("link");
         assert!(linked.error.is_none(), "sync failed");
     }
-    backfill_history(&conn, user.id, 42, HISTORY_DAYS)
+    backfill_history(&conn, user_id, 42, HISTORY_DAYS)
         .await
         .expect("history");
-    let token = auth::issue_token(&conn, user.id, "bench", Scope::Read)
-        .await
-        .expect("token")
-        .token;
-
-    let router = http::router(AppState::new(conn.clone(), None), &HttpOptions::default());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let address = listener.local_addr().expect("address");
-    tokio::spawn(async move { axum::serve(listener, router).await.expect("serve") });
+    let (address, token) = common::serve(&conn, user_id).await;
     let client = reqwest::Client::new();
     let url = format!("http://{address}/graphql");
     let dashboard = |query: &'static str| timed_query(&client, &url, &token, query);
@@ -118,7 +80,7 @@ async fn main() {
     let mut cold = Vec::new();
     for _ in 0..COLD_RUNS {
         // What a sync does to the cache: the user's data version moves on.
-        db::users::bump_data_version(&conn, user.id)
+        db::users::bump_data_version(&conn, user_id)
             .await
             .expect("bump");
         cold.push(dashboard(DASHBOARD_QUERY).await);
@@ -131,7 +93,7 @@ async fn main() {
     for (name, query) in PARTS {
         let mut samples = Vec::new();
         for _ in 0..COLD_RUNS {
-            db::users::bump_data_version(&conn, user.id)
+            db::users::bump_data_version(&conn, user_id)
                 .await
                 .expect("bump");
             samples.push(dashboard(query).await);

@@ -8,16 +8,7 @@
 
 mod common;
 
-use std::sync::Arc;
 use std::time::Instant;
-
-use investments::auth::{self, Scope};
-use investments::crypto::TokenCipher;
-use investments::db;
-use investments::http::{self, AppState, HttpOptions};
-use investments::plaid::client::PlaidClient;
-use investments::plaid::simulator::{Simulator, SimulatorConfig};
-use investments::sync::{SyncOptions, SyncService};
 
 /// A field of `/proc/self/status` in KiB.
 fn status_kib(field: &str) -> Option<u64> {
@@ -33,42 +24,15 @@ fn status_kib(field: &str) -> Option<u64> {
 
 #[tokio::main]
 async fn main() {
-    let transactions: usize = std::env::var("BENCH_TRANSACTIONS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(100_000);
-    let simulator = Simulator::start(SimulatorConfig {
-        transactions_per_item: transactions,
-        ..Default::default()
-    })
-    .await
-    .expect("simulator");
+    let transactions = common::env_or("BENCH_TRANSACTIONS", 100_000);
     let bench_db = common::BenchDatabase::open().await;
-    let conn = bench_db.conn.clone();
-    let sync = SyncService::new(
-        conn.clone(),
-        Arc::new(PlaidClient::new(simulator.client_config()).expect("client")),
-        Arc::new(TokenCipher::ephemeral()),
-        SyncOptions::default(),
-    );
-    let user = db::users::find_or_create(&conn, "bench")
-        .await
-        .expect("user");
+    let (_simulator, sync, user_id) = common::plaid(&bench_db.conn, transactions).await;
     let linked = sync
-        .sandbox_link(user.id, "ins_109508")
+        .sandbox_link(user_id, "ins_109508")
         .await
         .expect("link");
     assert!(linked.error.is_none(), "sync failed");
-    let token = auth::issue_token(&conn, user.id, "bench", Scope::Read)
-        .await
-        .expect("token")
-        .token;
-    let router = http::router(AppState::new(conn.clone(), None), &HttpOptions::default());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let address = listener.local_addr().expect("address");
-    tokio::spawn(async move { axum::serve(listener, router).await.expect("serve") });
+    let (address, token) = common::serve(&bench_db.conn, user_id).await;
 
     let before = status_kib("VmRSS:");
     let peak_reset = std::fs::write("/proc/self/clear_refs", "5").is_ok();

@@ -6,46 +6,20 @@
 
 mod common;
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use investments::crypto::TokenCipher;
-use investments::db;
-use investments::plaid::client::PlaidClient;
-use investments::plaid::simulator::{Simulator, SimulatorConfig};
-use investments::sync::{SyncOptions, SyncService, Trigger};
+use investments::sync::Trigger;
 
 #[tokio::main]
 async fn main() {
-    let transactions: usize = std::env::var("BENCH_TRANSACTIONS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(100_000);
-    let simulator = Simulator::start(SimulatorConfig {
-        transactions_per_item: transactions,
-        ..Default::default()
-    })
-    .await
-    .expect("simulator");
-
+    let transactions = common::env_or("BENCH_TRANSACTIONS", 100_000);
     let bench_db = common::BenchDatabase::open().await;
-    let conn = bench_db.conn.clone();
     let label = bench_db.label;
-
-    let plaid = simulator.client_config();
-    let sync = SyncService::new(
-        conn.clone(),
-        Arc::new(PlaidClient::new(plaid).expect("client")),
-        Arc::new(TokenCipher::ephemeral()),
-        SyncOptions::default(),
-    );
-    let user = db::users::find_or_create(&conn, "bench")
-        .await
-        .expect("user");
+    let (_simulator, sync, user_id) = common::plaid(&bench_db.conn, transactions).await;
 
     let started = Instant::now();
     let linked = sync
-        .sandbox_link(user.id, "ins_109508")
+        .sandbox_link(user_id, "ins_109508")
         .await
         .expect("link");
     let first = started.elapsed();

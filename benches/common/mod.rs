@@ -1,7 +1,20 @@
-//! The database a bench runs on: a fresh schema of `BENCH_DATABASE_URL` (PostgreSQL) when
-//! set, else a temporary SQLite file; migrated.
+//! What the benches share: the database they run on (a fresh schema of
+//! `BENCH_DATABASE_URL` when set, else a temporary SQLite file), the simulator, a sync
+//! service and user, and the server.
 
+// Each bench compiles this module and uses a part of it.
+#![allow(dead_code)]
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use investments::auth::{self, Scope};
+use investments::crypto::TokenCipher;
 use investments::db::{self, DbConfig};
+use investments::http::{self, AppState, HttpOptions};
+use investments::plaid::client::PlaidClient;
+use investments::plaid::simulator::{Simulator, SimulatorConfig};
+use investments::sync::{SyncOptions, SyncService};
 use migration::{Migrator, MigratorTrait};
 use sea_orm::{ConnectionTrait, DatabaseConnection};
 
@@ -58,4 +71,51 @@ impl BenchDatabase {
                 .await;
         }
     }
+}
+
+/// A number from the environment, or `default`.
+pub fn env_or(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// The simulator with `transactions` per item, a sync service to it over `conn`, and the
+/// bench user's id.
+pub async fn plaid(
+    conn: &DatabaseConnection,
+    transactions: usize,
+) -> (Simulator, SyncService, i64) {
+    let simulator = Simulator::start(SimulatorConfig {
+        transactions_per_item: transactions,
+        ..Default::default()
+    })
+    .await
+    .expect("simulator");
+    let sync = SyncService::new(
+        conn.clone(),
+        Arc::new(PlaidClient::new(simulator.client_config()).expect("client")),
+        Arc::new(TokenCipher::ephemeral()),
+        SyncOptions::default(),
+    );
+    let user = db::users::find_or_create(conn, "bench")
+        .await
+        .expect("user");
+    (simulator, sync, user.id)
+}
+
+/// Serves the API over `conn` on a loopback port; its address and a read token of the user.
+pub async fn serve(conn: &DatabaseConnection, user_id: i64) -> (SocketAddr, String) {
+    let token = auth::issue_token(conn, user_id, "bench", Scope::Read)
+        .await
+        .expect("token")
+        .token;
+    let router = http::router(AppState::new(conn.clone(), None), &HttpOptions::default());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let address = listener.local_addr().expect("address");
+    tokio::spawn(async move { axum::serve(listener, router).await.expect("serve") });
+    (address, token)
 }
