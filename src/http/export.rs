@@ -8,6 +8,7 @@
 //! with `=`, `+`, `-`, `@`, tab or carriage return) are prefixed with `'`.
 
 use std::collections::HashMap;
+use std::future::Future;
 use std::sync::Arc;
 
 use async_graphql::InputType;
@@ -307,64 +308,6 @@ fn transaction_row(
     ]
 }
 
-/// Authenticates the caller and reads `filter` and `orderBy` through the GraphQL input
-/// types `F` and `O`, so that an export filters exactly as the connection does.
-async fn prepare<F, O, Q, C>(
-    state: &AppState,
-    headers: &HeaderMap,
-    params: &ExportParams,
-    into_query: fn(F) -> ApiResult<Q>,
-) -> ApiResult<(i64, Q, Vec<OrderBy<C>>)>
-where
-    F: InputType + Default,
-    O: InputType + Into<OrderBy<C>>,
-{
-    let viewer = super::auth::viewer(&state.db, headers).await?;
-    let filter =
-        into_query(parse_input::<F>("filter", params.filter.as_deref())?.unwrap_or_default())?;
-    let order_by = parse_input::<Vec<O>>("orderBy", params.order_by.as_deref())?
-        .unwrap_or_default()
-        .into_iter()
-        .map(Into::into)
-        .collect();
-    Ok((viewer.user_id, filter, order_by))
-}
-
-pub async fn investment_transactions(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    Query(params): Query<ExportParams>,
-) -> Response {
-    let prepared = prepare::<InvestmentTransactionFilter, InvestmentTransactionOrder, _, _>(
-        &state,
-        &headers,
-        &params,
-        InvestmentTransactionFilter::into_query,
-    );
-    let (user_id, filter, order_by) = match prepared.await {
-        Ok(p) => p,
-        Err(err) => return error_response(err),
-    };
-    let db = state.db.clone();
-    let filter = Arc::new(filter);
-    let order_by = Arc::new(order_by);
-    let fetch = move |request: PageRequest| {
-        let db = db.clone();
-        let filter = filter.clone();
-        let order_by = order_by.clone();
-        async move { db::transactions::page(&db, user_id, &filter, &order_by, &request).await }
-    };
-    let body = stream_pages(
-        state.db.clone(),
-        user_id,
-        TRANSACTION_COLUMNS,
-        fetch,
-        transaction_row,
-        |t| (t.account_id, t.security_id),
-    );
-    csv_response("investment_transactions.csv", body)
-}
-
 const HOLDING_COLUMNS: &[&str] = &[
     "account",
     "account_id",
@@ -403,51 +346,159 @@ fn holding_row(
     ]
 }
 
-pub async fn holdings(
+/// One exportable list: the GraphQL inputs it takes, how it is paged, and its CSV rows.
+pub trait Export: 'static {
+    type Filter: InputType + Default;
+    type Order: InputType + Into<OrderBy<Self::Field>>;
+    type Query: Send + Sync + 'static;
+    type Field: Send + Sync + 'static;
+    type Row: Clone + Send + Sync + 'static;
+    const FILE: &'static str;
+    const COLUMNS: &'static [&'static str];
+
+    fn into_query(filter: Self::Filter) -> ApiResult<Self::Query>;
+
+    fn page(
+        db: DatabaseConnection,
+        user_id: i64,
+        query: Arc<Self::Query>,
+        order_by: Arc<Vec<OrderBy<Self::Field>>>,
+        request: PageRequest,
+    ) -> impl Future<Output = ApiResult<Page<Self::Row>>> + Send;
+
+    fn row(
+        row: &Self::Row,
+        accounts: &HashMap<i64, accounts::Model>,
+        securities: &HashMap<i64, securities::Model>,
+    ) -> Vec<String>;
+
+    /// The account and security a row names.
+    fn references(row: &Self::Row) -> (i64, Option<i64>);
+}
+
+/// `investment_transactions.csv`: the rows of `investmentTransactions`.
+pub struct Transactions;
+
+impl Export for Transactions {
+    type Filter = InvestmentTransactionFilter;
+    type Order = InvestmentTransactionOrder;
+    type Query = db::transactions::TransactionFilter;
+    type Field = db::transactions::TransactionOrderField;
+    type Row = transactions::Model;
+    const FILE: &'static str = "investment_transactions.csv";
+    const COLUMNS: &'static [&'static str] = TRANSACTION_COLUMNS;
+
+    fn into_query(filter: Self::Filter) -> ApiResult<Self::Query> {
+        filter.into_query()
+    }
+
+    async fn page(
+        db: DatabaseConnection,
+        user_id: i64,
+        query: Arc<Self::Query>,
+        order_by: Arc<Vec<OrderBy<Self::Field>>>,
+        request: PageRequest,
+    ) -> ApiResult<Page<Self::Row>> {
+        db::transactions::page(&db, user_id, &query, &order_by, &request).await
+    }
+
+    fn row(
+        row: &Self::Row,
+        accounts: &HashMap<i64, accounts::Model>,
+        securities: &HashMap<i64, securities::Model>,
+    ) -> Vec<String> {
+        transaction_row(row, accounts, securities)
+    }
+
+    fn references(row: &Self::Row) -> (i64, Option<i64>) {
+        (row.account_id, row.security_id)
+    }
+}
+
+/// `holdings.csv`: the rows of `holdings`.
+pub struct Holdings;
+
+impl Export for Holdings {
+    type Filter = HoldingFilter;
+    type Order = HoldingOrder;
+    type Query = db::holdings::HoldingFilter;
+    type Field = db::holdings::HoldingOrderField;
+    type Row = holdings::Model;
+    const FILE: &'static str = "holdings.csv";
+    const COLUMNS: &'static [&'static str] = HOLDING_COLUMNS;
+
+    fn into_query(filter: Self::Filter) -> ApiResult<Self::Query> {
+        filter.into_query()
+    }
+
+    async fn page(
+        db: DatabaseConnection,
+        user_id: i64,
+        query: Arc<Self::Query>,
+        order_by: Arc<Vec<OrderBy<Self::Field>>>,
+        request: PageRequest,
+    ) -> ApiResult<Page<Self::Row>> {
+        db::holdings::page(&db, user_id, &query, &order_by, &request).await
+    }
+
+    fn row(
+        row: &Self::Row,
+        accounts: &HashMap<i64, accounts::Model>,
+        securities: &HashMap<i64, securities::Model>,
+    ) -> Vec<String> {
+        holding_row(row, accounts, securities)
+    }
+
+    fn references(row: &Self::Row) -> (i64, Option<i64>) {
+        (row.account_id, Some(row.security_id))
+    }
+}
+
+/// Authenticates the caller and reads `filter` and `orderBy` through the GraphQL input
+/// types, so that an export filters exactly as the connection does.
+async fn prepare<E: Export>(
+    state: &AppState,
+    headers: &HeaderMap,
+    params: &ExportParams,
+) -> ApiResult<(i64, E::Query, Vec<OrderBy<E::Field>>)> {
+    let viewer = super::auth::viewer(&state.db, headers).await?;
+    let filter = parse_input::<E::Filter>("filter", params.filter.as_deref())?.unwrap_or_default();
+    let order_by = parse_input::<Vec<E::Order>>("orderBy", params.order_by.as_deref())?
+        .unwrap_or_default()
+        .into_iter()
+        .map(Into::into)
+        .collect();
+    Ok((viewer.user_id, E::into_query(filter)?, order_by))
+}
+
+/// `GET /export/<E::FILE>`.
+pub async fn csv<E: Export>(
     State(state): State<AppState>,
     headers: HeaderMap,
     Query(params): Query<ExportParams>,
 ) -> Response {
-    let prepared = prepare::<HoldingFilter, HoldingOrder, _, _>(
-        &state,
-        &headers,
-        &params,
-        HoldingFilter::into_query,
-    );
-    let (user_id, filter, order_by) = match prepared.await {
-        Ok(p) => p,
+    let (user_id, query, order_by) = match prepare::<E>(&state, &headers, &params).await {
+        Ok(prepared) => prepared,
         Err(err) => return error_response(err),
     };
     let db = state.db.clone();
-    let filter = Arc::new(filter);
-    let order_by = Arc::new(order_by);
-    let fetch = move |request: PageRequest| {
-        let db = db.clone();
-        let filter = filter.clone();
-        let order_by = order_by.clone();
-        async move { db::holdings::page(&db, user_id, &filter, &order_by, &request).await }
+    let (query, order_by) = (Arc::new(query), Arc::new(order_by));
+    let fetch = move |request| {
+        E::page(
+            db.clone(),
+            user_id,
+            query.clone(),
+            order_by.clone(),
+            request,
+        )
     };
     let body = stream_pages(
         state.db.clone(),
         user_id,
-        HOLDING_COLUMNS,
+        E::COLUMNS,
         fetch,
-        holding_row,
-        |h| (h.account_id, Some(h.security_id)),
+        E::row,
+        E::references,
     );
-    csv_response("holdings.csv", body)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn formula_cells_are_neutralised() {
-        assert_eq!(text_cell("=SUM(A1)"), "'=SUM(A1)");
-        assert_eq!(text_cell("+1"), "'+1");
-        assert_eq!(text_cell("-1+2"), "'-1+2");
-        assert_eq!(text_cell("@cmd"), "'@cmd");
-        assert_eq!(text_cell("Apple"), "Apple");
-    }
+    csv_response(E::FILE, body)
 }

@@ -92,9 +92,9 @@ pub fn router(state: AppState, options: &HttpOptions) -> Router {
         .route("/healthz", get(health))
         .route(
             "/export/investment_transactions.csv",
-            get(export::investment_transactions),
+            get(export::csv::<export::Transactions>),
         )
-        .route("/export/holdings.csv", get(export::holdings))
+        .route("/export/holdings.csv", get(export::csv::<export::Holdings>))
         .route("/webhooks/plaid", axum::routing::post(webhooks::plaid))
         .with_state(state)
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
