@@ -85,3 +85,94 @@ async fn playground_introspection_works_and_everything_is_described() {
     }
     assert!(missing.is_empty(), "without a description: {missing:?}");
 }
+
+/// The ```graphql examples of the README and docs/features, with the name of each operation
+/// in them (`None` for a lone anonymous one).
+fn documented_operations() -> Vec<(String, String, Option<String>)> {
+    let root = env!("CARGO_MANIFEST_DIR");
+    let mut files = vec![format!("{root}/README.md")];
+    for entry in std::fs::read_dir(format!("{root}/docs/features")).unwrap() {
+        files.push(entry.unwrap().path().display().to_string());
+    }
+    let mut operations = Vec::new();
+    for file in files {
+        let text = std::fs::read_to_string(&file).unwrap();
+        for block in text.split("```graphql\n").skip(1) {
+            let block = block.split("```").next().unwrap().to_owned();
+            let names: Vec<String> = block
+                .lines()
+                .filter_map(|l| {
+                    let l = l.trim_start();
+                    let rest = l
+                        .strip_prefix("query ")
+                        .or_else(|| l.strip_prefix("mutation "))?;
+                    Some(
+                        rest.split(|c: char| !c.is_alphanumeric())
+                            .next()?
+                            .to_owned(),
+                    )
+                })
+                .filter(|n| !n.is_empty())
+                .collect();
+            if names.is_empty() {
+                operations.push((file.clone(), block, None));
+            } else {
+                for name in names {
+                    operations.push((file.clone(), block.clone(), Some(name)));
+                }
+            }
+        }
+    }
+    operations
+}
+
+/// Every GraphQL example in the README and the feature docs parses and validates against
+/// the schema (what it returns depends on the data; that it is a valid query does not).
+#[tokio::test]
+async fn documented_queries_are_valid() {
+    let app = TestApp::start(Backend::Sqlite).await;
+    let (_, token) = app.user("alice", Scope::Write).await;
+    let client = reqwest::Client::new();
+    let operations = documented_operations();
+    assert!(
+        operations.len() >= 10,
+        "found {} examples",
+        operations.len()
+    );
+    for (file, document, name) in operations {
+        // Required variables get a placeholder; only ID and String ones are documented.
+        let mut variables = serde_json::Map::new();
+        for part in document.split('$').skip(1) {
+            if let Some((var, ty)) = part.split_once(':') {
+                let ty = ty.trim_start();
+                if ty.starts_with("ID!") || ty.starts_with("String!") {
+                    variables.insert(var.trim().to_owned(), json!("placeholder"));
+                }
+            }
+        }
+        let mut body = json!({ "query": document, "variables": variables });
+        if let Some(name) = &name {
+            body["operationName"] = json!(name);
+        }
+        let response: Value = client
+            .post(format!("{}/graphql", app.base_url))
+            .bearer_auth(&token)
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        for error in response["errors"].as_array().into_iter().flatten() {
+            let code = error["extensions"]["code"].as_str().unwrap_or("");
+            assert!(
+                !code.starts_with("GRAPHQL_")
+                    && error["message"]
+                        .as_str()
+                        .is_some_and(|m| !m.contains("not provided")),
+                "{file} {name:?}: {error}\n{document}"
+            );
+        }
+    }
+}
