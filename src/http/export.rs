@@ -502,3 +502,17 @@ pub async fn csv<E: Export>(
     );
     csv_response(E::FILE, body)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formula_cells_are_neutralised() {
+        assert_eq!(text_cell("=SUM(A1)"), "'=SUM(A1)");
+        assert_eq!(text_cell("+1"), "'+1");
+        assert_eq!(text_cell("-1+2"), "'-1+2");
+        assert_eq!(text_cell("@cmd"), "'@cmd");
+        assert_eq!(text_cell("Apple"), "Apple");
+    }
+}
