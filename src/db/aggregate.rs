@@ -62,28 +62,13 @@ impl Key {
     }
 }
 
-/// The sum of one decimal expression over a group.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Sum {
-    /// Sum of the non-null values (zero when all are null).
-    pub total: Decimal,
-    /// How many values were not null.
-    pub non_null: i64,
-}
-
-impl Sum {
-    pub fn add(&mut self, other: Sum) {
-        self.total += other.total;
-        self.non_null += other.non_null;
-    }
-}
-
-/// One group: its key values, its row count and one [`Sum`] per summed expression.
+/// One group: its key values, its row count and the sum of each summed expression (of its
+/// non-null values; zero when all are null).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Group {
     pub keys: Vec<Key>,
     pub count: i64,
-    pub sums: Vec<Sum>,
+    pub sums: Vec<Decimal>,
 }
 
 /// A grouped sum over `source` (a `SELECT` with its `FROM`, joins and conditions; its
@@ -146,7 +131,6 @@ pub async fn run(db: &DatabaseConnection, aggregation: Aggregation) -> ApiResult
     for (i, expr) in sums.iter().enumerate() {
         if in_database {
             source.expr_as(Func::sum(expr.clone()), Alias::new(format!("s{i}")));
-            source.expr_as(Func::count(expr.clone()), Alias::new(format!("n{i}")));
         } else {
             // The stored decimal texts, comma-separated (NULLs left out).
             let values = Func::cust(Alias::new("group_concat"))
@@ -171,26 +155,20 @@ pub async fn run(db: &DatabaseConnection, aggregation: Aggregation) -> ApiResult
         let group = groups.entry(key.clone()).or_insert_with(|| Group {
             keys: key,
             count: 0,
-            sums: vec![Sum::default(); sums.len()],
+            sums: vec![Decimal::ZERO; sums.len()],
         });
         group.count += row.try_get::<i64>("", "c")?;
         for (i, sum) in group.sums.iter_mut().enumerate() {
             let alias = format!("s{i}");
             if in_database {
-                let total = row.try_get::<Option<Numeric>>("", &alias)?;
-                sum.add(Sum {
-                    total: total.map(|n| n.0).unwrap_or_default(),
-                    non_null: row.try_get::<i64>("", &format!("n{i}"))?,
-                });
+                if let Some(total) = row.try_get::<Option<Numeric>>("", &alias)? {
+                    *sum += total.0;
+                }
             } else if let Some(values) = row.try_get::<Option<String>>("", &alias)? {
                 for value in values.split(',') {
-                    let value = value.parse::<Decimal>().map_err(|e| {
+                    *sum += value.parse::<Decimal>().map_err(|e| {
                         ApiError::internal("aggregate", format!("stored decimal {value:?}: {e}"))
                     })?;
-                    sum.add(Sum {
-                        total: value,
-                        non_null: 1,
-                    });
                 }
             }
         }

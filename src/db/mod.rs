@@ -80,6 +80,22 @@ pub async fn find_owned<E: UserOwned>(
         .await?)
 }
 
+/// The caller's rows among `ids` (repeats allowed), keyed by id.
+pub async fn owned_by_id<E: UserOwned>(
+    db: &DatabaseConnection,
+    user_id: i64,
+    ids: impl IntoIterator<Item = i64>,
+) -> ApiResult<std::collections::HashMap<i64, E::Model>> {
+    let mut ids: Vec<i64> = ids.into_iter().collect();
+    ids.sort_unstable();
+    ids.dedup();
+    Ok(find_owned::<E>(db, user_id, &ids)
+        .await?
+        .into_iter()
+        .map(|m| (E::id_of(&m), m))
+        .collect())
+}
+
 /// How to reach the database.
 #[derive(Clone, Debug)]
 pub struct DbConfig {

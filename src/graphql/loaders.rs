@@ -27,8 +27,7 @@ where
     type Error = async_graphql::Error;
 
     async fn load(&self, keys: &[i64]) -> Result<HashMap<i64, E::Model>, Self::Error> {
-        let rows = db::find_owned::<E>(&self.db, self.user_id, keys).await?;
-        Ok(rows.into_iter().map(|m| (E::id_of(&m), m)).collect())
+        Ok(db::owned_by_id::<E>(&self.db, self.user_id, keys.iter().copied()).await?)
     }
 }
 

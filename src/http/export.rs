@@ -21,11 +21,11 @@ use sea_orm::DatabaseConnection;
 use serde::Deserialize;
 
 use super::AppState;
+use crate::db;
 use crate::db::entities::{
     accounts, investment_holdings as holdings, investment_transactions as transactions, securities,
 };
 use crate::db::page::{MAX_PAGE_SIZE, OrderBy, Page, PageRequest};
-use crate::db::{self, UserOwned};
 use crate::error::{ApiError, ApiResult};
 use crate::graphql::inputs::{
     HoldingFilter, HoldingOrder, InvestmentTransactionFilter, InvestmentTransactionOrder,
@@ -176,14 +176,13 @@ where
             let (account_ids, security_ids): (Vec<i64>, Vec<Option<i64>>) =
                 models.iter().map(ids_of).unzip();
             let lookups = async {
-                let accounts = owned_map::<accounts::Entity>(&db, user_id, account_ids).await?;
-                let securities = owned_map::<securities::Entity>(
+                let accounts = db::owned_by_id::<accounts::Entity>(&db, user_id, account_ids);
+                let securities = db::owned_by_id::<securities::Entity>(
                     &db,
                     user_id,
-                    security_ids.into_iter().flatten().collect(),
-                )
-                .await?;
-                ApiResult::Ok((accounts, securities))
+                    security_ids.into_iter().flatten(),
+                );
+                ApiResult::Ok((accounts.await?, securities.await?))
             };
             let (accounts, securities) = match lookups.await {
                 Ok(maps) => maps,
@@ -207,43 +206,6 @@ where
     });
     let head = stream::once(async move { first.map_err(|_| std::io::Error::other("csv")) });
     Body::from_stream(futures_util::StreamExt::chain(head, pages))
-}
-
-async fn owned_map<E: UserOwned>(
-    db: &DatabaseConnection,
-    user_id: i64,
-    mut ids: Vec<i64>,
-) -> ApiResult<HashMap<i64, E::Model>>
-where
-    E::Model: HasId,
-{
-    ids.sort_unstable();
-    ids.dedup();
-    if ids.is_empty() {
-        return Ok(HashMap::new());
-    }
-    Ok(db::find_owned::<E>(db, user_id, &ids)
-        .await?
-        .into_iter()
-        .map(|m| (m.id(), m))
-        .collect())
-}
-
-/// Models keyed by their id in the lookups.
-trait HasId {
-    fn id(&self) -> i64;
-}
-
-impl HasId for accounts::Model {
-    fn id(&self) -> i64 {
-        self.id
-    }
-}
-
-impl HasId for securities::Model {
-    fn id(&self) -> i64 {
-        self.id
-    }
 }
 
 fn csv_response(filename: &str, body: Body) -> Response {

@@ -72,6 +72,16 @@ pub struct Institution {
     pub name: Option<String>,
 }
 
+impl Institution {
+    /// The institution of an account's item (both unknown without one).
+    pub fn of(item: Option<&plaid_items::Model>) -> Institution {
+        Institution {
+            id: item.and_then(|i| i.institution_id.clone()),
+            name: item.and_then(|i| i.institution_name.clone()),
+        }
+    }
+}
+
 /// Holdings summed by everything a grouping needs.
 #[derive(Clone, Debug)]
 struct Line {
@@ -265,32 +275,25 @@ impl Allocation {
                     has_basis: next().as_int() == Some(1),
                     priced: next().as_int() == Some(1),
                     count: g.count,
-                    value: g.sums[0].total,
-                    basis: g.sums[1].total,
+                    value: g.sums[0],
+                    basis: g.sums[1],
                 }
             })
             .collect();
 
-        let mut account_ids: Vec<i64> = lines.iter().map(|l| l.account_id).collect();
-        account_ids.sort_unstable();
-        account_ids.dedup();
-        let accounts = if account_ids.is_empty() {
-            Vec::new()
-        } else {
-            db::find_owned::<accounts::Entity>(db, user_id, &account_ids).await?
-        };
-        let mut item_ids: Vec<i64> = accounts.iter().map(|a| a.item_id).collect();
-        item_ids.sort_unstable();
-        item_ids.dedup();
-        let items = if item_ids.is_empty() {
-            Vec::new()
-        } else {
-            db::find_owned::<plaid_items::Entity>(db, user_id, &item_ids).await?
-        };
+        let accounts =
+            db::owned_by_id::<accounts::Entity>(db, user_id, lines.iter().map(|l| l.account_id))
+                .await?;
+        let items = db::owned_by_id::<plaid_items::Entity>(
+            db,
+            user_id,
+            accounts.values().map(|a| a.item_id),
+        )
+        .await?;
         Ok(Allocation {
             lines,
-            accounts: accounts.into_iter().map(|a| (a.id, a)).collect(),
-            items: items.into_iter().map(|i| (i.id, i)).collect(),
+            accounts,
+            items,
         })
     }
 
@@ -336,14 +339,11 @@ impl Allocation {
     }
 
     pub fn institution_of(&self, account_id: i64) -> Institution {
-        let item = self
-            .accounts
-            .get(&account_id)
-            .and_then(|a| self.items.get(&a.item_id));
-        Institution {
-            id: item.and_then(|i| i.institution_id.clone()),
-            name: item.and_then(|i| i.institution_name.clone()),
-        }
+        Institution::of(
+            self.accounts
+                .get(&account_id)
+                .and_then(|a| self.items.get(&a.item_id)),
+        )
     }
 
     pub fn by_institution(&self) -> Vec<GroupFigures<Institution>> {

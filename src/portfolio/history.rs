@@ -155,8 +155,8 @@ pub async fn account_days(
             .or_default()
             .entry(currency.to_owned())
             .or_default();
-        entry.0 += g.sums[0].total;
-        entry.1 += g.sums[1].total;
+        entry.0 += g.sums[0];
+        entry.1 += g.sums[1];
     }
     Ok(accounts)
 }

@@ -100,7 +100,7 @@ async fn flows(
         ) else {
             continue;
         };
-        if let Some(flow) = external_flow(kind, subtype, g.sums[0].total) {
+        if let Some(flow) = external_flow(kind, subtype, g.sums[0]) {
             *out.entry(currency.to_owned())
                 .or_default()
                 .entry(day)

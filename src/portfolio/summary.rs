@@ -8,7 +8,8 @@ use rust_decimal::Decimal;
 use sea_orm::sea_query::Expr;
 use sea_orm::{DatabaseConnection, QueryTrait};
 
-use crate::db::aggregate::{self, Aggregation, Key, KeyKind, Sum, date_text};
+use crate::db;
+use crate::db::aggregate::{self, Aggregation, Key, KeyKind, date_text};
 use crate::db::entities::{accounts, investment_transactions as transactions, plaid_items};
 use crate::db::transactions::{TransactionFilter, currency_expr, live};
 use crate::error::ApiResult;
@@ -102,11 +103,16 @@ pub async fn summary(
     .await?;
 
     let institutions = if by_institution {
-        institutions_of_accounts(db, user_id).await?
+        let account_key = 1 + sql_groups
+            .iter()
+            .position(|g| *g == SummaryGroup::Account)
+            .expect("grouped by account for institutions");
+        let accounts = groups.iter().filter_map(|g| g.keys[account_key].as_int());
+        institutions_of_accounts(db, user_id, accounts).await?
     } else {
         HashMap::new()
     };
-    let mut rows: BTreeMap<(SummaryKeys, String), (i64, [Sum; 3])> = BTreeMap::new();
+    let mut rows: BTreeMap<(SummaryKeys, String), (i64, [Decimal; 3])> = BTreeMap::new();
     for g in groups {
         let mut values = g.keys.into_iter();
         let currency = values.next().and_then(Key::into_text).unwrap_or_default();
@@ -127,10 +133,7 @@ pub async fn summary(
                         keys.institution = Some(
                             account
                                 .and_then(|a| institutions.get(&a).cloned())
-                                .unwrap_or(Institution {
-                                    id: None,
-                                    name: None,
-                                }),
+                                .unwrap_or_else(|| Institution::of(None)),
                         );
                     }
                 }
@@ -138,10 +141,10 @@ pub async fn summary(
         }
         let entry = rows
             .entry((keys, currency))
-            .or_insert((0, [Sum::default(); 3]));
+            .or_insert((0, [Decimal::ZERO; 3]));
         entry.0 += g.count;
         for (total, sum) in entry.1.iter_mut().zip(g.sums) {
-            total.add(sum);
+            *total += sum;
         }
     }
     Ok(rows
@@ -150,41 +153,26 @@ pub async fn summary(
             keys,
             currency,
             count,
-            amount: sums[0].total,
-            fees: sums[1].total,
-            quantity: sums[2].total,
+            amount: sums[0],
+            fees: sums[1],
+            quantity: sums[2],
         })
         .collect())
 }
 
+/// The institution of each of these accounts.
 async fn institutions_of_accounts(
     db: &DatabaseConnection,
     user_id: i64,
+    account_ids: impl IntoIterator<Item = i64>,
 ) -> ApiResult<HashMap<i64, Institution>> {
-    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
-    let accounts = accounts::Entity::find()
-        .filter(accounts::Column::UserId.eq(user_id))
-        .all(db)
-        .await?;
-    let items: HashMap<i64, plaid_items::Model> = plaid_items::Entity::find()
-        .filter(plaid_items::Column::UserId.eq(user_id))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|i| (i.id, i))
-        .collect();
+    let accounts = db::owned_by_id::<accounts::Entity>(db, user_id, account_ids).await?;
+    let items =
+        db::owned_by_id::<plaid_items::Entity>(db, user_id, accounts.values().map(|a| a.item_id))
+            .await?;
     Ok(accounts
         .into_iter()
-        .map(|a| {
-            let item = items.get(&a.item_id);
-            (
-                a.id,
-                Institution {
-                    id: item.and_then(|i| i.institution_id.clone()),
-                    name: item.and_then(|i| i.institution_name.clone()),
-                },
-            )
-        })
+        .map(|(id, a)| (id, Institution::of(items.get(&a.item_id))))
         .collect())
 }
 
