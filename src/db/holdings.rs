@@ -74,6 +74,12 @@ pub fn currency_expr() -> Expr {
     )
 }
 
+/// The currency of a row's ISO and unofficial codes, as [`currency_of_row`] computes it in
+/// SQL.
+pub fn currency_of_codes(iso: Option<&str>, unofficial: Option<&str>) -> String {
+    iso.or(unofficial).unwrap_or(NO_CURRENCY).to_owned()
+}
+
 /// A row's currency from its ISO and unofficial code columns (every table that carries
 /// money has both).
 pub fn currency_of_row(iso: Expr, unofficial: Expr) -> Expr {

@@ -6,7 +6,6 @@
 use std::any::Any;
 use std::future::Future;
 use std::num::NonZeroUsize;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use lru::LruCache;
@@ -29,8 +28,6 @@ pub struct CacheKey {
 
 pub struct AnalyticsCache {
     entries: Mutex<LruCache<CacheKey, Entry>>,
-    hits: AtomicU64,
-    misses: AtomicU64,
 }
 
 impl AnalyticsCache {
@@ -39,8 +36,6 @@ impl AnalyticsCache {
             entries: Mutex::new(LruCache::new(
                 NonZeroUsize::new(capacity).unwrap_or(NonZeroUsize::MIN),
             )),
-            hits: AtomicU64::new(0),
-            misses: AtomicU64::new(0),
         }
     }
 
@@ -57,27 +52,13 @@ impl AnalyticsCache {
             .expect("not poisoned")
             .get_or_insert(key, Entry::default)
             .clone();
-        let mut computed = false;
         let value = cell
-            .get_or_try_init(|| {
-                computed = true;
-                async { ApiResult::<Value>::Ok(Arc::new(compute.await?)) }
-            })
+            .get_or_try_init(|| async { ApiResult::<Value>::Ok(Arc::new(compute.await?)) })
             .await?
             .clone();
-        let counter = if computed { &self.misses } else { &self.hits };
-        counter.fetch_add(1, Ordering::Relaxed);
         Ok(value
             .downcast::<T>()
             .expect("a cache key names one type of value"))
-    }
-
-    /// (served from the cache, computed) since start.
-    pub fn stats(&self) -> (u64, u64) {
-        (
-            self.hits.load(Ordering::Relaxed),
-            self.misses.load(Ordering::Relaxed),
-        )
     }
 }
 
@@ -89,7 +70,7 @@ impl Default for AnalyticsCache {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::atomic::AtomicUsize;
+    use std::sync::atomic::{AtomicUsize, Ordering};
 
     use super::*;
     use crate::error::ApiError;
@@ -123,7 +104,6 @@ mod tests {
         );
         assert_eq!((*a.unwrap(), *b.unwrap()), (42, 42));
         assert_eq!(computed.load(Ordering::SeqCst), 1);
-        assert_eq!(cache.stats(), (1, 1));
     }
 
     #[tokio::test]

@@ -22,17 +22,19 @@ use tokio::sync::OnceCell;
 
 use crate::db::accounts::AccountScope;
 use crate::db::entities::{investment_holdings as holdings, securities};
-use crate::db::holdings::NO_CURRENCY;
+use crate::db::filter::Range;
+use crate::db::holdings::currency_of_codes;
 use crate::db::transactions::TransactionFilter;
 use crate::error::ApiResult;
 
 pub use allocation::{Allocation, Figures, GroupFigures, Institution};
-pub use cache::{AnalyticsCache, CacheKey};
+pub use cache::AnalyticsCache;
+use cache::CacheKey;
 pub use history::{Interval, ValuePoint};
 pub use prices::{PricePoint, PriceSource};
-pub use realized::{ClosedPosition, RealizedGain, RealizedGains};
-pub use returns::{PeriodReturn, external_flow};
-pub use summary::{MonthFlows, Series, SummaryGroup, SummaryKeys, SummaryRow, series_of};
+pub use realized::{ClosedPosition, RealizedGain, RealizedGains, RealizedTotal};
+pub use returns::PeriodReturn;
+pub use summary::{MonthFlows, SummaryGroup, SummaryRow};
 
 /// Decimal places of percentages: always this many, rounded half away from zero.
 pub const PERCENT_SCALE: u32 = 4;
@@ -42,10 +44,10 @@ pub const CASH: &str = "cash";
 
 /// The currency a holding is valued in.
 pub fn currency_of(h: &holdings::Model) -> String {
-    h.iso_currency_code
-        .clone()
-        .or_else(|| h.unofficial_currency_code.clone())
-        .unwrap_or_else(|| NO_CURRENCY.to_owned())
+    currency_of_codes(
+        h.iso_currency_code.as_deref(),
+        h.unofficial_currency_code.as_deref(),
+    )
 }
 
 /// The period `[from, to]` of a figure: `to` defaults to today, `from` to a year before
@@ -138,7 +140,7 @@ impl Analytics {
             format!("history {scope:?} {from} {to} {interval:?}"),
             async {
                 let days = self.account_days(scope, to).await?;
-                history::value_history(&days, from, to, interval)
+                Ok(history::value_history(&days, from, to, interval))
             },
         )
         .await
@@ -196,13 +198,25 @@ impl Analytics {
         .await
     }
 
+    /// The named income and cost series by month over `[from, to]`.
     pub async fn monthly_flows(
         &self,
-        filter: &TransactionFilter,
+        scope: &AccountScope,
+        from: NaiveDate,
+        to: NaiveDate,
     ) -> ApiResult<Arc<Vec<MonthFlows>>> {
+        let filter = TransactionFilter {
+            scope: scope.clone(),
+            date: Some(Range {
+                gte: Some(from),
+                lte: Some(to),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
         self.cached(
             format!("monthly {filter:?}"),
-            summary::monthly_flows(&self.db, self.user_id, filter),
+            summary::monthly_flows(&self.db, self.user_id, &filter),
         )
         .await
     }

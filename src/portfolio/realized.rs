@@ -62,6 +62,32 @@ pub struct RealizedGains {
     pub closed: Vec<ClosedPosition>,
 }
 
+/// The realized figures of one currency, over all positions.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RealizedTotal {
+    pub currency: String,
+    pub proceeds: Decimal,
+    pub cost_basis: Decimal,
+    pub realized_gain: Decimal,
+}
+
+impl RealizedGains {
+    /// One entry per currency, sorted by currency.
+    pub fn totals(&self) -> Vec<RealizedTotal> {
+        let mut totals: BTreeMap<&str, RealizedTotal> = BTreeMap::new();
+        for p in &self.positions {
+            let t = totals.entry(&p.currency).or_insert_with(|| RealizedTotal {
+                currency: p.currency.clone(),
+                ..Default::default()
+            });
+            t.proceeds += p.proceeds;
+            t.cost_basis += p.cost_basis;
+            t.realized_gain += p.realized_gain;
+        }
+        totals.into_values().collect()
+    }
+}
+
 /// A position being replayed: `quantity` is signed (negative when short); `open_value` is
 /// the cash of its opening trades not yet closed (cost of a long, proceeds of a short).
 #[derive(Default)]
@@ -232,10 +258,10 @@ async fn trades(
             Some(Trade {
                 account_id: t.account_id,
                 security_id: t.security_id?,
-                currency: t
-                    .iso_currency_code
-                    .or(t.unofficial_currency_code)
-                    .unwrap_or_else(|| crate::db::holdings::NO_CURRENCY.to_owned()),
+                currency: crate::db::holdings::currency_of_codes(
+                    t.iso_currency_code.as_deref(),
+                    t.unofficial_currency_code.as_deref(),
+                ),
                 date: t.date,
                 is_buy: t.transaction_type == "buy",
                 opens_short: t.subtype == "sell short",

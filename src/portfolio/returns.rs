@@ -163,7 +163,7 @@ pub async fn returns(
     from: NaiveDate,
     to: NaiveDate,
 ) -> ApiResult<Vec<PeriodReturn>> {
-    let points = history::value_history(account_days, from, to, Interval::Day)?;
+    let points = history::value_history(account_days, from, to, Interval::Day);
     let flows = flows(db, user_id, scope, from, to).await?;
     let mut values: BTreeMap<String, BTreeMap<NaiveDate, Decimal>> = BTreeMap::new();
     for p in points {

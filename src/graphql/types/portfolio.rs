@@ -3,8 +3,6 @@ use chrono::NaiveDate;
 
 use super::{Account, Security};
 use crate::db::accounts::AccountScope;
-use crate::db::filter::Range;
-use crate::db::transactions::TransactionFilter;
 use crate::graphql::scalars::{Date, DecimalScalar};
 use crate::portfolio::{self as service, Figures, GroupFigures, Interval};
 
@@ -451,14 +449,8 @@ impl Portfolio {
             .await?;
         let account = |id: i64| accounts.get(&id).cloned().map(Account);
         let security = |id: i64| securities.get(&id).cloned().map(Security);
-        let mut totals: std::collections::BTreeMap<String, [rust_decimal::Decimal; 3]> =
-            Default::default();
         let mut positions = Vec::new();
         for p in &gains.positions {
-            let t = totals.entry(p.currency.clone()).or_default();
-            t[0] += p.proceeds;
-            t[1] += p.cost_basis;
-            t[2] += p.realized_gain;
             positions.push(RealizedGain {
                 account: account(p.account_id),
                 security: security(p.security_id),
@@ -486,13 +478,14 @@ impl Portfolio {
             });
         }
         Ok(RealizedGains {
-            totals: totals
+            totals: gains
+                .totals()
                 .into_iter()
-                .map(|(currency, [proceeds, cost_basis, gain])| RealizedTotal {
-                    currency,
-                    proceeds: proceeds.into(),
-                    cost_basis: cost_basis.into(),
-                    realized_gain: gain.into(),
+                .map(|t| RealizedTotal {
+                    currency: t.currency,
+                    proceeds: t.proceeds.into(),
+                    cost_basis: t.cost_basis.into(),
+                    realized_gain: t.realized_gain.into(),
                 })
                 .collect(),
             positions,
@@ -509,16 +502,7 @@ impl Portfolio {
         #[graphql(desc = "Last day (default: today).")] to: Option<Date>,
     ) -> Result<Vec<MonthlyIncomeAndCosts>> {
         let (from, to) = period(from, to)?;
-        let filter = TransactionFilter {
-            scope: self.scope.clone(),
-            date: Some(Range {
-                gte: Some(from),
-                lte: Some(to),
-                ..Default::default()
-            }),
-            ..Default::default()
-        };
-        let months = analytics(ctx).monthly_flows(&filter).await?;
+        let months = analytics(ctx).monthly_flows(&self.scope, from, to).await?;
         Ok(months
             .iter()
             .map(|m| MonthlyIncomeAndCosts {

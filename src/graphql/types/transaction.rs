@@ -103,11 +103,10 @@ impl InvestmentTransaction {
 
     /// The ISO code, else the unofficial code, else `XXX` (ISO 4217 for "no currency").
     async fn currency(&self) -> String {
-        self.0
-            .iso_currency_code
-            .clone()
-            .or_else(|| self.0.unofficial_currency_code.clone())
-            .unwrap_or_else(|| crate::db::holdings::NO_CURRENCY.to_owned())
+        crate::db::holdings::currency_of_codes(
+            self.0.iso_currency_code.as_deref(),
+            self.0.unofficial_currency_code.as_deref(),
+        )
     }
 
     /// True when the transaction was cancelled: kept for the record, left out of totals.
