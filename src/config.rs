@@ -37,6 +37,16 @@ pub struct Cli {
     )]
     pub log_format: LogFormat,
 
+    /// IANA time zone whose calendar dates snapshots and "today" (`America/New_York`):
+    /// an evening sync is dated that evening, not the next day in UTC.
+    #[arg(
+        long,
+        env = "INVESTMENTS_TIMEZONE",
+        default_value = "UTC",
+        global = true
+    )]
+    pub timezone: chrono_tz::Tz,
+
     #[command(subcommand)]
     pub command: Command,
 }
@@ -141,8 +151,9 @@ impl PlaidArgs {
         Some(config)
     }
 
-    pub fn sync_options(&self) -> SyncOptions {
+    pub fn sync_options(&self, clock: crate::clock::Clock) -> SyncOptions {
         SyncOptions {
+            clock,
             concurrency: self.sync_concurrency.max(1),
             webhook_url: self.plaid_webhook_url.clone(),
             ..Default::default()

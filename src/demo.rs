@@ -16,6 +16,7 @@ use axum::Router;
 use migration::{Migrator, MigratorTrait};
 
 use crate::auth::{self, Scope};
+use crate::clock::Clock;
 use crate::crypto::TokenCipher;
 use crate::db::{self, DbConfig};
 use crate::http::{self, AppState, HttpOptions};
@@ -105,7 +106,7 @@ pub async fn prepare(options: &DemoOptions) -> anyhow::Result<Demo> {
 
     backfill_history(&db, user.id, options.seed, HISTORY_DAYS).await?;
 
-    let mut state = AppState::new(db, Some(sync.clone()));
+    let mut state = AppState::new(db, Some(sync.clone()), Clock::system());
     state.graphiql_headers = vec![("Authorization".to_owned(), format!("Bearer {token}"))];
     let router = http::router(state, &HttpOptions::default());
     Ok(Demo {

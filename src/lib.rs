@@ -5,6 +5,7 @@
 //! PostgreSQL.
 
 pub mod auth;
+pub mod clock;
 pub mod config;
 pub mod crypto;
 pub mod db;

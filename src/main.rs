@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use clap::Parser;
+use investments::clock::Clock;
 use investments::config::{self, Cli, Command, MigrateAction, PlaidArgs, ServeArgs, TokenAction};
 use investments::crypto::TokenCipher;
 use investments::db::{self, DbConfig};
@@ -51,7 +52,11 @@ fn api(err: investments::error::ApiError) -> anyhow::Error {
 
 /// The sync engine for these options; `None` without Plaid credentials. The encryption
 /// key is required either way: stored access tokens are useless without it.
-fn sync_service(db: &DatabaseConnection, args: &PlaidArgs) -> anyhow::Result<Option<SyncService>> {
+fn sync_service(
+    db: &DatabaseConnection,
+    args: &PlaidArgs,
+    clock: Clock,
+) -> anyhow::Result<Option<SyncService>> {
     let key = args.encryption_key.as_deref().context(
         "INVESTMENTS_ENCRYPTION_KEY is required: 32 bytes as 64 hex characters \
          (e.g. `openssl rand -hex 32`); `investments demo` needs none",
@@ -65,11 +70,12 @@ fn sync_service(db: &DatabaseConnection, args: &PlaidArgs) -> anyhow::Result<Opt
         db.clone(),
         Arc::new(client),
         Arc::new(cipher),
-        args.sync_options(),
+        args.sync_options(clock),
     )))
 }
 
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let clock = Clock::system_in(cli.timezone);
     match cli.command {
         Command::Demo(args) => {
             investments::demo::run(&investments::demo::DemoOptions {
@@ -79,8 +85,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             })
             .await?;
         }
-        Command::Serve(args) => serve(&cli.database_url, args).await?,
-        Command::Sync(args) => return sync_once(&cli.database_url, &args.plaid).await,
+        Command::Serve(args) => serve(&cli.database_url, args, clock).await?,
+        Command::Sync(args) => return sync_once(&cli.database_url, &args.plaid, clock).await,
         Command::PlaidSim(args) => {
             let simulator = Simulator::start_on(
                 SimulatorConfig {
@@ -89,6 +95,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     client_id: args.client_id.clone(),
                     secret: args.secret.clone(),
                     latency: std::time::Duration::from_millis(args.latency_ms),
+                    clock: Clock::system_in(cli.timezone),
                 },
                 SocketAddr::from(([127, 0, 0, 1], args.port)),
             )
@@ -122,14 +129,14 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-async fn serve(database_url: &str, args: ServeArgs) -> anyhow::Result<()> {
+async fn serve(database_url: &str, args: ServeArgs, clock: Clock) -> anyhow::Result<()> {
     let db = connect(database_url).await?;
     if !args.no_migrate {
         Migrator::up(&db, None)
             .await
             .context("applying migrations")?;
     }
-    let sync = sync_service(&db, &args.plaid)?;
+    let sync = sync_service(&db, &args.plaid, clock.clone())?;
     if sync.is_none() {
         tracing::warn!("PLAID_CLIENT_ID / PLAID_SECRET not set: serving stored data only");
     }
@@ -143,7 +150,7 @@ async fn serve(database_url: &str, args: ServeArgs) -> anyhow::Result<()> {
     let options = HttpOptions {
         cors_origins: args.cors_origins,
     };
-    let app = http::router(AppState::new(db, sync), &options);
+    let app = http::router(AppState::new(db, sync, clock), &options);
     let listener = tokio::net::TcpListener::bind(args.bind)
         .await
         .with_context(|| format!("cannot listen on {}", args.bind))?;
@@ -159,12 +166,16 @@ async fn serve(database_url: &str, args: ServeArgs) -> anyhow::Result<()> {
 }
 
 /// `investments sync`: every item once; non-zero exit if any failed.
-async fn sync_once(database_url: &str, plaid: &PlaidArgs) -> anyhow::Result<ExitCode> {
+async fn sync_once(
+    database_url: &str,
+    plaid: &PlaidArgs,
+    clock: Clock,
+) -> anyhow::Result<ExitCode> {
     let db = connect(database_url).await?;
     Migrator::up(&db, None)
         .await
         .context("applying migrations")?;
-    let sync = sync_service(&db, plaid)?
+    let sync = sync_service(&db, plaid, clock)?
         .context("Plaid credentials are required (PLAID_CLIENT_ID, PLAID_SECRET)")?;
     let outcomes = sync
         .refresh_all(None, Trigger::Schedule, None, None)

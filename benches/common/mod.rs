@@ -111,7 +111,10 @@ pub async fn serve(conn: &DatabaseConnection, user_id: i64) -> (SocketAddr, Stri
         .await
         .expect("token")
         .token;
-    let router = http::router(AppState::new(conn.clone(), None), &HttpOptions::default());
+    let router = http::router(
+        AppState::new(conn.clone(), None, Default::default()),
+        &HttpOptions::default(),
+    );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");

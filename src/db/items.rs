@@ -67,9 +67,9 @@ pub struct NewItem {
 pub async fn create<C: sea_orm::ConnectionTrait>(
     conn: &C,
     item: NewItem,
+    now: chrono::DateTime<chrono::Utc>,
 ) -> ApiResult<plaid_items::Model> {
     use sea_orm::{ActiveModelTrait, Set};
-    let now = chrono::Utc::now();
     Ok(plaid_items::ActiveModel {
         user_id: Set(item.user_id),
         plaid_item_id: Set(item.plaid_item_id),

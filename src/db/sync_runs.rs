@@ -28,6 +28,7 @@ pub async fn start<C: ConnectionTrait>(
     item_id: i64,
     trigger: &str,
     window: Option<(NaiveDate, NaiveDate)>,
+    now: DateTime<Utc>,
 ) -> ApiResult<sync_runs::Model> {
     Ok(sync_runs::ActiveModel {
         user_id: Set(user_id),
@@ -35,7 +36,7 @@ pub async fn start<C: ConnectionTrait>(
         trigger: Set(trigger.to_owned()),
         window_start: Set(window.map(|w| w.0)),
         window_end: Set(window.map(|w| w.1)),
-        started_at: Set(Utc::now()),
+        started_at: Set(now),
         outcome: Set("running".to_owned()),
         ..Default::default()
     }
@@ -48,10 +49,11 @@ pub async fn finish<C: ConnectionTrait>(
     conn: &C,
     run_id: i64,
     result: Result<SyncCounts, (String, String)>,
+    now: DateTime<Utc>,
 ) -> ApiResult<sync_runs::Model> {
     let mut run = sync_runs::ActiveModel {
         id: Set(run_id),
-        finished_at: Set(Some(Utc::now())),
+        finished_at: Set(Some(now)),
         ..Default::default()
     };
     match result {

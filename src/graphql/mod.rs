@@ -16,6 +16,7 @@ use async_graphql::{Context, EmptySubscription, Schema, SchemaBuilder};
 use sea_orm::DatabaseConnection;
 
 use crate::auth::Viewer;
+use crate::clock::Clock;
 use crate::error::{ApiError, ApiResult};
 use crate::sync::SyncService;
 use loaders::Loaders;
@@ -41,8 +42,8 @@ fn builder() -> SchemaBuilder<query::Query, mutation::Mutation, EmptySubscriptio
 
 /// The schema served over HTTP; without a sync service (no Plaid credentials) the item
 /// mutations answer `PLAID_UNAVAILABLE`.
-pub fn schema(db: DatabaseConnection, sync: Option<SyncService>) -> AppSchema {
-    builder().data(db).data(sync).finish()
+pub fn schema(db: DatabaseConnection, sync: Option<SyncService>, clock: Clock) -> AppSchema {
+    builder().data(db).data(sync).data(clock).finish()
 }
 
 /// The SDL committed as `schema.graphql`.
@@ -89,6 +90,10 @@ pub(crate) fn sync<'a>(ctx: &Context<'a>) -> ApiResult<&'a SyncService> {
                 item_status: None,
             }))
         })
+}
+
+pub(crate) fn clock<'a>(ctx: &Context<'a>) -> &'a Clock {
+    ctx.data_unchecked::<Clock>()
 }
 
 pub(crate) fn loaders<'a>(ctx: &Context<'a>) -> &'a Loaders {

@@ -18,6 +18,7 @@ use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
+use crate::clock::Clock;
 use crate::graphql::AppSchema;
 use crate::sync::SyncService;
 use crate::sync::webhook::WebhookVerifier;
@@ -38,14 +39,17 @@ pub struct AppState {
     pub webhooks: Option<Arc<WebhookVerifier>>,
     /// Headers GraphiQL starts with (the demo fills in its token).
     pub graphiql_headers: Vec<(String, String)>,
+    /// Every "now" and "today" the API reads.
+    pub clock: Clock,
     /// Computed portfolio figures, per user and data version.
     pub analytics: Arc<crate::portfolio::AnalyticsCache>,
 }
 
 impl AppState {
-    pub fn new(db: DatabaseConnection, sync: Option<SyncService>) -> Self {
+    pub fn new(db: DatabaseConnection, sync: Option<SyncService>, clock: Clock) -> Self {
         AppState {
-            schema: crate::graphql::schema(db.clone(), sync.clone()),
+            schema: crate::graphql::schema(db.clone(), sync.clone(), clock.clone()),
+            clock,
             webhooks: sync
                 .as_ref()
                 .map(|s| Arc::new(WebhookVerifier::new(s.plaid().clone()))),

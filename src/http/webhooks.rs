@@ -21,7 +21,7 @@ pub async fn plaid(State(state): State<AppState>, headers: HeaderMap, body: Byte
     let header = headers
         .get("plaid-verification")
         .and_then(|v| v.to_str().ok());
-    let now = chrono::Utc::now().timestamp();
+    let now = state.clock.now().timestamp();
     if let Err(rejection) = verifier.verify(header, &body, now).await {
         tracing::warn!(reason = %rejection, "webhook refused");
         return answer(StatusCode::UNAUTHORIZED, &rejection.to_string());

@@ -50,10 +50,14 @@ pub fn currency_of(h: &holdings::Model) -> String {
     )
 }
 
-/// The period `[from, to]` of a figure: `to` defaults to today, `from` to a year before
+/// The period `[from, to]` of a figure: `to` defaults to `today`, `from` to a year before
 /// `to`; `from` after `to` is refused.
-pub fn period(from: Option<NaiveDate>, to: Option<NaiveDate>) -> ApiResult<(NaiveDate, NaiveDate)> {
-    let to = to.unwrap_or_else(|| chrono::Utc::now().date_naive());
+pub fn period(
+    from: Option<NaiveDate>,
+    to: Option<NaiveDate>,
+    today: NaiveDate,
+) -> ApiResult<(NaiveDate, NaiveDate)> {
+    let to = to.unwrap_or(today);
     let from = from.unwrap_or_else(|| to.checked_sub_months(chrono::Months::new(12)).unwrap_or(to));
     if from > to {
         return Err(crate::error::ApiError::bad_input(format!(

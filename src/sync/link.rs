@@ -111,9 +111,10 @@ impl SyncService {
                 institution_name,
                 webhook: item_info.webhook,
             },
+            self.clock().now(),
         )
         .await?;
-        store::store_accounts(&txn, user_id, item.id, &accounts).await?;
+        store::store_accounts(&txn, self.clock().now(), user_id, item.id, &accounts).await?;
         txn.commit().await?;
         tracing::info!(item = %item.plaid_item_id, accounts = accounts.len(), "item linked");
         Ok(self.sync_item(item, Trigger::Link, None, None).await)

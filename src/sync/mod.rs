@@ -17,12 +17,13 @@ pub mod webhook;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use chrono::{Months, NaiveDate, Utc};
+use chrono::{Months, NaiveDate};
 use futures_util::future::{BoxFuture, FutureExt, Shared};
 use futures_util::{StreamExt, stream};
 use sea_orm::{DatabaseConnection, Set, TransactionTrait};
 use tracing::Instrument;
 
+use crate::clock::Clock;
 use crate::crypto::TokenCipher;
 use crate::db::entities::{plaid_items, sync_runs};
 use crate::db::items::ItemErrorFields;
@@ -76,6 +77,8 @@ pub struct SyncOptions {
     pub webhook_url: Option<String>,
     /// Name shown in Plaid Link.
     pub client_name: String,
+    /// Every "now" and "today" of a sync.
+    pub clock: Clock,
 }
 
 impl Default for SyncOptions {
@@ -87,6 +90,7 @@ impl Default for SyncOptions {
             concurrency: 4,
             webhook_url: None,
             client_name: "investments".to_owned(),
+            clock: Clock::system(),
         }
     }
 }
@@ -203,6 +207,10 @@ impl SyncService {
         &self.0.options
     }
 
+    pub fn clock(&self) -> &Clock {
+        &self.0.options.clock
+    }
+
     fn access_token(&self, item: &plaid_items::Model) -> ApiResult<AccessToken> {
         let stored = item
             .access_token_ciphertext
@@ -222,7 +230,7 @@ impl SyncService {
         start: Option<NaiveDate>,
         end: Option<NaiveDate>,
     ) -> ApiResult<(NaiveDate, NaiveDate)> {
-        let today = Utc::now().date_naive();
+        let today = self.clock().today();
         let end = end.unwrap_or(today);
         let start = start.unwrap_or_else(|| match item.last_success_at {
             Some(last) => last.date_naive() - chrono::Days::new(self.0.options.overlap_days),
@@ -280,7 +288,7 @@ impl SyncService {
         start: Option<NaiveDate>,
         end: Option<NaiveDate>,
     ) -> SyncOutcome {
-        let requested_at = Utc::now();
+        let requested_at = self.clock().now();
         let lock = match lock::AdvisoryLock::acquire(&self.0.db, lock::LockKey::Item(item.id)).await
         {
             Ok(lock) => lock,
@@ -335,6 +343,7 @@ impl SyncService {
             item.id,
             trigger.as_str(),
             Some(window),
+            self.clock().now(),
         )
         .await
         {
@@ -352,7 +361,7 @@ impl SyncService {
         let run_id = run.id;
         let outcome = match result {
             Ok(counts) => {
-                let run = db::sync_runs::finish(&self.0.db, run.id, Ok(counts))
+                let run = db::sync_runs::finish(&self.0.db, run.id, Ok(counts), self.clock().now())
                     .await
                     .ok();
                 let item = db::items::get(&self.0.db, item.id).await.unwrap_or(item);
@@ -379,9 +388,14 @@ impl SyncService {
                 };
                 tracing::warn!(item = %item.plaid_item_id, code = %code, "sync failed: {message}");
                 let item = self.record_failure(&item, &failure).await.unwrap_or(item);
-                let run = db::sync_runs::finish(&self.0.db, run.id, Err((code, message)))
-                    .await
-                    .ok();
+                let run = db::sync_runs::finish(
+                    &self.0.db,
+                    run.id,
+                    Err((code, message)),
+                    self.clock().now(),
+                )
+                .await
+                .ok();
                 SyncOutcome {
                     item,
                     run,
@@ -420,7 +434,7 @@ impl SyncService {
             .begin()
             .await
             .map_err(|e| Failure::Api(e.into()))?;
-        let counts = store::store(&txn, item, &fetched, window)
+        let counts = store::store(&txn, item, &fetched, window, self.clock())
             .await
             .map_err(Failure::Api)?;
         db::users::bump_data_version(&txn, item.user_id)
@@ -437,7 +451,7 @@ impl SyncService {
         item: &plaid_items::Model,
         failure: &Failure,
     ) -> ApiResult<plaid_items::Model> {
-        let now = Utc::now();
+        let now = self.clock().now();
         let mut changes = plaid_items::ActiveModel {
             id: Set(item.id),
             last_attempt_at: Set(Some(now)),

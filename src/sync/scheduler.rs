@@ -4,8 +4,6 @@
 
 use std::time::Duration;
 
-use chrono::Utc;
-
 use super::lock::{AdvisoryLock, LockKey};
 use super::{SyncOutcome, SyncService, Trigger};
 use crate::db;
@@ -25,7 +23,12 @@ pub async fn round_if_due(
     };
     let last = db::sync_runs::last_started(service.db(), Trigger::Schedule.as_str()).await?;
     let due = match last {
-        Some(started) => (Utc::now() - started).to_std().unwrap_or_default() >= every,
+        Some(started) => {
+            (service.clock().now() - started)
+                .to_std()
+                .unwrap_or_default()
+                >= every
+        }
         None => true,
     };
     if !due {

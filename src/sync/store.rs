@@ -3,11 +3,12 @@
 
 use std::collections::{HashMap, HashSet};
 
-use chrono::{NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;
 use sea_orm::{DatabaseTransaction, Set};
 
 use super::fetch::Fetched;
+use crate::clock::Clock;
 use crate::db::entities::{
     accounts, holding_snapshots, investment_holdings as holdings,
     investment_transactions as transactions, plaid_items, securities,
@@ -26,8 +27,12 @@ fn opt(d: Option<Decimal>) -> Option<Numeric> {
     d.map(Numeric)
 }
 
-fn account_row(user_id: i64, item_id: i64, a: &wire::Account) -> accounts::ActiveModel {
-    let now = Utc::now();
+fn account_row(
+    now: DateTime<Utc>,
+    user_id: i64,
+    item_id: i64,
+    a: &wire::Account,
+) -> accounts::ActiveModel {
     accounts::ActiveModel {
         user_id: Set(user_id),
         item_id: Set(item_id),
@@ -55,19 +60,19 @@ fn account_row(user_id: i64, item_id: i64, a: &wire::Account) -> accounts::Activ
 /// Stores the accounts of a newly linked item (from `/accounts/get`).
 pub async fn store_accounts(
     txn: &DatabaseTransaction,
+    now: DateTime<Utc>,
     user_id: i64,
     item_id: i64,
     accounts: &[wire::Account],
 ) -> ApiResult<()> {
     let rows = accounts
         .iter()
-        .map(|a| account_row(user_id, item_id, a))
+        .map(|a| account_row(now, user_id, item_id, a))
         .collect();
     db::accounts::upsert(txn, rows).await
 }
 
-fn security_row(user_id: i64, s: &wire::Security) -> securities::ActiveModel {
-    let now = Utc::now();
+fn security_row(now: DateTime<Utc>, user_id: i64, s: &wire::Security) -> securities::ActiveModel {
     let option = s.option_contract.as_ref();
     let fixed = s.fixed_income.as_ref();
     let yield_rate = fixed.and_then(|f| f.yield_rate.as_ref());
@@ -132,8 +137,12 @@ struct Ids {
     securities: HashMap<String, i64>,
 }
 
-fn holding_row(user_id: i64, ids: &Ids, h: &wire::Holding) -> Option<holdings::ActiveModel> {
-    let now = Utc::now();
+fn holding_row(
+    now: DateTime<Utc>,
+    user_id: i64,
+    ids: &Ids,
+    h: &wire::Holding,
+) -> Option<holdings::ActiveModel> {
     Some(holdings::ActiveModel {
         user_id: Set(user_id),
         account_id: Set(*ids.accounts.get(&h.account_id)?),
@@ -156,6 +165,7 @@ fn holding_row(user_id: i64, ids: &Ids, h: &wire::Holding) -> Option<holdings::A
 }
 
 fn snapshot_row(
+    now: DateTime<Utc>,
     user_id: i64,
     ids: &Ids,
     today: NaiveDate,
@@ -174,17 +184,17 @@ fn snapshot_row(
         close_price: Set(opt(close_price)),
         iso_currency_code: Set(h.iso_currency_code.clone()),
         unofficial_currency_code: Set(h.unofficial_currency_code.clone()),
-        created_at: Set(Utc::now()),
+        created_at: Set(now),
         ..Default::default()
     })
 }
 
 fn transaction_row(
+    now: DateTime<Utc>,
     user_id: i64,
     ids: &Ids,
     t: &wire::InvestmentTransaction,
 ) -> Option<transactions::ActiveModel> {
-    let now = Utc::now();
     Some(transactions::ActiveModel {
         user_id: Set(user_id),
         account_id: Set(*ids.accounts.get(&t.account_id)?),
@@ -248,23 +258,25 @@ pub async fn store(
     item: &plaid_items::Model,
     fetched: &Fetched,
     window: (NaiveDate, NaiveDate),
+    clock: &Clock,
 ) -> ApiResult<SyncCounts> {
     let user_id = item.user_id;
-    let today = Utc::now().date_naive();
+    let now = clock.now();
+    let today = clock.today();
     let mut counts = SyncCounts::default();
 
     // Accounts and securities first: holdings and transactions refer to their row ids.
     let account_rows: Vec<_> = fetched
         .accounts
         .values()
-        .map(|a| account_row(user_id, item.id, a))
+        .map(|a| account_row(now, user_id, item.id, a))
         .collect();
     counts.accounts_upserted = account_rows.len() as i32;
     db::accounts::upsert(txn, account_rows).await?;
     let security_rows: Vec<_> = fetched
         .securities
         .values()
-        .map(|s| security_row(user_id, s))
+        .map(|s| security_row(now, user_id, s))
         .collect();
     counts.securities_upserted = security_rows.len() as i32;
     db::securities::upsert(txn, security_rows).await?;
@@ -288,7 +300,7 @@ pub async fn store(
     let holding_rows: Vec<_> = fetched
         .holdings
         .iter()
-        .filter_map(|h| holding_row(user_id, &ids, h))
+        .filter_map(|h| holding_row(now, user_id, &ids, h))
         .collect();
     if holding_rows.len() != fetched.holdings.len() {
         tracing::warn!(
@@ -332,7 +344,7 @@ pub async fn store(
                 .securities
                 .get(&h.security_id)
                 .and_then(|s| s.close_price);
-            snapshot_row(user_id, &ids, today, h, close)
+            snapshot_row(now, user_id, &ids, today, h, close)
         })
         .collect();
     counts.snapshots_written = snapshot_rows.len() as i32;
@@ -357,7 +369,7 @@ pub async fn store(
     let transaction_rows: Vec<_> = fetched
         .transactions
         .iter()
-        .filter_map(|t| transaction_row(user_id, &ids, t))
+        .filter_map(|t| transaction_row(now, user_id, &ids, t))
         .collect();
     counts.transactions_upserted = transaction_rows.len() as i32;
     db::transactions::upsert(txn, transaction_rows).await?;
@@ -404,7 +416,6 @@ pub async fn store(
     db::transactions::mark_cancelled(txn, &cancelled).await?;
 
     // The item: healthy again, with Plaid's current view of it.
-    let now = Utc::now();
     let products = |p: &Vec<String>| serde_json::to_string(p).ok();
     db::items::update(
         txn,

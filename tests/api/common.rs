@@ -95,6 +95,7 @@ pub fn sync_service(
         Arc::new(TokenCipher::from_hex(TEST_ENCRYPTION_KEY).expect("key")),
         SyncOptions {
             webhook_url,
+            clock: simulator.config().clock.clone(),
             ..Default::default()
         },
     )
@@ -201,8 +202,13 @@ impl TestApp {
             }
             None => None,
         };
+        // One clock for the server and its Plaid: the simulator's when there is one.
+        let clock = plaid
+            .as_ref()
+            .map(|(s, _)| s.config().clock.clone())
+            .unwrap_or_default();
         let router = http::router(
-            AppState::new(conn.clone(), plaid.as_ref().map(|(_, s)| s.clone())),
+            AppState::new(conn.clone(), plaid.as_ref().map(|(_, s)| s.clone()), clock),
             &HttpOptions::default(),
         );
         tokio::spawn(async move {

@@ -78,6 +78,7 @@ impl<'a> Fixture<'a> {
                 access_token_ciphertext: None,
                 webhook: None,
             },
+            chrono::Utc::now(),
         )
         .await
         .unwrap_or_else(|e| panic!("item: {}", e.message()))

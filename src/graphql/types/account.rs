@@ -113,7 +113,7 @@ impl Account {
         #[graphql(desc = "Spacing of the points.", default_with = "HistoryInterval::Day")]
         interval: HistoryInterval,
     ) -> Result<Vec<ValuePoint>> {
-        let (from, to) = portfolio::period(from, to)?;
+        let (from, to) = portfolio::period(ctx, from, to)?;
         let scope = AccountScope {
             account_ids: Some(vec![self.0.id]),
             ..Default::default()

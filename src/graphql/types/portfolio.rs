@@ -40,10 +40,15 @@ impl From<HistoryInterval> for Interval {
 
 /// The period of `from` and `to` arguments (see [`service::period`]).
 pub(crate) fn period(
+    ctx: &Context<'_>,
     from: Option<Date>,
     to: Option<Date>,
 ) -> crate::error::ApiResult<(NaiveDate, NaiveDate)> {
-    service::period(from.map(|d| d.0), to.map(|d| d.0))
+    service::period(
+        from.map(|d| d.0),
+        to.map(|d| d.0),
+        crate::graphql::clock(ctx).today(),
+    )
 }
 
 pub(crate) fn analytics<'a>(ctx: &Context<'a>) -> &'a service::Analytics {
@@ -382,7 +387,7 @@ impl Portfolio {
         #[graphql(desc = "Spacing of the points.", default_with = "HistoryInterval::Day")]
         interval: HistoryInterval,
     ) -> Result<Vec<ValuePoint>> {
-        let (from, to) = period(from, to)?;
+        let (from, to) = period(ctx, from, to)?;
         let points = analytics(ctx)
             .value_history(&self.scope, from, to, interval.into())
             .await?;
@@ -397,7 +402,7 @@ impl Portfolio {
         #[graphql(desc = "First day (default: a year before `to`).")] from: Option<Date>,
         #[graphql(desc = "Last day (default: today).")] to: Option<Date>,
     ) -> Result<Vec<PeriodReturn>> {
-        let (from, to) = period(from, to)?;
+        let (from, to) = period(ctx, from, to)?;
         let returns = analytics(ctx).returns(&self.scope, from, to).await?;
         Ok(returns
             .iter()
@@ -423,7 +428,7 @@ impl Portfolio {
         #[graphql(desc = "First day (default: a year before `to`).")] from: Option<Date>,
         #[graphql(desc = "Last day (default: today).")] to: Option<Date>,
     ) -> Result<RealizedGains> {
-        let (from, to) = period(from, to)?;
+        let (from, to) = period(ctx, from, to)?;
         let gains = analytics(ctx).realized_gains(&self.scope, from, to).await?;
         let loaders = crate::graphql::loaders(ctx);
         // One batch each for the accounts and securities named.
@@ -501,7 +506,7 @@ impl Portfolio {
         #[graphql(desc = "First day (default: a year before `to`).")] from: Option<Date>,
         #[graphql(desc = "Last day (default: today).")] to: Option<Date>,
     ) -> Result<Vec<MonthlyIncomeAndCosts>> {
-        let (from, to) = period(from, to)?;
+        let (from, to) = period(ctx, from, to)?;
         let months = analytics(ctx).monthly_flows(&self.scope, from, to).await?;
         Ok(months
             .iter()

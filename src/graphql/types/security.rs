@@ -219,7 +219,7 @@ impl Security {
         #[graphql(desc = "First date (default: a year before `to`).")] from: Option<Date>,
         #[graphql(desc = "Last date (default: today).")] to: Option<Date>,
     ) -> Result<Vec<PricePoint>> {
-        let (from, to) = super::portfolio::period(from, to)?;
+        let (from, to) = super::portfolio::period(ctx, from, to)?;
         let points = super::portfolio::analytics(ctx)
             .price_history(&self.0, from, to)
             .await?;

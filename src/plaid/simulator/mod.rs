@@ -27,6 +27,7 @@ use serde_json::{Value, json};
 pub use data::ItemData;
 use server::{SimError, State};
 
+use crate::clock::Clock;
 use crate::plaid::types::{AccessTokenRequest, InvestmentTransaction, PlaidErrorBody};
 
 /// How the simulator behaves.
@@ -41,6 +42,9 @@ pub struct SimulatorConfig {
     pub secret: String,
     /// Added to every answer.
     pub latency: Duration,
+    /// The simulated institution's calendar: dates of generated data, new transactions
+    /// and cancels, token expirations.
+    pub clock: Clock,
 }
 
 impl Default for SimulatorConfig {
@@ -51,6 +55,7 @@ impl Default for SimulatorConfig {
             client_id: "simulator-client-id".to_owned(),
             secret: "simulator-secret".to_owned(),
             latency: Duration::ZERO,
+            clock: Clock::system(),
         }
     }
 }
@@ -192,6 +197,7 @@ fn login_required_error() -> PlaidErrorBody {
 
 /// The body Plaid would send for a webhook (pretty-printed with two spaces, as Plaid does).
 fn webhook_body(
+    now: chrono::DateTime<Utc>,
     item_id: &str,
     webhook_type: &str,
     code: &str,
@@ -210,10 +216,10 @@ fn webhook_body(
             json!({ "new_investments_transactions": 1, "cancelled_investments_transactions": 0 })
         }
         ("ITEM", "PENDING_DISCONNECT") => {
-            json!({ "reason": "INSTITUTION_TOKEN_EXPIRATION", "disconnect_time": Utc::now() + chrono::Duration::days(7) })
+            json!({ "reason": "INSTITUTION_TOKEN_EXPIRATION", "disconnect_time": now + chrono::Duration::days(7) })
         }
         ("ITEM", "PENDING_EXPIRATION") => {
-            json!({ "consent_expiration_time": Utc::now() + chrono::Duration::days(7) })
+            json!({ "consent_expiration_time": now + chrono::Duration::days(7) })
         }
         _ => json!({}),
     };
@@ -236,12 +242,12 @@ async fn deliver(
         let item = world.items.get(item_id).ok_or("no such item")?;
         item.webhook.clone().ok_or("the item has no webhook URL")?
     };
-    let body = webhook_body(item_id, webhook_type, code, error);
+    let body = webhook_body(state.config.clock.now(), item_id, webhook_type, code, error);
     let jwt = state
         .signer
         .lock()
         .expect("not poisoned")
-        .sign(&body, Utc::now().timestamp());
+        .sign(&body, state.config.clock.now().timestamp());
     let response = state
         .http
         .post(url)
@@ -368,7 +374,7 @@ impl Simulator {
                 .iter()
                 .find(|t| t.investment_transaction_id == transaction_id)?
                 .clone();
-            let cancel = data::cancel_of(&mut item.rng, &original, Utc::now().date_naive());
+            let cancel = data::cancel_of(&mut item.rng, &original, self.state.config.clock.today());
             item.data.transactions.push(cancel.clone());
             data::sort_newest_first(&mut item.data.transactions);
             Some(cancel)
@@ -378,7 +384,8 @@ impl Simulator {
 
     /// A new transaction arrives, dated today.
     pub fn add_transaction(&self, item_id: &str) -> Option<InvestmentTransaction> {
-        self.with_item(item_id, |item| item.add_transaction())
+        let today = self.state.config.clock.today();
+        self.with_item(item_id, |item| item.add_transaction(today))
     }
 
     /// The `Plaid-Verification` value the simulator would send with `body` at `iat`.
@@ -392,7 +399,13 @@ impl Simulator {
 
     /// The body Plaid would send for a webhook.
     pub fn webhook_body(&self, item_id: &str, webhook_type: &str, code: &str) -> Vec<u8> {
-        webhook_body(item_id, webhook_type, code, None)
+        webhook_body(
+            self.state.config.clock.now(),
+            item_id,
+            webhook_type,
+            code,
+            None,
+        )
     }
 
     /// Sends a signed webhook to the item's webhook URL; returns the answer's status.
@@ -412,7 +425,7 @@ impl Simulator {
             .signer
             .lock()
             .expect("not poisoned")
-            .expire(Utc::now().timestamp());
+            .expire(self.state.config.clock.now().timestamp());
     }
 
     /// Requests received on `path` so far.

@@ -78,12 +78,12 @@ impl SimItem {
         }
     }
 
-    /// Adds a transaction dated today (it becomes the newest).
-    pub fn add_transaction(&mut self) -> InvestmentTransaction {
+    /// Adds a transaction dated `today` (it becomes the newest).
+    pub fn add_transaction(&mut self, today: NaiveDate) -> InvestmentTransaction {
         let template = self.data.transactions[0].clone();
         let transaction = InvestmentTransaction {
             investment_transaction_id: self.rng.id(),
-            date: Utc::now().date_naive(),
+            date: today,
             name: format!("NEW {}", template.name),
             ..template
         };
@@ -142,7 +142,7 @@ impl State {
             .id()
             .to_lowercase();
         State {
-            signer: std::sync::Mutex::new(Signer::generate(kid, Utc::now().timestamp())),
+            signer: std::sync::Mutex::new(Signer::generate(kid, config.clock.now().timestamp())),
             config,
             world: std::sync::Mutex::new(World::default()),
             http: reqwest::Client::new(),
@@ -416,7 +416,7 @@ impl State {
                 let data = data::generate(
                     seed,
                     pending.institution,
-                    Utc::now().date_naive(),
+                    self.config.clock.today(),
                     self.config.transactions_per_item,
                 );
                 world.tokens.insert(access_token.clone(), item_id.clone());
@@ -430,7 +430,7 @@ impl State {
                         data,
                         scenario: Scenario::default(),
                         rng,
-                        last_update: Utc::now(),
+                        last_update: self.config.clock.now(),
                     },
                 );
                 Ok(json!({ "access_token": access_token, "item_id": item_id }))
@@ -605,7 +605,7 @@ impl State {
                 });
                 if offset == 0 && item.scenario.insert_during_pagination {
                     item.scenario.insert_during_pagination = false;
-                    item.add_transaction();
+                    item.add_transaction(self.config.clock.today());
                 }
                 Ok(response)
             }
@@ -614,7 +614,7 @@ impl State {
                 let mut world = self.world();
                 let item = world.item_by_token(r.access_token.expose())?;
                 data_call_checks(item, path)?;
-                item.last_update = Utc::now();
+                item.last_update = self.config.clock.now();
                 Ok(json!({}))
             }
             "/item/remove" => {
@@ -667,7 +667,7 @@ impl State {
                 let n = self.requests.load(Ordering::Relaxed);
                 Ok(json!({
                     "link_token": format!("link-sandbox-{}", Rng::new(n ^ self.config.seed).id().to_lowercase()),
-                    "expiration": (Utc::now() + lifetime).to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                    "expiration": (self.config.clock.now() + lifetime).to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
                 }))
             }
             "/webhook_verification_key/get" => {
