@@ -16,3 +16,4 @@ pub mod http;
 pub mod plaid;
 pub mod portfolio;
 pub mod sync;
+pub mod vocabulary;

@@ -76,7 +76,7 @@ pub async fn create<C: sea_orm::ConnectionTrait>(
         institution_id: Set(item.institution_id),
         institution_name: Set(item.institution_name),
         access_token_ciphertext: Set(item.access_token_ciphertext),
-        status: Set("healthy".to_owned()),
+        status: Set(crate::vocabulary::ItemStatus::Healthy.as_str().to_owned()),
         webhook: Set(item.webhook),
         created_at: Set(now),
         updated_at: Set(now),

@@ -1,6 +1,8 @@
 //! Sync runs: one row per sync attempt of an item.
 
 use chrono::{DateTime, NaiveDate, Utc};
+
+use crate::vocabulary::RunOutcome;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
     QueryOrder, QuerySelect, Set,
@@ -37,7 +39,7 @@ pub async fn start<C: ConnectionTrait>(
         window_start: Set(window.map(|w| w.0)),
         window_end: Set(window.map(|w| w.1)),
         started_at: Set(now),
-        outcome: Set("running".to_owned()),
+        outcome: Set(RunOutcome::Running.as_str().to_owned()),
         ..Default::default()
     }
     .insert(conn)
@@ -58,7 +60,7 @@ pub async fn finish<C: ConnectionTrait>(
     };
     match result {
         Ok(c) => {
-            run.outcome = Set("succeeded".to_owned());
+            run.outcome = Set(RunOutcome::Succeeded.as_str().to_owned());
             run.accounts_upserted = Set(c.accounts_upserted);
             run.securities_upserted = Set(c.securities_upserted);
             run.holdings_upserted = Set(c.holdings_upserted);
@@ -68,7 +70,7 @@ pub async fn finish<C: ConnectionTrait>(
             run.transactions_cancelled = Set(c.transactions_cancelled);
         }
         Err((code, message)) => {
-            run.outcome = Set("failed".to_owned());
+            run.outcome = Set(RunOutcome::Failed.as_str().to_owned());
             run.error_code = Set(Some(code));
             run.error_message = Set(Some(message));
         }

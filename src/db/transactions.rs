@@ -107,7 +107,7 @@ pub fn live(
 ) -> Select<transactions::Entity> {
     select(backend, user_id, f)
         .filter(transactions::Column::Cancelled.eq(false))
-        .filter(transactions::Column::TransactionType.ne("cancel"))
+        .filter(transactions::Column::TransactionType.ne(crate::vocabulary::CANCEL))
 }
 
 pub async fn page(

@@ -15,6 +15,7 @@ use crate::db::transactions::{TransactionFilter, currency_expr, live};
 use crate::error::ApiResult;
 
 use super::allocation::Institution;
+use crate::vocabulary::{Series, series_of};
 
 /// A grouping of the summary.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -174,45 +175,6 @@ async fn institutions_of_accounts(
         .into_iter()
         .map(|(id, a)| (id, Institution::of(items.get(&a.item_id))))
         .collect())
-}
-
-/// A named series of the monthly income and costs.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Series {
-    Dividends,
-    Interest,
-    CapitalGains,
-    Fees,
-    Taxes,
-    Contributions,
-    Withdrawals,
-}
-
-/// The series a (type, subtype) counts in, and the sign that makes the series positive:
-/// income and contributions as money received, fees, taxes and withdrawals as money paid.
-pub fn series_of(kind: &str, subtype: &str) -> Option<(Series, Decimal)> {
-    let received = Decimal::NEGATIVE_ONE;
-    let paid = Decimal::ONE;
-    Some(match (kind, subtype) {
-        ("cash" | "fee", "dividend" | "qualified dividend" | "non-qualified dividend") => {
-            (Series::Dividends, received)
-        }
-        ("cash" | "fee", "interest" | "interest receivable") => (Series::Interest, received),
-        (
-            "cash" | "fee",
-            "long-term capital gain" | "short-term capital gain" | "unqualified gain",
-        ) => (Series::CapitalGains, received),
-        (
-            "cash" | "fee",
-            "account fee" | "legal fee" | "management fee" | "margin expense" | "transfer fee"
-            | "trust fee" | "fund fee" | "miscellaneous fee",
-        ) => (Series::Fees, paid),
-        ("cash" | "fee", "tax" | "tax withheld" | "non-resident tax") => (Series::Taxes, paid),
-        ("cash", "contribution" | "deposit") => (Series::Contributions, received),
-        ("buy", "contribution") => (Series::Contributions, paid),
-        ("cash", "withdrawal") => (Series::Withdrawals, paid),
-        _ => return None,
-    })
 }
 
 /// One month of one currency: each series' total.

@@ -32,35 +32,11 @@ use crate::error::{ApiError, ApiResult, PlaidFailure};
 use crate::plaid::client::PlaidApi;
 use crate::plaid::error::{Disposition, PlaidError};
 use crate::plaid::types::AccessToken;
+use crate::vocabulary::ItemStatus;
 
 pub use link::LinkToken;
 
-/// Why a sync started.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Trigger {
-    /// `refreshItem`.
-    Manual,
-    /// `refreshAll`.
-    RefreshAll,
-    /// `investments sync` or `serve --sync-every`.
-    Schedule,
-    /// A Plaid webhook.
-    Webhook,
-    /// The first sync after linking.
-    Link,
-}
-
-impl Trigger {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Trigger::Manual => "manual",
-            Trigger::RefreshAll => "refresh_all",
-            Trigger::Schedule => "schedule",
-            Trigger::Webhook => "webhook",
-            Trigger::Link => "link",
-        }
-    }
-}
+pub use crate::vocabulary::Trigger;
 
 /// Tuning of the sync engine.
 #[derive(Clone, Debug)]
@@ -139,11 +115,11 @@ struct Inner {
 pub struct SyncService(Arc<Inner>);
 
 /// The item status a Plaid failure leaves behind.
-fn status_after(err: &PlaidError) -> &'static str {
+pub(crate) fn status_after(err: &PlaidError) -> ItemStatus {
     match err.disposition() {
-        Disposition::NeedsUser => "login_required",
-        Disposition::NotReady => "not_ready",
-        _ => "error",
+        Disposition::NeedsUser => ItemStatus::LoginRequired,
+        Disposition::NotReady => ItemStatus::NotReady,
+        _ => ItemStatus::Error,
     }
 }
 
@@ -169,7 +145,7 @@ pub fn plaid_failure(err: &PlaidError, item: Option<&plaid_items::Model>) -> Api
         display_message: body.and_then(|b| b.display_message.clone()),
         request_id: err.request_id().map(str::to_owned),
         plaid_item_id: item.map(|i| i.plaid_item_id.clone()),
-        item_status: item.map(|_| status_after(err).to_owned()),
+        item_status: item.map(|_| status_after(err).as_str().to_owned()),
     }))
 }
 
@@ -459,7 +435,7 @@ impl SyncService {
         };
         if let Failure::Plaid(err) = failure {
             let body = err.body();
-            changes.status = Set(status_after(err).to_owned());
+            changes.status = Set(status_after(err).as_str().to_owned());
             changes.error_type = Set(err.error_type().map(str::to_owned));
             changes.error_code = Set(Some(err.code().to_owned()));
             changes.error_message = Set(Some(
@@ -493,10 +469,10 @@ impl SyncService {
     pub async fn set_item_status(
         &self,
         item: &plaid_items::Model,
-        status: &str,
+        status: ItemStatus,
         error: Option<ItemErrorFields>,
     ) -> ApiResult<plaid_items::Model> {
-        db::items::set_status(&self.0.db, item.id, status, error).await
+        db::items::set_status(&self.0.db, item.id, status.as_str(), error).await
     }
 }
 

@@ -20,8 +20,9 @@ use crate::db::items::ItemErrorFields;
 use crate::db::{self};
 use crate::error::ApiResult;
 use crate::plaid::client::PlaidApi;
-use crate::plaid::error::{Disposition, PlaidError};
+use crate::plaid::error::PlaidError;
 use crate::plaid::types::{Webhook, WebhookVerificationKey};
+use crate::vocabulary::ItemStatus;
 
 /// Oldest `iat` accepted, in seconds (replay protection).
 pub const MAX_AGE_SECONDS: i64 = 5 * 60;
@@ -167,34 +168,28 @@ impl SyncService {
             }
             ("ITEM", "ERROR") => {
                 let status = match &webhook.error {
-                    Some(body) => {
-                        let err = PlaidError::Api {
-                            status: body.status.unwrap_or(400),
-                            body: Box::new(body.clone()),
-                        };
-                        match err.disposition() {
-                            Disposition::NeedsUser => "login_required",
-                            Disposition::NotReady => "not_ready",
-                            _ => "error",
-                        }
-                    }
-                    None => "error",
+                    Some(body) => super::status_after(&PlaidError::Api {
+                        status: body.status.unwrap_or(400),
+                        body: Box::new(body.clone()),
+                    }),
+                    None => ItemStatus::Error,
                 };
                 self.set_item_status(&item, status, error_fields(&webhook.error))
                     .await?;
-                WebhookAction::StatusSet(status.to_owned())
+                WebhookAction::StatusSet(status.as_str().to_owned())
             }
             ("ITEM", "LOGIN_REPAIRED") => {
-                self.set_item_status(&item, "healthy", None).await?;
-                WebhookAction::StatusSet("healthy".to_owned())
+                self.set_item_status(&item, ItemStatus::Healthy, None)
+                    .await?;
+                WebhookAction::StatusSet(ItemStatus::Healthy.as_str().to_owned())
             }
             ("ITEM", "PENDING_DISCONNECT") => {
-                self.set_item_status(&item, "pending_disconnect", None)
+                self.set_item_status(&item, ItemStatus::PendingDisconnect, None)
                     .await?;
-                WebhookAction::StatusSet("pending_disconnect".to_owned())
+                WebhookAction::StatusSet(ItemStatus::PendingDisconnect.as_str().to_owned())
             }
             ("ITEM", "PENDING_EXPIRATION") => {
-                self.set_item_status(&item, "pending_expiration", None)
+                self.set_item_status(&item, ItemStatus::PendingExpiration, None)
                     .await?;
                 if let Some(expires) = webhook.consent_expiration_time {
                     db::items::update(
@@ -207,15 +202,16 @@ impl SyncService {
                     )
                     .await?;
                 }
-                WebhookAction::StatusSet("pending_expiration".to_owned())
+                WebhookAction::StatusSet(ItemStatus::PendingExpiration.as_str().to_owned())
             }
             ("ITEM", "USER_PERMISSION_REVOKED") => {
                 let error = error_fields(&webhook.error).or(Some(ItemErrorFields {
                     error_code: Some("USER_PERMISSION_REVOKED".to_owned()),
                     ..Default::default()
                 }));
-                self.set_item_status(&item, "login_required", error).await?;
-                WebhookAction::StatusSet("login_required".to_owned())
+                self.set_item_status(&item, ItemStatus::LoginRequired, error)
+                    .await?;
+                WebhookAction::StatusSet(ItemStatus::LoginRequired.as_str().to_owned())
             }
             _ => WebhookAction::Ignored,
         };

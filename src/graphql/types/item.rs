@@ -5,6 +5,7 @@ use crate::db::entities::plaid_items;
 use crate::graphql::ids::{self, NodeKind};
 use crate::graphql::loaders::AccountsOfItem;
 use crate::graphql::scalars::{self, DateTime};
+use crate::vocabulary::ItemStatus as Status;
 
 pub struct PlaidItem(pub plaid_items::Model);
 
@@ -27,24 +28,28 @@ pub enum ItemStatus {
 
 impl ItemStatus {
     pub fn as_db(self) -> &'static str {
+        self.domain().as_str()
+    }
+
+    fn domain(self) -> Status {
         match self {
-            ItemStatus::Healthy => "healthy",
-            ItemStatus::LoginRequired => "login_required",
-            ItemStatus::PendingExpiration => "pending_expiration",
-            ItemStatus::PendingDisconnect => "pending_disconnect",
-            ItemStatus::Error => "error",
-            ItemStatus::NotReady => "not_ready",
+            ItemStatus::Healthy => Status::Healthy,
+            ItemStatus::LoginRequired => Status::LoginRequired,
+            ItemStatus::PendingExpiration => Status::PendingExpiration,
+            ItemStatus::PendingDisconnect => Status::PendingDisconnect,
+            ItemStatus::Error => Status::Error,
+            ItemStatus::NotReady => Status::NotReady,
         }
     }
 
-    fn from_db(status: &str) -> ItemStatus {
+    fn from_domain(status: Status) -> ItemStatus {
         match status {
-            "healthy" => ItemStatus::Healthy,
-            "login_required" => ItemStatus::LoginRequired,
-            "pending_expiration" => ItemStatus::PendingExpiration,
-            "pending_disconnect" => ItemStatus::PendingDisconnect,
-            "not_ready" => ItemStatus::NotReady,
-            _ => ItemStatus::Error,
+            Status::Healthy => ItemStatus::Healthy,
+            Status::LoginRequired => ItemStatus::LoginRequired,
+            Status::PendingExpiration => ItemStatus::PendingExpiration,
+            Status::PendingDisconnect => ItemStatus::PendingDisconnect,
+            Status::Error => ItemStatus::Error,
+            Status::NotReady => ItemStatus::NotReady,
         }
     }
 }
@@ -87,7 +92,7 @@ impl PlaidItem {
 
     /// Health of the connection.
     async fn status(&self) -> ItemStatus {
-        ItemStatus::from_db(&self.0.status)
+        ItemStatus::from_domain(Status::from_stored(&self.0.status))
     }
 
     /// The last error, while the item is not healthy.

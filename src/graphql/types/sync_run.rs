@@ -1,3 +1,4 @@
+use crate::vocabulary::{RunOutcome, Trigger};
 use async_graphql::{Context, Enum, ID, Object, Result};
 
 use super::PlaidItem;
@@ -53,13 +54,15 @@ impl SyncRun {
 
     /// Why it ran.
     async fn trigger(&self) -> SyncTrigger {
-        match self.0.trigger.as_str() {
-            "refresh_all" => SyncTrigger::RefreshAll,
-            "schedule" => SyncTrigger::Schedule,
-            "webhook" => SyncTrigger::Webhook,
-            "link" => SyncTrigger::Link,
-            _ => SyncTrigger::Manual,
-        }
+        [
+            (Trigger::RefreshAll, SyncTrigger::RefreshAll),
+            (Trigger::Schedule, SyncTrigger::Schedule),
+            (Trigger::Webhook, SyncTrigger::Webhook),
+            (Trigger::Link, SyncTrigger::Link),
+        ]
+        .into_iter()
+        .find(|(stored, _)| stored.as_str() == self.0.trigger)
+        .map_or(SyncTrigger::Manual, |(_, api)| api)
     }
 
     /// First day of the transaction window fetched.
@@ -84,10 +87,10 @@ impl SyncRun {
 
     /// How it ended.
     async fn outcome(&self) -> SyncRunOutcome {
-        match self.0.outcome.as_str() {
-            "succeeded" => SyncRunOutcome::Succeeded,
-            "failed" => SyncRunOutcome::Failed,
-            _ => SyncRunOutcome::Running,
+        match RunOutcome::from_stored(&self.0.outcome) {
+            RunOutcome::Succeeded => SyncRunOutcome::Succeeded,
+            RunOutcome::Failed => SyncRunOutcome::Failed,
+            RunOutcome::Running => SyncRunOutcome::Running,
         }
     }
 
