@@ -11,17 +11,19 @@
 //! as `quantity_without_basis`; a buy beyond a short opens a long with the rest. When a
 //! position reaches zero it is closed.
 
-use std::collections::BTreeMap;
+use std::cmp::Ordering;
+use std::collections::{BTreeMap, HashMap};
 
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;
-use sea_orm::{ColumnTrait, DatabaseConnection, QueryFilter, QueryOrder};
+use sea_orm::{ColumnTrait, DatabaseConnection, QueryFilter};
 
 use crate::db::accounts::AccountScope;
 use crate::db::entities::investment_transactions as transactions;
-use crate::db::filter::{Range, TextMatch};
+use crate::db::filter::Range;
 use crate::db::transactions::{TransactionFilter, live};
 use crate::error::ApiResult;
+use crate::vocabulary::{TradeSide, UnitChange, trade_side, unit_change};
 
 /// Decimal places kept by the average-cost division.
 pub const COST_SCALE: u32 = 10;
@@ -89,75 +91,181 @@ impl RealizedGains {
 }
 
 /// A position being replayed: `quantity` is signed (negative when short); `open_value` is
-/// the cash of its opening trades not yet closed (cost of a long, proceeds of a short).
+/// the cash of its opening trades not yet closed (cost of a long, proceeds of a short);
+/// `without_basis` is the part of a long's units that came in with no cost on record
+/// (transfers in, units split off a position the record never saw opened).
 #[derive(Default)]
 struct Position {
     quantity: Decimal,
     open_value: Decimal,
+    without_basis: Decimal,
     opened_on: Option<NaiveDate>,
     cycle_opened: Decimal,
     cycle_proceeds: Decimal,
     cycle_cost: Decimal,
 }
 
-/// One buy or sell, as the replay needs it.
+/// What an event does to a position.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Action {
+    Trade(TradeSide),
+    Units(UnitChange),
+}
+
+/// One event of a position's history, as the replay needs it.
 #[derive(Clone, Debug)]
 pub struct Trade {
+    /// The row id: the last tie-break of the true order, so that a replay is repeatable.
+    pub id: i64,
     pub account_id: i64,
     pub security_id: i64,
     pub currency: String,
     pub date: NaiveDate,
-    pub is_buy: bool,
-    /// `sell short`: a sale that may open or extend a short position.
-    pub opens_short: bool,
-    /// `buy to cover`: a purchase that only closes a short position.
-    pub closes_short: bool,
+    pub datetime: Option<DateTime<Utc>>,
+    pub action: Action,
     pub quantity: Decimal,
     pub amount: Decimal,
+}
+
+impl Trade {
+    /// Order within a day when times are not all known: units reshaped first (a split is
+    /// effective at the open), then acquisitions, then disposals.
+    fn rank(&self) -> u8 {
+        match self.action {
+            Action::Units(UnitChange::Reshape) => 0,
+            Action::Trade(side) if side.acquires() => 1,
+            Action::Units(UnitChange::Transfer) if self.quantity > Decimal::ZERO => 1,
+            _ => 2,
+        }
+    }
+}
+
+/// Sorts events into their true order: by position, date, then `transaction_datetime` when
+/// every event of that position and day has one, then acquisitions before disposals, then
+/// row id. Never the order Plaid's pages came in.
+pub fn sort_true_order(trades: &mut [Trade]) {
+    let mut timed: HashMap<(i64, i64, NaiveDate), bool> = HashMap::new();
+    for t in trades.iter() {
+        *timed
+            .entry((t.account_id, t.security_id, t.date))
+            .or_insert(true) &= t.datetime.is_some();
+    }
+    trades.sort_by(|a, b| {
+        let day = (a.account_id, a.security_id, a.date);
+        day.cmp(&(b.account_id, b.security_id, b.date))
+            .then_with(|| {
+                if timed[&day] {
+                    a.datetime.cmp(&b.datetime)
+                } else {
+                    Ordering::Equal
+                }
+            })
+            .then_with(|| a.rank().cmp(&b.rank()))
+            .then_with(|| a.id.cmp(&b.id))
+    });
 }
 
 /// Cash scaled to the part `part / whole` of a trade or position.
 fn share(value: Decimal, part: Decimal, whole: Decimal) -> Decimal {
     if part == whole {
         value
+    } else if whole.is_zero() {
+        Decimal::ZERO
     } else {
         (value * part / whole).round_dp(COST_SCALE)
     }
 }
 
-/// Replays `trades` (in date order) and reports the closing trades within `[from, to]`.
+impl Position {
+    /// Units change without cash: a split carries the cost over the new units, and the
+    /// units without basis keep their share of the position.
+    fn reshape(&mut self, delta: Decimal) {
+        let before = self.quantity;
+        self.quantity += delta;
+        if before.is_zero() || (before > Decimal::ZERO) != (self.quantity > Decimal::ZERO) {
+            // Units the record never saw opened: they carry no basis.
+            self.without_basis = self.quantity.max(Decimal::ZERO);
+            if self.quantity <= Decimal::ZERO {
+                self.open_value = Decimal::ZERO;
+            }
+        } else if before > Decimal::ZERO {
+            self.without_basis = share(self.without_basis, self.quantity, before);
+        }
+    }
+
+    /// Units moved in (without basis) or out (at the average cost, no gain).
+    fn transfer(&mut self, delta: Decimal) {
+        if delta > Decimal::ZERO {
+            if self.quantity.is_zero() {
+                self.opened_on = None;
+            }
+            self.quantity += delta;
+            self.without_basis += delta;
+            return;
+        }
+        let out = (-delta).min(self.quantity.max(Decimal::ZERO));
+        if out.is_zero() {
+            return;
+        }
+        let out_without_basis = share(self.without_basis, out, self.quantity);
+        let known = self.quantity - self.without_basis;
+        self.open_value -= share(self.open_value, out - out_without_basis, known);
+        self.without_basis -= out_without_basis;
+        self.quantity -= out;
+    }
+}
+
+/// Replays `trades` (sorted into their true order here) and reports the closing trades
+/// within `[from, to]`.
 pub fn replay(trades: &[Trade], from: NaiveDate, to: NaiveDate) -> RealizedGains {
+    let mut trades: Vec<Trade> = trades.iter().filter(|t| t.date <= to).cloned().collect();
+    sort_true_order(&mut trades);
     let mut positions: BTreeMap<(i64, i64, String), Position> = BTreeMap::new();
     let mut realized: BTreeMap<(i64, i64, String), RealizedGain> = BTreeMap::new();
     let mut closed = Vec::new();
-    for t in trades.iter().filter(|t| t.date <= to) {
+    for t in &trades {
         let key = (t.account_id, t.security_id, t.currency.clone());
         let position = positions.entry(key.clone()).or_default();
+        let side = match t.action {
+            Action::Trade(side) => side,
+            Action::Units(UnitChange::Reshape) => {
+                position.reshape(t.quantity);
+                continue;
+            }
+            Action::Units(UnitChange::Transfer) => {
+                position.transfer(t.quantity);
+                continue;
+            }
+        };
+        let is_buy = side.acquires();
         let units = t.quantity.abs();
         if units.is_zero() {
             continue;
         }
         // Units this trade closes (those of a position the other way), units it should
         // have closed but the record has no opening for, and units that open or extend.
-        let closing = if (t.is_buy && position.quantity < Decimal::ZERO)
-            || (!t.is_buy && position.quantity > Decimal::ZERO)
+        let closing = if (is_buy && position.quantity < Decimal::ZERO)
+            || (!is_buy && position.quantity > Decimal::ZERO)
         {
             units.min(position.quantity.abs())
         } else {
             Decimal::ZERO
         };
-        let closes_only = if t.is_buy {
-            t.closes_short
-        } else {
-            !t.opens_short
-        };
-        let without_basis = if closes_only {
+        let closes_only = matches!(side, TradeSide::BuyToCover | TradeSide::Sell);
+        let beyond = if closes_only {
             units - closing
         } else {
             Decimal::ZERO
         };
-        let opening = units - closing - without_basis;
-        if t.date >= from && !(closing + without_basis).is_zero() {
+        // Of the long units closed, those that came in without a cost on record.
+        let closing_without_basis = if is_buy {
+            Decimal::ZERO
+        } else {
+            share(position.without_basis, closing, position.quantity.abs())
+        };
+        let without_basis = beyond + closing_without_basis;
+        let opening = units - closing - beyond;
+        if t.date >= from && !(closing + beyond).is_zero() {
             let entry = realized.entry(key.clone()).or_insert_with(|| RealizedGain {
                 account_id: t.account_id,
                 security_id: t.security_id,
@@ -165,22 +273,28 @@ pub fn replay(trades: &[Trade], from: NaiveDate, to: NaiveDate) -> RealizedGains
                 ..Default::default()
             });
             entry.sells += 1;
-            entry.quantity_sold += closing + without_basis;
+            entry.quantity_sold += closing + beyond;
             entry.quantity_without_basis += without_basis;
         }
 
         if !closing.is_zero() {
-            let trade_cash = share(t.amount, closing, units);
-            let released = share(position.open_value, closing, position.quantity.abs());
+            let known = closing - closing_without_basis;
+            let trade_cash = share(t.amount, known, units);
+            let released = share(
+                position.open_value,
+                known,
+                position.quantity.abs() - position.without_basis,
+            );
             // A long's sale brings `-amount` against its cost; a short's cover costs
             // `amount` against the proceeds it opened with.
-            let (proceeds, cost) = if t.is_buy {
+            let (proceeds, cost) = if is_buy {
                 (released, trade_cash)
             } else {
                 (-trade_cash, released)
             };
             position.open_value -= released;
-            position.quantity += if t.is_buy { closing } else { -closing };
+            position.without_basis -= closing_without_basis;
+            position.quantity += if is_buy { closing } else { -closing };
             position.cycle_proceeds += proceeds;
             position.cycle_cost += cost;
             let closes = position.quantity.is_zero();
@@ -205,10 +319,11 @@ pub fn replay(trades: &[Trade], from: NaiveDate, to: NaiveDate) -> RealizedGains
             }
             if closes {
                 position.opened_on = None;
+                position.without_basis = Decimal::ZERO;
             }
         }
         if !opening.is_zero() {
-            if position.quantity.is_zero() {
+            if position.quantity.is_zero() || position.opened_on.is_none() {
                 position.opened_on = Some(t.date);
                 position.cycle_opened = Decimal::ZERO;
                 position.cycle_proceeds = Decimal::ZERO;
@@ -216,18 +331,19 @@ pub fn replay(trades: &[Trade], from: NaiveDate, to: NaiveDate) -> RealizedGains
             }
             // The opening part's cash: what a long cost, what a short brought in.
             let cash = share(t.amount, opening, units);
-            position.open_value += if t.is_buy { cash } else { -cash };
-            position.quantity += if t.is_buy { opening } else { -opening };
+            position.open_value += if is_buy { cash } else { -cash };
+            position.quantity += if is_buy { opening } else { -opening };
             position.cycle_opened += opening;
         }
     }
+    closed.sort_by_key(|c| (c.closed_on, c.account_id, c.security_id));
     RealizedGains {
         positions: realized.into_values().collect(),
         closed,
     }
 }
 
-/// The caller's buys and sells in scope through `to`, oldest first.
+/// The caller's trades and unit changes in scope through `to`.
 async fn trades(
     db: &DatabaseConnection,
     user_id: i64,
@@ -236,10 +352,6 @@ async fn trades(
 ) -> ApiResult<Vec<Trade>> {
     let filter = TransactionFilter {
         scope: scope.clone(),
-        transaction_type: Some(TextMatch {
-            any_of: Some(vec!["buy".to_owned(), "sell".to_owned()]),
-            ..Default::default()
-        }),
         date: Some(Range {
             lte: Some(to),
             ..Default::default()
@@ -248,14 +360,18 @@ async fn trades(
     };
     let rows = live(db.get_database_backend(), user_id, &filter)
         .filter(transactions::Column::SecurityId.is_not_null())
-        .order_by_asc(transactions::Column::Date)
-        .order_by_asc(transactions::Column::Id)
         .all(db)
         .await?;
     Ok(rows
         .into_iter()
         .filter_map(|t| {
+            let (kind, subtype) = (t.transaction_type.as_str(), t.subtype.as_str());
+            let action = match trade_side(kind, subtype) {
+                Some(side) => Action::Trade(side),
+                None => Action::Units(unit_change(kind, subtype, true, t.quantity.0, t.amount.0)?),
+            };
             Some(Trade {
+                id: t.id,
                 account_id: t.account_id,
                 security_id: t.security_id?,
                 currency: crate::db::holdings::currency_of_codes(
@@ -263,9 +379,8 @@ async fn trades(
                     t.unofficial_currency_code.as_deref(),
                 ),
                 date: t.date,
-                is_buy: t.transaction_type == "buy",
-                opens_short: t.subtype == "sell short",
-                closes_short: t.subtype == "buy to cover",
+                datetime: t.transaction_datetime,
+                action,
                 quantity: t.quantity.0,
                 amount: t.amount.0,
             })
@@ -291,17 +406,32 @@ mod tests {
         s.parse().unwrap()
     }
 
+    /// A row of (type from the subtype) on March `day`; ids follow the call order.
     fn trade(day: u32, subtype: &str, quantity: &str, amount: &str) -> Trade {
+        use std::sync::atomic::{AtomicI64, Ordering};
+        static NEXT_ID: AtomicI64 = AtomicI64::new(1);
+        let kind = if subtype.starts_with("buy") {
+            "buy"
+        } else if subtype.starts_with("sell") {
+            "sell"
+        } else {
+            "transfer"
+        };
+        let (q, a) = (d(quantity), d(amount));
+        let action = match trade_side(kind, subtype) {
+            Some(side) => Action::Trade(side),
+            None => Action::Units(unit_change(kind, subtype, true, q, a).expect("a unit change")),
+        };
         Trade {
+            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
             account_id: 1,
             security_id: 2,
             currency: "USD".to_owned(),
             date: NaiveDate::from_ymd_opt(2026, 3, day).unwrap(),
-            is_buy: subtype.starts_with("buy"),
-            opens_short: subtype == "sell short",
-            closes_short: subtype == "buy to cover",
-            quantity: d(quantity),
-            amount: d(amount),
+            datetime: None,
+            action,
+            quantity: q,
+            amount: a,
         }
     }
 
@@ -368,5 +498,98 @@ mod tests {
         assert_eq!(p.realized_gain, d("160"));
         assert_eq!(p.quantity_without_basis, Decimal::ZERO);
         assert_eq!(r.closed.len(), 2);
+    }
+
+    #[test]
+    fn a_sale_listed_before_its_purchase_on_the_same_day_still_realizes() {
+        let (from, to) = year();
+        // Plaid's page order, newest first: the sale, then the purchase of that morning.
+        let r = replay(
+            &[
+                trade(5, "sell", "-10", "-1100"),
+                trade(5, "buy", "10", "1000"),
+            ],
+            from,
+            to,
+        );
+        // Bought 10 for 1000, sold 10 for 1100: gain 100, nothing without basis.
+        let p = &r.positions[0];
+        assert_eq!(p.realized_gain, d("100"));
+        assert_eq!(p.quantity_without_basis, Decimal::ZERO);
+        assert_eq!(r.closed.len(), 1);
+    }
+
+    #[test]
+    fn times_decide_the_order_within_a_day_when_every_row_has_one() {
+        let (from, to) = year();
+        let at = |t: &mut Trade, time: &str| {
+            t.datetime = Some(format!("2026-03-05T{time}Z").parse().unwrap());
+        };
+        // 09:30 short 5 at 100, 15:00 cover 5 at 90: a short round trip, gain 50.
+        let mut short = trade(5, "sell short", "-5", "-500");
+        let mut cover = trade(5, "buy to cover", "5", "450");
+        at(&mut short, "09:30:00");
+        at(&mut cover, "15:00:00");
+        let r = replay(&[cover, short], from, to);
+        assert_eq!(r.positions[0].realized_gain, d("50"));
+        assert_eq!(r.positions[0].quantity_without_basis, Decimal::ZERO);
+    }
+
+    #[test]
+    fn a_split_carries_the_cost_over_the_new_units() {
+        let (from, to) = year();
+        // 10 bought for 1000; a 2:1 split adds 10 units; 20 sold for 1200.
+        // Cost 1000 against 1200: a gain of 200, not a loss on 10 units without basis.
+        let r = replay(
+            &[
+                trade(1, "buy", "10", "1000"),
+                trade(2, "split", "10", "0"),
+                trade(3, "sell", "-20", "-1200"),
+            ],
+            from,
+            to,
+        );
+        let p = &r.positions[0];
+        assert_eq!((p.proceeds, p.cost_basis), (d("1200"), d("1000")));
+        assert_eq!(p.realized_gain, d("200"));
+        assert_eq!(p.quantity_without_basis, Decimal::ZERO);
+        assert_eq!(r.closed[0].quantity, d("10"));
+    }
+
+    #[test]
+    fn a_reverse_split_keeps_the_cost_on_fewer_units() {
+        let (from, to) = year();
+        // 10 bought for 1000; 1-for-2 reverse split removes 5; 5 sold for 1100: gain 100.
+        let r = replay(
+            &[
+                trade(1, "buy", "10", "1000"),
+                trade(2, "split", "-5", "0"),
+                trade(3, "sell", "-5", "-1100"),
+            ],
+            from,
+            to,
+        );
+        assert_eq!(r.positions[0].realized_gain, d("100"));
+    }
+
+    #[test]
+    fn units_transferred_in_have_no_basis_and_a_sale_splits_them_pro_rata() {
+        let (from, to) = year();
+        // 6 bought for 600, 4 transferred in (no cost on record), 5 sold for 650.
+        // Of the 5 sold, 5 × 4/10 = 2 have no basis; 3 sold for 650 × 3/5 = 390 against
+        // 600 × 3/6 = 300: a gain of 90.
+        let r = replay(
+            &[
+                trade(1, "buy", "6", "600"),
+                trade(2, "transfer", "4", "0"),
+                trade(3, "sell", "-5", "-650"),
+            ],
+            from,
+            to,
+        );
+        let p = &r.positions[0];
+        assert_eq!(p.quantity_without_basis, d("2"));
+        assert_eq!((p.proceeds, p.cost_basis), (d("390"), d("300")));
+        assert_eq!(p.realized_gain, d("90"));
     }
 }
