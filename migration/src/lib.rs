@@ -5,6 +5,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261124_000001_initial;
 mod m20261124_000002_data_version;
 mod m20261130_000003_account_snapshots;
+mod m20261201_000004_real_world;
 
 pub struct Migrator;
 
@@ -15,6 +16,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000001_initial::Migration),
             Box::new(m20261124_000002_data_version::Migration),
             Box::new(m20261130_000003_account_snapshots::Migration),
+            Box::new(m20261201_000004_real_world::Migration),
         ]
     }
 }

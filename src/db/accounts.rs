@@ -143,6 +143,54 @@ pub async fn upsert<C: sea_orm::ConnectionTrait>(
     Ok(())
 }
 
+/// Every account of an item, closed ones included (for the sync, which owns the item).
+pub async fn of_item<C: sea_orm::ConnectionTrait>(
+    conn: &C,
+    item_id: i64,
+) -> ApiResult<Vec<accounts::Model>> {
+    Ok(accounts::Entity::find()
+        .filter(accounts::Column::ItemId.eq(item_id))
+        .all(conn)
+        .await?)
+}
+
+/// Gives an account the Plaid id it was re-issued under: its history and positions follow.
+pub async fn reissue<C: sea_orm::ConnectionTrait>(
+    conn: &C,
+    id: i64,
+    new_plaid_id: &str,
+) -> ApiResult<()> {
+    accounts::Entity::update_many()
+        .col_expr(
+            accounts::Column::PlaidAccountId,
+            Expr::value(new_plaid_id.to_owned()),
+        )
+        .col_expr(
+            accounts::Column::ClosedOn,
+            Expr::value(None::<chrono::NaiveDate>),
+        )
+        .filter(accounts::Column::Id.eq(id))
+        .exec(conn)
+        .await?;
+    Ok(())
+}
+
+/// Marks accounts closed at the institution on `day`.
+pub async fn mark_closed<C: sea_orm::ConnectionTrait>(
+    conn: &C,
+    ids: &[i64],
+    day: chrono::NaiveDate,
+) -> ApiResult<()> {
+    for chunk in ids.chunks(super::CHUNK_ROWS) {
+        accounts::Entity::update_many()
+            .col_expr(accounts::Column::ClosedOn, Expr::value(day))
+            .filter(filter::in_ids(Expr::col(accounts::Column::Id), chunk))
+            .exec(conn)
+            .await?;
+    }
+    Ok(())
+}
+
 /// Row ids of the user's accounts by Plaid `account_id`.
 pub async fn ids_by_plaid_id<C: sea_orm::ConnectionTrait>(
     conn: &C,

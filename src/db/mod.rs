@@ -164,9 +164,28 @@ where
     E: EntityTrait,
     C: ConnectionTrait,
 {
+    upsert_many_keeping::<E, C>(conn, rows, conflict, &[]).await
+}
+
+/// [`upsert_many`] that also leaves the `kept` columns of an existing row as they are
+/// (state that only later steps change, such as a transaction's cancellation).
+pub async fn upsert_many_keeping<E, C>(
+    conn: &C,
+    rows: Vec<E::ActiveModel>,
+    conflict: &[E::Column],
+    kept: &[E::Column],
+) -> Result<(), DbErr>
+where
+    E: EntityTrait,
+    C: ConnectionTrait,
+{
     let keep: Vec<String> = ["id", "user_id", "created_at"]
         .into_iter()
         .map(String::from)
+        .chain(
+            kept.iter()
+                .map(|c| sea_orm::IdenStatic::as_str(c).to_owned()),
+        )
         .collect();
     let update: Vec<E::Column> = E::Column::iter()
         .filter(|c| {

@@ -21,6 +21,11 @@ pub struct SyncCounts {
     pub snapshots_written: i32,
     pub transactions_upserted: i32,
     pub transactions_cancelled: i32,
+    pub transactions_skipped: i32,
+    /// Accounts found gone from their item (closed at the institution).
+    pub accounts_closed: i32,
+    /// Accounts whose Plaid id was re-issued (the new id took over the old account).
+    pub accounts_reissued: i32,
 }
 
 /// Records the start of a run (outcome `running`).
@@ -68,6 +73,7 @@ pub async fn finish<C: ConnectionTrait>(
             run.snapshots_written = Set(c.snapshots_written);
             run.transactions_upserted = Set(c.transactions_upserted);
             run.transactions_cancelled = Set(c.transactions_cancelled);
+            run.transactions_skipped = Set(c.transactions_skipped);
         }
         Err((code, message)) => {
             run.outcome = Set(RunOutcome::Failed.as_str().to_owned());

@@ -4,7 +4,8 @@ use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use sea_orm::sea_query::{Expr, Query};
 use sea_orm::{
-    ColumnTrait, DatabaseConnection, DbBackend, EntityTrait, ExprTrait, QueryFilter, Select,
+    ColumnTrait, DatabaseConnection, DbBackend, EntityTrait, ExprTrait, QueryFilter, QuerySelect,
+    Select,
 };
 
 use super::accounts::AccountScope;
@@ -138,17 +139,103 @@ pub async fn page(
     page::fetch(db, select(backend, user_id, f), &ordering, request).await
 }
 
-/// Inserts or updates transactions by Plaid `investment_transaction_id`.
+/// Inserts or updates transactions by Plaid `investment_transaction_id`. A stored row's
+/// cancellation is kept: only the cancel matching of a sync changes it.
 pub async fn upsert<C: sea_orm::ConnectionTrait>(
     conn: &C,
     rows: Vec<transactions::ActiveModel>,
 ) -> ApiResult<()> {
-    super::upsert_many::<transactions::Entity, _>(
+    super::upsert_many_keeping::<transactions::Entity, _>(
         conn,
         rows,
         &[transactions::Column::PlaidInvestmentTransactionId],
+        &[
+            transactions::Column::Cancelled,
+            transactions::Column::CancelledBy,
+        ],
     )
     .await?;
+    Ok(())
+}
+
+/// The live transactions of an account and security dated on or before `day` that a
+/// `cancel` row may reverse, whatever the sync window (late cancels are common).
+pub async fn cancel_candidates<C: sea_orm::ConnectionTrait>(
+    conn: &C,
+    account_id: i64,
+    security_id: Option<i64>,
+    day: NaiveDate,
+) -> ApiResult<Vec<transactions::Model>> {
+    let security = match security_id {
+        Some(id) => transactions::Column::SecurityId.eq(id),
+        None => transactions::Column::SecurityId.is_null(),
+    };
+    Ok(transactions::Entity::find()
+        .filter(transactions::Column::AccountId.eq(account_id))
+        .filter(security)
+        .filter(transactions::Column::Date.lte(day))
+        .filter(transactions::Column::Cancelled.eq(false))
+        .filter(transactions::Column::TransactionType.ne(crate::vocabulary::CANCEL))
+        .all(conn)
+        .await?)
+}
+
+/// Transactions by Plaid id.
+pub async fn by_plaid_ids<C: sea_orm::ConnectionTrait>(
+    conn: &C,
+    plaid_ids: &[String],
+) -> ApiResult<Vec<transactions::Model>> {
+    let mut rows = Vec::new();
+    for chunk in plaid_ids.chunks(super::CHUNK_ROWS) {
+        rows.extend(
+            transactions::Entity::find()
+                .filter(
+                    transactions::Column::PlaidInvestmentTransactionId
+                        .is_in(chunk.iter().map(String::as_str)),
+                )
+                .all(conn)
+                .await?,
+        );
+    }
+    Ok(rows)
+}
+
+/// Of these `cancel` row ids, those that already cancelled a transaction.
+pub async fn applied_cancels<C: sea_orm::ConnectionTrait>(
+    conn: &C,
+    cancel_ids: &[String],
+) -> ApiResult<std::collections::HashSet<String>> {
+    let mut applied = std::collections::HashSet::new();
+    for chunk in cancel_ids.chunks(super::CHUNK_ROWS) {
+        let rows: Vec<Option<String>> = transactions::Entity::find()
+            .select_only()
+            .column(transactions::Column::CancelledBy)
+            .filter(transactions::Column::CancelledBy.is_in(chunk.iter().map(String::as_str)))
+            .into_tuple()
+            .all(conn)
+            .await?;
+        applied.extend(rows.into_iter().flatten());
+    }
+    Ok(applied)
+}
+
+/// Lifts the flag of rows that had vanished from Plaid's window and came back (rows a
+/// `cancel` row cancelled stay cancelled).
+pub async fn restore_reappeared<C: sea_orm::ConnectionTrait>(
+    conn: &C,
+    ids: &[i64],
+    now: chrono::DateTime<chrono::Utc>,
+) -> ApiResult<()> {
+    use sea_orm::sea_query::Expr as E;
+    for chunk in ids.chunks(super::CHUNK_ROWS) {
+        transactions::Entity::update_many()
+            .col_expr(transactions::Column::Cancelled, E::value(false))
+            .col_expr(transactions::Column::UpdatedAt, E::value(now))
+            .filter(filter::in_ids(col(transactions::Column::Id), chunk))
+            .filter(transactions::Column::CancelledBy.is_null())
+            .exec(conn)
+            .await?;
+    }
     Ok(())
 }
 
@@ -169,16 +256,23 @@ pub async fn of_accounts_in_window<C: sea_orm::ConnectionTrait>(
         .await?)
 }
 
-/// Flags transactions as cancelled (kept, left out of totals), in chunks.
-pub async fn mark_cancelled<C: sea_orm::ConnectionTrait>(conn: &C, ids: &[i64]) -> ApiResult<()> {
+/// Flags transactions as cancelled (kept, left out of totals), in chunks; `by` names the
+/// `cancel` row that cancelled them (`None`: they vanished from Plaid's window).
+pub async fn mark_cancelled<C: sea_orm::ConnectionTrait>(
+    conn: &C,
+    ids: &[i64],
+    by: Option<&str>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> ApiResult<()> {
     use sea_orm::sea_query::Expr as E;
     for chunk in ids.chunks(super::CHUNK_ROWS) {
         transactions::Entity::update_many()
             .col_expr(transactions::Column::Cancelled, E::value(true))
             .col_expr(
-                transactions::Column::UpdatedAt,
-                E::value(chrono::Utc::now()),
+                transactions::Column::CancelledBy,
+                E::value(by.map(str::to_owned)),
             )
+            .col_expr(transactions::Column::UpdatedAt, E::value(now))
             .filter(filter::in_ids(col(transactions::Column::Id), chunk))
             .exec(conn)
             .await?;

@@ -14,7 +14,9 @@ use crate::plaid::types::{
 /// Everything Plaid returned for one item, deduplicated.
 #[derive(Debug)]
 pub struct Fetched {
-    pub item: Item,
+    /// Plaid's view of the item; `None` when it has no investment accounts at all
+    /// (`NO_INVESTMENT_ACCOUNTS`), which is an empty, healthy item.
+    pub item: Option<Item>,
     /// Accounts by Plaid id, from both endpoints.
     pub accounts: HashMap<String, Account>,
     /// Accounts whose holdings the holdings response is the full picture of.
@@ -26,7 +28,16 @@ pub struct Fetched {
     pub transactions: Vec<InvestmentTransaction>,
     /// Pages requested (restarts included).
     pub pages: u32,
+    /// True when the last walk through the pages saw the same total from first to last
+    /// page: only then is a stored row missing from the window known to have vanished.
+    pub stable: bool,
 }
+
+/// Walks through the pages at most this many times while the total keeps changing.
+pub const MAX_WALKS: u32 = 3;
+
+/// Plaid's answer for an item without any investment account.
+const NO_INVESTMENT_ACCOUNTS: &str = "NO_INVESTMENT_ACCOUNTS";
 
 pub struct FetchPlan {
     pub access_token: AccessToken,
@@ -51,19 +62,37 @@ fn merge_securities(into: &mut HashMap<String, Security>, securities: Vec<Securi
 /// Holdings first (with the securities and accounts they carry), then the transactions of
 /// the window page by page. Pagination stops at `total_investment_transactions`, on an
 /// empty page, or on a page that repeats the previous one; if the total changes midway
-/// (rows arrived and shifted the offsets), the window is fetched again, once.
+/// (rows arrived and shifted the offsets), the window is walked again, up to
+/// [`MAX_WALKS`] times, and the result says whether the last walk was stable.
 pub async fn fetch(plaid: &dyn PlaidApi, plan: &FetchPlan) -> Result<Fetched, PlaidError> {
+    let holdings_answer = match plaid
+        .investments_holdings_get(&plan.access_token, None)
+        .await
+    {
+        Err(err) if err.code() == NO_INVESTMENT_ACCOUNTS => {
+            return Ok(Fetched {
+                item: None,
+                accounts: HashMap::new(),
+                holdings_accounts: HashSet::new(),
+                transaction_accounts: HashSet::new(),
+                securities: HashMap::new(),
+                holdings: Vec::new(),
+                transactions: Vec::new(),
+                pages: 0,
+                stable: true,
+            });
+        }
+        answer => answer?,
+    };
     let InvestmentsHoldingsGetResponse {
         accounts,
         holdings,
         securities,
         item,
         ..
-    } = plaid
-        .investments_holdings_get(&plan.access_token, None)
-        .await?;
+    } = holdings_answer;
     let mut fetched = Fetched {
-        item,
+        item: Some(item),
         holdings_accounts: accounts.iter().map(|a| a.account_id.clone()).collect(),
         accounts: HashMap::new(),
         transaction_accounts: HashSet::new(),
@@ -71,17 +100,20 @@ pub async fn fetch(plaid: &dyn PlaidApi, plan: &FetchPlan) -> Result<Fetched, Pl
         holdings,
         transactions: Vec::new(),
         pages: 0,
+        stable: false,
     };
     merge_accounts(&mut fetched.accounts, accounts);
     merge_securities(&mut fetched.securities, securities);
 
-    let mut restarted = false;
+    let mut walks = 0;
     'window: loop {
+        walks += 1;
         let mut seen = HashSet::new();
         let mut transactions = Vec::new();
         let mut offset = 0i64;
         let mut total: Option<i64> = None;
         let mut previous_ids: Vec<String> = Vec::new();
+        let mut stable = true;
         loop {
             let page = plaid
                 .investments_transactions_get(&TransactionsPage {
@@ -96,14 +128,18 @@ pub async fn fetch(plaid: &dyn PlaidApi, plan: &FetchPlan) -> Result<Fetched, Pl
                 .await?;
             fetched.pages += 1;
             match total {
-                Some(t) if t != page.total_investment_transactions && !restarted => {
+                Some(t) if t != page.total_investment_transactions => {
                     tracing::info!(
                         from = t,
                         to = page.total_investment_transactions,
-                        "transaction total changed during pagination; fetching the window again"
+                        walk = walks,
+                        "transaction total changed during pagination"
                     );
-                    restarted = true;
-                    continue 'window;
+                    if walks < MAX_WALKS {
+                        continue 'window;
+                    }
+                    stable = false;
+                    total = Some(page.total_investment_transactions);
                 }
                 _ => total = Some(page.total_investment_transactions),
             }
@@ -132,6 +168,7 @@ pub async fn fetch(plaid: &dyn PlaidApi, plan: &FetchPlan) -> Result<Fetched, Pl
             }
         }
         fetched.transactions = transactions;
+        fetched.stable = stable;
         return Ok(fetched);
     }
 }

@@ -2,7 +2,7 @@
 //! accounts and institution, then sync it), sandbox linking, removal.
 
 use chrono::{DateTime, Utc};
-use sea_orm::TransactionTrait;
+use sea_orm::{Set, TransactionTrait};
 
 use super::{SyncOutcome, SyncService, Trigger, plaid_failure, store};
 use crate::db::entities::plaid_items;
@@ -11,6 +11,7 @@ use crate::db::{self};
 use crate::error::{ApiError, ApiResult};
 use crate::plaid::client::Environment;
 use crate::plaid::types::{AccessToken, LinkTokenCreateRequest, LinkTokenUpdate, LinkTokenUser};
+use crate::vocabulary::ItemStatus;
 
 /// A token to open Plaid Link with.
 #[derive(Clone, Debug)]
@@ -66,6 +67,12 @@ impl SyncService {
     /// Exchanges a public token from Link: stores the item (its access token encrypted),
     /// its institution and accounts, then syncs it. A failed first sync does not undo the
     /// link: the outcome carries the error and the item its status.
+    ///
+    /// The access token is stored before any other call, so that no later failure can lose
+    /// it (an item whose token is lost can no longer be removed at Plaid). A public token
+    /// for an item already stored (Link's update mode, a double submit) updates that item:
+    /// new access token, accounts, and its warnings cleared, since the user just renewed
+    /// the connection.
     pub async fn exchange_public_token(
         &self,
         user_id: i64,
@@ -77,10 +84,13 @@ impl SyncService {
             .await
             .map_err(|e| plaid_failure(&e, None))?;
         let access_token = exchanged.access_token;
+        let item = self
+            .store_access_token(user_id, &exchanged.item_id, &access_token)
+            .await?;
         let item_info = plaid
             .item_get(&access_token)
             .await
-            .map_err(|e| plaid_failure(&e, None))?
+            .map_err(|e| plaid_failure(&e, Some(&item)))?
             .item;
         let institution_name = match &item_info.institution_id {
             Some(id) => match plaid.institutions_get_by_id(id).await {
@@ -95,29 +105,83 @@ impl SyncService {
         let accounts = plaid
             .accounts_get(&access_token)
             .await
-            .map_err(|e| plaid_failure(&e, None))?
+            .map_err(|e| plaid_failure(&e, Some(&item)))?
             .accounts;
 
+        let now = self.clock().now();
         let txn = self.db().begin().await?;
-        let item = db::items::create(
+        let item = db::items::update(
             &txn,
-            NewItem {
-                user_id,
-                access_token_ciphertext: Some(
-                    self.0.cipher.encrypt(&access_token, &exchanged.item_id),
-                ),
-                plaid_item_id: exchanged.item_id,
-                institution_id: item_info.institution_id,
-                institution_name,
-                webhook: item_info.webhook,
+            plaid_items::ActiveModel {
+                id: Set(item.id),
+                institution_id: Set(item_info.institution_id.or(item.institution_id)),
+                institution_name: Set(institution_name.or(item.institution_name)),
+                webhook: Set(item_info.webhook),
+                ..Default::default()
             },
-            self.clock().now(),
         )
         .await?;
-        store::store_accounts(&txn, self.clock().now(), user_id, item.id, &accounts).await?;
+        store::store_accounts(&txn, now, user_id, item.id, &accounts).await?;
         txn.commit().await?;
         tracing::info!(item = %item.plaid_item_id, accounts = accounts.len(), "item linked");
         Ok(self.sync_item(item, Trigger::Link, None, None).await)
+    }
+
+    /// Stores a freshly issued access token: a new item, or the user's item of that Plaid
+    /// `item_id` re-linked (healthy again, errors cleared). Another user's item is refused.
+    async fn store_access_token(
+        &self,
+        user_id: i64,
+        plaid_item_id: &str,
+        access_token: &AccessToken,
+    ) -> ApiResult<plaid_items::Model> {
+        let ciphertext = self.0.cipher.encrypt(access_token, plaid_item_id);
+        for attempt in 0..2 {
+            if let Some(existing) = db::items::find_by_plaid_id(self.db(), plaid_item_id).await? {
+                if existing.user_id != user_id {
+                    return Err(ApiError::Forbidden(
+                        "this Plaid item is linked by another user".to_owned(),
+                    ));
+                }
+                tracing::info!(item = %plaid_item_id, "item re-linked: access token replaced");
+                return db::items::update(
+                    self.db(),
+                    plaid_items::ActiveModel {
+                        id: Set(existing.id),
+                        access_token_ciphertext: Set(Some(ciphertext.clone())),
+                        status: Set(ItemStatus::Healthy.as_str().to_owned()),
+                        error_type: Set(None),
+                        error_code: Set(None),
+                        error_message: Set(None),
+                        error_display_message: Set(None),
+                        ..Default::default()
+                    },
+                )
+                .await;
+            }
+            let created = db::items::create(
+                self.db(),
+                NewItem {
+                    user_id,
+                    access_token_ciphertext: Some(ciphertext.clone()),
+                    plaid_item_id: plaid_item_id.to_owned(),
+                    institution_id: None,
+                    institution_name: None,
+                    webhook: None,
+                },
+                self.clock().now(),
+            )
+            .await;
+            match created {
+                Ok(item) => return Ok(item),
+                // A concurrent exchange for the same item stored it first: update that one.
+                Err(err) if attempt == 0 => {
+                    tracing::info!(item = %plaid_item_id, error = %err.message(), "item stored concurrently");
+                }
+                Err(err) => return Err(err),
+            }
+        }
+        unreachable!("the second attempt returns")
     }
 
     /// Links an item without Link: `/sandbox/public_token/create`, then the exchange.

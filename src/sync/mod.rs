@@ -199,7 +199,9 @@ impl SyncService {
     }
 
     /// The window of a sync: the caller's dates win; otherwise a first sync goes back
-    /// `history_months`, a later one to the last success minus `overlap_days`.
+    /// `history_months`, a later one to the last success minus `overlap_days` (or to
+    /// `endDate` when only that is given and it is earlier). The start is clamped to the
+    /// `history_months` Plaid keeps, so rows older than that are never taken for vanished.
     fn window(
         &self,
         item: &plaid_items::Model,
@@ -207,13 +209,18 @@ impl SyncService {
         end: Option<NaiveDate>,
     ) -> ApiResult<(NaiveDate, NaiveDate)> {
         let today = self.clock().today();
+        let oldest = today
+            .checked_sub_months(Months::new(self.0.options.history_months))
+            .unwrap_or(today);
         let end = end.unwrap_or(today);
-        let start = start.unwrap_or_else(|| match item.last_success_at {
-            Some(last) => last.date_naive() - chrono::Days::new(self.0.options.overlap_days),
-            None => today
-                .checked_sub_months(Months::new(self.0.options.history_months))
-                .unwrap_or(today),
-        });
+        let start = start
+            .unwrap_or_else(|| match item.last_success_at {
+                Some(last) => (self.clock().date_of(last)
+                    - chrono::Days::new(self.0.options.overlap_days))
+                .min(end),
+                None => oldest.min(end),
+            })
+            .max(oldest);
         if start > end {
             return Err(ApiError::bad_input(format!(
                 "`startDate` {start} is after `endDate` {end}"
@@ -410,10 +417,12 @@ impl SyncService {
             .begin()
             .await
             .map_err(|e| Failure::Api(e.into()))?;
-        let counts = store::store(&txn, item, &fetched, window, self.clock())
+        // Written first: on SQLite a transaction that reads before its first write cannot
+        // take the write lock once another connection holds it ("database is locked").
+        db::users::bump_data_version(&txn, item.user_id)
             .await
             .map_err(Failure::Api)?;
-        db::users::bump_data_version(&txn, item.user_id)
+        let counts = store::store(&txn, item, &fetched, window, self.clock())
             .await
             .map_err(Failure::Api)?;
         txn.commit().await.map_err(|e| Failure::Api(e.into()))?;

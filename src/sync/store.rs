@@ -1,7 +1,7 @@
 //! Writing one item's fetched data: a single database transaction of bulk upserts, so a
 //! sync lands whole or not at all.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;
@@ -17,7 +17,9 @@ use crate::db::holdings::StoredTaxLot;
 use crate::db::sync_runs::SyncCounts;
 use crate::db::{self, Numeric};
 use crate::error::ApiResult;
+use crate::plaid::error::PlaidError;
 use crate::plaid::types::{self as wire};
+use crate::vocabulary::{CANCEL, ItemStatus};
 
 fn num(d: Decimal) -> Numeric {
     Numeric(d)
@@ -51,6 +53,8 @@ fn account_row(
         balance_iso_currency_code: Set(a.balances.iso_currency_code.clone()),
         balance_unofficial_currency_code: Set(a.balances.unofficial_currency_code.clone()),
         balance_last_updated_datetime: Set(a.balances.last_updated_datetime),
+        // Listed again: open (an account reopened at the institution comes back).
+        closed_on: Set(None),
         created_at: Set(now),
         updated_at: Set(now),
         ..Default::default()
@@ -217,39 +221,120 @@ fn transaction_row(
         unofficial_currency_code: Set(t.unofficial_currency_code.clone()),
         // A cancel row only records a cancellation: flagged like the one it cancels, so
         // totals count neither.
-        cancelled: Set(t.transaction_type == "cancel"),
+        cancelled: Set(t.transaction_type == CANCEL),
+        cancelled_by: Set(None),
         created_at: Set(now),
         updated_at: Set(now),
         ..Default::default()
     })
 }
 
+/// A security Plaid named in a holding or transaction without describing it: kept under
+/// its id (with no name or price data) rather than dropping the position as sold.
+fn placeholder_security(security_id: &str, currency: Option<&str>) -> wire::Security {
+    wire::Security {
+        security_id: security_id.to_owned(),
+        isin: None,
+        cusip: None,
+        sedol: None,
+        institution_security_id: None,
+        institution_id: None,
+        proxy_security_id: None,
+        name: None,
+        ticker_symbol: None,
+        is_cash_equivalent: None,
+        security_type: None,
+        subtype: None,
+        close_price: None,
+        close_price_as_of: None,
+        update_datetime: None,
+        iso_currency_code: currency.map(str::to_owned),
+        unofficial_currency_code: None,
+        market_identifier_code: None,
+        sector: None,
+        industry: None,
+        cfi_code: None,
+        option_contract: None,
+        fixed_income: None,
+    }
+}
+
+/// True when `new` is `old` re-issued under another id (Plaid's account churn): the same
+/// `persistent_account_id` when both have one, else the same type, subtype, mask and name.
+fn same_account(old: &accounts::Model, new: &wire::Account) -> bool {
+    match (&old.persistent_account_id, &new.persistent_account_id) {
+        (Some(a), Some(b)) => a == b,
+        _ => {
+            old.account_type == new.account_type
+                && old.subtype == new.subtype
+                && old.mask == new.mask
+                && old.name == new.name
+        }
+    }
+}
+
+/// Pairs of (stored account, new Plaid id) where an account the answer no longer lists
+/// matches exactly one new account and that account matches only it; ambiguous look-alikes
+/// are never merged (they close and open instead).
+fn reissued<'a>(
+    gone: &[&'a accounts::Model],
+    new: &[&'a wire::Account],
+) -> Vec<(&'a accounts::Model, &'a str)> {
+    gone.iter()
+        .filter_map(|old| {
+            let mut candidates = new.iter().filter(|n| same_account(old, n));
+            let candidate = candidates.next()?;
+            if candidates.next().is_some()
+                || gone.iter().filter(|o| same_account(o, candidate)).count() != 1
+            {
+                return None;
+            }
+            Some((*old, candidate.account_id.as_str()))
+        })
+        .collect()
+}
+
 /// The transaction a `cancel` row cancels: the one Plaid names in the (deprecated)
-/// `cancel_transaction_id`, else the latest live transaction of the same account and
-/// security, on or before the cancel's date, that the cancel reverses exactly (amount and
-/// quantity of opposite sign).
-fn cancel_target<'a>(
+/// `cancel_transaction_id`, else, among every stored live transaction of the same account
+/// and security dated on or before the cancel, the latest that the cancel reverses exactly
+/// (amount and quantity of opposite sign) and that no other cancel has taken.
+async fn cancel_target(
+    txn: &DatabaseTransaction,
     cancel: &wire::InvestmentTransaction,
     account_id: i64,
     security_id: Option<i64>,
-    candidates: &'a [transactions::Model],
-) -> Option<&'a transactions::Model> {
+    taken: &HashSet<i64>,
+) -> ApiResult<Option<transactions::Model>> {
     if let Some(target) = &cancel.cancel_transaction_id {
-        return candidates
-            .iter()
-            .find(|t| &t.plaid_investment_transaction_id == target);
+        return Ok(
+            db::transactions::by_plaid_ids(txn, std::slice::from_ref(target))
+                .await?
+                .into_iter()
+                .find(|t| !t.cancelled && !taken.contains(&t.id)),
+        );
     }
-    candidates
+    Ok(
+        db::transactions::cancel_candidates(txn, account_id, security_id, cancel.date)
+            .await?
+            .into_iter()
+            .filter(|t| {
+                !taken.contains(&t.id)
+                    && t.amount.0 == -cancel.amount
+                    && t.quantity.0 == -cancel.quantity
+            })
+            .max_by_key(|t| (t.date, t.id)),
+    )
+}
+
+/// The day a sync pictures an account: the latest `institution_price_as_of` of its
+/// holdings when Plaid gives one (not after today), else today in the clock's time zone.
+fn picture_day(holdings: &[&wire::Holding], today: NaiveDate) -> NaiveDate {
+    holdings
         .iter()
-        .filter(|t| {
-            t.account_id == account_id
-                && t.security_id == security_id
-                && t.transaction_type != "cancel"
-                && t.date <= cancel.date
-                && t.amount.0 == -cancel.amount
-                && t.quantity.0 == -cancel.quantity
-        })
-        .max_by_key(|t| (t.date, t.id))
+        .filter_map(|h| h.institution_price_as_of)
+        .filter(|d| *d <= today)
+        .max()
+        .unwrap_or(today)
 }
 
 /// Writes everything fetched for `item` inside `txn` and returns what changed.
@@ -265,7 +350,37 @@ pub async fn store(
     let today = clock.today();
     let mut counts = SyncCounts::default();
 
-    // Accounts and securities first: holdings and transactions refer to their row ids.
+    // Accounts. One the answer no longer lists was closed at the institution, unless it
+    // was re-issued under a new id: then the new id takes over its row (history,
+    // positions), so it is neither an outflow nor counted twice.
+    let stored_accounts = db::accounts::of_item(txn, item.id).await?;
+    let stored_ids: HashSet<&str> = stored_accounts
+        .iter()
+        .map(|a| a.plaid_account_id.as_str())
+        .collect();
+    let gone: Vec<&accounts::Model> = stored_accounts
+        .iter()
+        .filter(|a| !fetched.accounts.contains_key(&a.plaid_account_id))
+        .collect();
+    let new: Vec<&wire::Account> = fetched
+        .accounts
+        .values()
+        .filter(|a| !stored_ids.contains(a.account_id.as_str()))
+        .collect();
+    let renamed = reissued(&gone, &new);
+    for (old, new_id) in &renamed {
+        tracing::info!(item = %item.plaid_item_id, from = %old.plaid_account_id, to = %new_id, "account re-issued under a new id");
+        db::accounts::reissue(txn, old.id, new_id).await?;
+    }
+    counts.accounts_reissued = renamed.len() as i32;
+    let closed: Vec<i64> = gone
+        .iter()
+        .filter(|a| a.closed_on.is_none() && !renamed.iter().any(|(old, _)| old.id == a.id))
+        .map(|a| a.id)
+        .collect();
+    counts.accounts_closed = closed.len() as i32;
+    db::accounts::mark_closed(txn, &closed, today).await?;
+
     let account_rows: Vec<_> = fetched
         .accounts
         .values()
@@ -273,6 +388,8 @@ pub async fn store(
         .collect();
     counts.accounts_upserted = account_rows.len() as i32;
     db::accounts::upsert(txn, account_rows).await?;
+
+    // Securities, with a placeholder for any Plaid named without describing it.
     let security_rows: Vec<_> = fetched
         .securities
         .values()
@@ -280,6 +397,30 @@ pub async fn store(
         .collect();
     counts.securities_upserted = security_rows.len() as i32;
     db::securities::upsert(txn, security_rows).await?;
+    let mut named: HashMap<String, Option<&str>> = HashMap::new();
+    for h in &fetched.holdings {
+        named.insert(h.security_id.clone(), h.iso_currency_code.as_deref());
+    }
+    for t in &fetched.transactions {
+        if let Some(id) = &t.security_id {
+            named
+                .entry(id.clone())
+                .or_insert(t.iso_currency_code.as_deref());
+        }
+    }
+    named.retain(|id, _| !fetched.securities.contains_key(id));
+    let missing: Vec<String> = named.keys().cloned().collect();
+    let known = db::securities::ids_by_plaid_id(txn, user_id, &missing).await?;
+    let placeholders: Vec<_> = named
+        .iter()
+        .filter(|(id, _)| !known.contains_key(*id))
+        .map(|(id, currency)| security_row(now, user_id, &placeholder_security(id, *currency)))
+        .collect();
+    if !placeholders.is_empty() {
+        tracing::warn!(item = %item.plaid_item_id, securities = ?missing, "securities named but not described by Plaid kept as placeholders");
+        db::securities::upsert(txn, placeholders).await?;
+    }
+    let security_ids: Vec<String> = fetched.securities.keys().cloned().chain(missing).collect();
     let ids = Ids {
         accounts: db::accounts::ids_by_plaid_id(
             txn,
@@ -287,16 +428,12 @@ pub async fn store(
             &fetched.accounts.keys().cloned().collect::<Vec<_>>(),
         )
         .await?,
-        securities: db::securities::ids_by_plaid_id(
-            txn,
-            user_id,
-            &fetched.securities.keys().cloned().collect::<Vec<_>>(),
-        )
-        .await?,
+        securities: db::securities::ids_by_plaid_id(txn, user_id, &security_ids).await?,
     };
 
     // Holdings: the response is the full picture of each account it lists, so positions
-    // of those accounts that it no longer lists were closed.
+    // of those accounts that it no longer lists were closed; a closed account holds
+    // nothing.
     let holding_rows: Vec<_> = fetched
         .holdings
         .iter()
@@ -306,7 +443,7 @@ pub async fn store(
         tracing::warn!(
             item = %item.plaid_item_id,
             skipped = fetched.holdings.len() - holding_rows.len(),
-            "holdings naming an account or security missing from the response were skipped"
+            "holdings naming an account missing from the response were skipped"
         );
     }
     counts.holdings_upserted = holding_rows.len() as i32;
@@ -315,6 +452,7 @@ pub async fn store(
         .holdings_accounts
         .iter()
         .filter_map(|a| ids.accounts.get(a).copied())
+        .chain(closed.iter().copied())
         .collect();
     let returned: HashSet<(i64, i64)> = fetched
         .holdings
@@ -335,7 +473,31 @@ pub async fn store(
     counts.holdings_removed = sold.len() as i32;
     db::holdings::delete_ids(txn, &sold).await?;
 
-    // Today's snapshot of every position (the source of value and price history).
+    // The day's snapshot of every position (the source of value and price history), each
+    // account on the day its prices are as of; a closed account is pictured empty on the
+    // day it was found gone, so its history drops to zero from then.
+    let mut by_account: HashMap<&str, Vec<&wire::Holding>> = HashMap::new();
+    for h in &fetched.holdings {
+        by_account.entry(h.account_id.as_str()).or_default().push(h);
+    }
+    let mut days: BTreeMap<NaiveDate, Vec<i64>> = BTreeMap::new();
+    let mut day_of: HashMap<&str, NaiveDate> = HashMap::new();
+    for account in &fetched.holdings_accounts {
+        let Some(&id) = ids.accounts.get(account) else {
+            continue;
+        };
+        let day = picture_day(
+            by_account
+                .get(account.as_str())
+                .map_or(&[][..], Vec::as_slice),
+            today,
+        );
+        day_of.insert(account.as_str(), day);
+        days.entry(day).or_default().push(id);
+    }
+    days.entry(today)
+        .or_default()
+        .extend(closed.iter().copied());
     let snapshot_rows: Vec<_> = fetched
         .holdings
         .iter()
@@ -344,56 +506,57 @@ pub async fn store(
                 .securities
                 .get(&h.security_id)
                 .and_then(|s| s.close_price);
-            snapshot_row(now, user_id, &ids, today, h, close)
+            let day = day_of.get(h.account_id.as_str()).copied().unwrap_or(today);
+            snapshot_row(now, user_id, &ids, day, h, close)
         })
         .collect();
     counts.snapshots_written = snapshot_rows.len() as i32;
-    db::snapshots::delete_day(txn, &full_accounts, today).await?;
-    db::snapshots::mark_pictured(txn, user_id, &full_accounts, today).await?;
+    for (day, accounts) in &days {
+        db::snapshots::delete_day(txn, accounts, *day).await?;
+        db::snapshots::mark_pictured(txn, user_id, accounts, *day).await?;
+    }
     db::snapshots::upsert(txn, snapshot_rows).await?;
 
-    // Transactions, upserted by Plaid id (remembering which were flagged before, so that
-    // only new cancellations are counted).
-    let covered: Vec<i64> = fetched
-        .transaction_accounts
-        .iter()
-        .filter_map(|a| ids.accounts.get(a).copied())
-        .collect();
-    let flagged_before: HashSet<String> =
-        db::transactions::of_accounts_in_window(txn, &covered, window.0, window.1)
-            .await?
-            .into_iter()
-            .filter(|t| t.cancelled)
-            .map(|t| t.plaid_investment_transaction_id)
-            .collect();
+    // Transactions, upserted by Plaid id; rows of accounts the answer did not list cannot
+    // be placed: counted on the run and logged.
     let transaction_rows: Vec<_> = fetched
         .transactions
         .iter()
         .filter_map(|t| transaction_row(now, user_id, &ids, t))
         .collect();
+    counts.transactions_skipped = (fetched.transactions.len() - transaction_rows.len()) as i32;
+    if counts.transactions_skipped > 0 {
+        tracing::warn!(
+            item = %item.plaid_item_id,
+            skipped = counts.transactions_skipped,
+            "transactions of accounts missing from the answer were not stored"
+        );
+    }
     counts.transactions_upserted = transaction_rows.len() as i32;
     db::transactions::upsert(txn, transaction_rows).await?;
 
-    // Cancellations: the targets of cancel rows, and ids that vanished from the window
-    // (it was fetched whole) are flagged, never deleted.
-    let stored = db::transactions::of_accounts_in_window(txn, &covered, window.0, window.1).await?;
-    let fetched_ids: HashSet<&str> = fetched
+    // Cancels: each new `cancel` row takes one trade, wherever in time it is.
+    let mut cancels: Vec<&wire::InvestmentTransaction> = fetched
         .transactions
         .iter()
-        .map(|t| t.investment_transaction_id.as_str())
+        .filter(|t| t.transaction_type == CANCEL)
         .collect();
-    let mut cancelled: HashSet<i64> = stored
-        .iter()
-        .filter(|t| {
-            !t.cancelled && !fetched_ids.contains(t.plaid_investment_transaction_id.as_str())
-        })
-        .map(|t| t.id)
-        .collect();
-    for cancel in fetched
-        .transactions
-        .iter()
-        .filter(|t| t.transaction_type == "cancel")
-    {
+    cancels.sort_by(|a, b| {
+        (a.date, &a.investment_transaction_id).cmp(&(b.date, &b.investment_transaction_id))
+    });
+    let applied = db::transactions::applied_cancels(
+        txn,
+        &cancels
+            .iter()
+            .map(|c| c.investment_transaction_id.clone())
+            .collect::<Vec<_>>(),
+    )
+    .await?;
+    let mut taken: HashSet<i64> = HashSet::new();
+    for cancel in cancels {
+        if applied.contains(&cancel.investment_transaction_id) {
+            continue;
+        }
         let Some(&account_id) = ids.accounts.get(&cancel.account_id) else {
             continue;
         };
@@ -401,46 +564,115 @@ pub async fn store(
             .security_id
             .as_ref()
             .and_then(|s| ids.securities.get(s).copied());
-        if let Some(target) = cancel_target(cancel, account_id, security_id, &stored)
-            && !target.cancelled
-        {
-            cancelled.insert(target.id);
+        match cancel_target(txn, cancel, account_id, security_id, &taken).await? {
+            Some(target) => {
+                taken.insert(target.id);
+                db::transactions::mark_cancelled(
+                    txn,
+                    &[target.id],
+                    Some(&cancel.investment_transaction_id),
+                    now,
+                )
+                .await?;
+            }
+            None => tracing::warn!(
+                item = %item.plaid_item_id,
+                cancel = %cancel.investment_transaction_id,
+                "a cancel row matched no stored transaction"
+            ),
         }
     }
-    let cancelled: Vec<i64> = cancelled.into_iter().collect();
-    counts.transactions_cancelled = stored
-        .iter()
-        .filter(|t| cancelled.contains(&t.id))
-        .filter(|t| !flagged_before.contains(&t.plaid_investment_transaction_id))
-        .count() as i32;
-    db::transactions::mark_cancelled(txn, &cancelled).await?;
 
-    // The item: healthy again, with Plaid's current view of it.
-    let products = |p: &Vec<String>| serde_json::to_string(p).ok();
-    db::items::update(
-        txn,
-        plaid_items::ActiveModel {
-            id: Set(item.id),
-            status: Set("healthy".to_owned()),
-            error_type: Set(None),
-            error_code: Set(None),
-            error_message: Set(None),
-            error_display_message: Set(None),
-            institution_id: Set(fetched
+    // Rows that vanished from the window (it was walked whole and stable) are flagged,
+    // never deleted; rows flagged so that came back are live again.
+    let covered: Vec<i64> = fetched
+        .transaction_accounts
+        .iter()
+        .filter_map(|a| ids.accounts.get(a).copied())
+        .collect();
+    let stored = db::transactions::of_accounts_in_window(txn, &covered, window.0, window.1).await?;
+    let fetched_ids: HashSet<&str> = fetched
+        .transactions
+        .iter()
+        .map(|t| t.investment_transaction_id.as_str())
+        .collect();
+    let reappeared: Vec<i64> = stored
+        .iter()
+        .filter(|t| {
+            t.cancelled
+                && t.cancelled_by.is_none()
+                && t.transaction_type != CANCEL
+                && fetched_ids.contains(t.plaid_investment_transaction_id.as_str())
+        })
+        .map(|t| t.id)
+        .collect();
+    db::transactions::restore_reappeared(txn, &reappeared, now).await?;
+    let vanished: Vec<i64> = if fetched.stable {
+        stored
+            .iter()
+            .filter(|t| {
+                !t.cancelled && !fetched_ids.contains(t.plaid_investment_transaction_id.as_str())
+            })
+            .map(|t| t.id)
+            .collect()
+    } else {
+        tracing::info!(item = %item.plaid_item_id, "transaction total never settled: no row is flagged as vanished");
+        Vec::new()
+    };
+    db::transactions::mark_cancelled(txn, &vanished, None, now).await?;
+    counts.transactions_cancelled = (taken.len() + vanished.len()) as i32;
+
+    // The item, with Plaid's current view of it.
+    let mut changes = plaid_items::ActiveModel {
+        id: Set(item.id),
+        last_attempt_at: Set(Some(now)),
+        last_success_at: Set(Some(now)),
+        ..Default::default()
+    };
+    let current = ItemStatus::from_stored(&item.status);
+    let (status, error) = match fetched.item.as_ref().and_then(|i| i.error.as_ref()) {
+        // An error inside a successful answer is Plaid's word on the item: honoured.
+        Some(error) => (
+            super::status_after(&PlaidError::Api {
+                status: error.status.unwrap_or(400),
+                body: Box::new(error.clone()),
+            }),
+            Some(error),
+        ),
+        // A renewed consent (a later expiry) ends a pending expiration.
+        None if current == ItemStatus::PendingExpiration
+            && fetched
                 .item
-                .institution_id
-                .clone()
-                .or(item.institution_id.clone())),
-            webhook: Set(fetched.item.webhook.clone()),
-            available_products: Set(products(&fetched.item.available_products)),
-            billed_products: Set(products(&fetched.item.billed_products)),
-            consent_expiration_time: Set(fetched.item.consent_expiration_time),
-            update_type: Set(Some(fetched.item.update_type.clone())),
-            last_attempt_at: Set(Some(now)),
-            last_success_at: Set(Some(now)),
-            ..Default::default()
-        },
-    )
-    .await?;
+                .as_ref()
+                .and_then(|i| i.consent_expiration_time)
+                .zip(item.consent_expiration_time)
+                .is_some_and(|(new, old)| new > old) =>
+        {
+            (ItemStatus::Healthy, None)
+        }
+        // Consent and disconnect warnings outlive a sync; only a re-link clears them.
+        None if current.survives_sync() => (current, None),
+        None => (ItemStatus::Healthy, None),
+    };
+    changes.status = Set(status.as_str().to_owned());
+    if !current.survives_sync() || error.is_some() || status == ItemStatus::Healthy {
+        changes.error_type = Set(error.map(|e| e.error_type.clone()));
+        changes.error_code = Set(error.map(|e| e.error_code.clone()));
+        changes.error_message = Set(error.map(|e| e.error_message.clone()));
+        changes.error_display_message = Set(error.and_then(|e| e.display_message.clone()));
+    }
+    if let Some(plaid_item) = &fetched.item {
+        let products = |p: &Vec<String>| serde_json::to_string(p).ok();
+        changes.institution_id = Set(plaid_item
+            .institution_id
+            .clone()
+            .or(item.institution_id.clone()));
+        changes.webhook = Set(plaid_item.webhook.clone());
+        changes.available_products = Set(products(&plaid_item.available_products));
+        changes.billed_products = Set(products(&plaid_item.billed_products));
+        changes.consent_expiration_time = Set(plaid_item.consent_expiration_time);
+        changes.update_type = Set(Some(plaid_item.update_type.clone()));
+    }
+    db::items::update(txn, changes).await?;
     Ok(counts)
 }

@@ -281,7 +281,7 @@ impl<'a> Fixture<'a> {
             .await
             .expect("query")
             .expect("transaction stored");
-        db::transactions::mark_cancelled(&self.app.db, &[row.id])
+        db::transactions::mark_cancelled(&self.app.db, &[row.id], None, chrono::Utc::now())
             .await
             .unwrap_or_else(|e| panic!("cancel: {}", e.message()));
         db::users::bump_data_version(&self.app.db, self.user_id)

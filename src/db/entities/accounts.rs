@@ -26,6 +26,9 @@ pub struct Model {
     pub balance_iso_currency_code: Option<String>,
     pub balance_unofficial_currency_code: Option<String>,
     pub balance_last_updated_datetime: Option<DateTimeUtc>,
+    /// The day a sync first found the account gone from its item (closed at the
+    /// institution); `None` while Plaid returns it.
+    pub closed_on: Option<Date>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

@@ -30,6 +30,8 @@ pub struct Model {
     pub unofficial_currency_code: Option<String>,
     /// Set when the transaction was cancelled; kept for the record, left out of totals.
     pub cancelled: bool,
+    /// The Plaid id of the `cancel` row that cancelled this transaction, if one did.
+    pub cancelled_by: Option<String>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

@@ -23,6 +23,8 @@ pub struct Model {
     pub snapshots_written: i32,
     pub transactions_upserted: i32,
     pub transactions_cancelled: i32,
+    /// Transactions of accounts the answer did not list (logged, not stored).
+    pub transactions_skipped: i32,
     pub error_code: Option<String>,
     pub error_message: Option<String>,
 }

@@ -62,6 +62,13 @@ impl Account {
         self.0.mask.as_deref()
     }
 
+    /// The day a sync found the account gone from its item (closed at the institution);
+    /// null while Plaid returns it. A closed account holds nothing, its value history is
+    /// zero from that day, and its transactions stay queryable.
+    async fn closed_on(&self) -> Option<Date> {
+        scalars::date(self.0.closed_on)
+    }
+
     /// Plaid's account `type`: `investment`, `depository`, `credit`, `loan`, `brokerage`
     /// or `other`.
     #[graphql(name = "type")]

@@ -129,6 +129,12 @@ impl SyncRun {
         self.0.transactions_cancelled
     }
 
+    /// Transactions Plaid returned for accounts it did not list, which could not be
+    /// stored (logged with the item).
+    async fn transactions_skipped(&self) -> i32 {
+        self.0.transactions_skipped
+    }
+
     /// Plaid's (or our) error code, when it failed.
     async fn error_code(&self) -> Option<&str> {
         self.0.error_code.as_deref()

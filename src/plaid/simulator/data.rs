@@ -505,7 +505,8 @@ pub fn generate(
                 account_id: account_id.clone(),
                 security_id: security.security_id.clone(),
                 institution_price: price,
-                institution_price_as_of: Some(today - Days::new(1)),
+                // Priced by the institution today; close prices are yesterday's.
+                institution_price_as_of: Some(today),
                 institution_price_datetime: None,
                 institution_value: value,
                 cost_basis,
