@@ -207,6 +207,11 @@ pub struct PlaidSimArgs {
     /// Delay added to every answer, in milliseconds.
     #[arg(long, default_value_t = 0)]
     pub latency_ms: u64,
+
+    /// A scenario file (JSON): its institutions link scripted items, and the clock stands
+    /// at noon of day 1 until moved with `POST /simulator/clock`.
+    #[arg(long)]
+    pub scenario: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]

@@ -10,6 +10,7 @@ use investments::crypto::TokenCipher;
 use investments::db::{self, DbConfig};
 use investments::http::{self, AppState, HttpOptions};
 use investments::plaid::client::PlaidClient;
+use investments::plaid::simulator::scenario::ScenarioFile;
 use investments::plaid::simulator::{Simulator, SimulatorConfig};
 use investments::sync::{SyncService, Trigger, scheduler};
 use migration::{Migrator, MigratorTrait};
@@ -88,6 +89,17 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Serve(args) => serve(&cli.database_url, args, clock).await?,
         Command::Sync(args) => return sync_once(&cli.database_url, &args.plaid, clock).await,
         Command::PlaidSim(args) => {
+            let scenario = args
+                .scenario
+                .as_ref()
+                .map(ScenarioFile::load)
+                .transpose()?
+                .map(Arc::new);
+            // A scripted world lives on its own calendar, moved by `POST /simulator/clock`.
+            let clock = match &scenario {
+                Some(file) => Clock::at_noon(file.start),
+                None => Clock::system_in(cli.timezone),
+            };
             let simulator = Simulator::start_on(
                 SimulatorConfig {
                     seed: args.seed,
@@ -95,7 +107,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     client_id: args.client_id.clone(),
                     secret: args.secret.clone(),
                     latency: std::time::Duration::from_millis(args.latency_ms),
-                    clock: Clock::system_in(cli.timezone),
+                    clock,
+                    scenario: scenario.clone(),
                 },
                 SocketAddr::from(([127, 0, 0, 1], args.port)),
             )
@@ -108,6 +121,24 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 args.client_id,
                 args.secret
             );
+            if let Some(file) = &scenario {
+                println!(
+                    "Scenario: day 1 is {}; {} item(s): {}",
+                    file.start,
+                    file.items.len(),
+                    file.items
+                        .iter()
+                        .map(|i| format!("{} ({})", i.item_id, i.institution_id))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                );
+                println!(
+                    "Next day: curl -X POST {}/simulator/clock -H 'PLAID-CLIENT-ID: {}' -H 'PLAID-SECRET: {}' -H 'Content-Type: application/json' -d '{{\"day\": 2}}'",
+                    simulator.url(),
+                    args.client_id,
+                    args.secret
+                );
+            }
             http::shutdown_signal().await;
         }
         Command::Migrate { action } => migrate(&cli.database_url, action).await?,

@@ -9,10 +9,12 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use investments::auth::{self, Scope};
+use investments::clock::Clock;
 use investments::crypto::TokenCipher;
 use investments::db::{self, DbConfig};
 use investments::http::{self, AppState, HttpOptions};
 use investments::plaid::client::{PlaidClient, RetryPolicy};
+use investments::plaid::simulator::scenario::ScenarioFile;
 use investments::plaid::simulator::{Simulator, SimulatorConfig};
 use investments::sync::{SyncOptions, SyncService};
 use migration::{Migrator, MigratorTrait};
@@ -125,6 +127,12 @@ impl TestApp {
     /// A server whose Plaid is a simulator with `config`.
     pub async fn start_with_plaid(backend: Backend, config: SimulatorConfig) -> TestApp {
         Self::start_with(backend, Some(config)).await
+    }
+
+    /// A server whose Plaid plays `tests/scenarios/{name}.json`, on a manual clock at noon
+    /// of its day 1 that the simulator, the sync engine and the server share.
+    pub async fn start_scenario(backend: Backend, name: &str) -> TestApp {
+        Self::start_with_plaid(backend, scenario_config(name)).await
     }
 
     pub fn simulator(&self) -> &Simulator {
@@ -287,6 +295,30 @@ where
     for backend in backends() {
         eprintln!("-- on {backend:?}");
         test(TestApp::start_with_plaid(backend, config.clone()).await).await;
+    }
+}
+
+/// The simulator configuration that plays `tests/scenarios/{name}.json` from its day 1.
+pub fn scenario_config(name: &str) -> SimulatorConfig {
+    let path = format!("{}/tests/scenarios/{name}.json", env!("CARGO_MANIFEST_DIR"));
+    let file = ScenarioFile::load(&path).unwrap_or_else(|e| panic!("{e:#}"));
+    SimulatorConfig {
+        clock: Clock::at_noon(file.start),
+        scenario: Some(Arc::new(file)),
+        ..Default::default()
+    }
+}
+
+/// Runs `test` once per backend, each time on a fresh server living through the scenario
+/// `tests/scenarios/{name}.json` (see [`TestApp::start_scenario`]).
+pub async fn on_each_backend_with_scenario<F, Fut>(name: &str, test: F)
+where
+    F: Fn(TestApp) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    for backend in backends() {
+        eprintln!("-- on {backend:?}, scenario {name}");
+        test(TestApp::start_scenario(backend, name).await).await;
     }
 }
 

@@ -1,8 +1,16 @@
 //! The simulator speaks Plaid's wire format: paths, JSON shapes, error objects, statuses,
 //! validation, and newest-first offset paging.
 
+use std::sync::{Arc, Mutex};
+
+use investments::plaid::client::{PlaidApi, PlaidClient, TransactionsPage};
+use investments::plaid::error::PlaidError;
 use investments::plaid::simulator::{Simulator, SimulatorConfig};
+use investments::plaid::types::AccessToken;
+use rust_decimal::Decimal;
 use serde_json::{Value, json};
+
+use crate::common::{fast_retry, on_each_backend_with_scenario};
 
 struct Wire {
     sim: Simulator,
@@ -218,4 +226,217 @@ async fn responses_have_plaids_shapes_and_order() {
         third["investment_transactions"].as_array().unwrap().len(),
         60
     );
+}
+
+/// A webhook receiver on a loopback port: every body it gets, in order.
+async fn webhook_receiver() -> (String, Arc<Mutex<Vec<Value>>>) {
+    let received = Arc::new(Mutex::new(Vec::new()));
+    let sink = received.clone();
+    let app = axum::Router::new().route(
+        "/hook",
+        axum::routing::post(move |body: axum::Json<Value>| async move {
+            sink.lock().unwrap().push(body.0);
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (url, received)
+}
+
+#[tokio::test]
+async fn a_scenario_is_lived_day_by_day_over_the_wire() {
+    on_each_backend_with_scenario("simulator_walkthrough", |app| async move {
+        let sim = app.simulator();
+        let mut config = sim.client_config();
+        config.retry = fast_retry();
+        let plaid = PlaidClient::new(config).unwrap();
+        let (hook, received) = webhook_receiver().await;
+        let link = async || {
+            let public = plaid
+                .sandbox_public_token_create("ins_109508", Some(hook.clone()))
+                .await
+                .unwrap();
+            plaid
+                .item_public_token_exchange(&public.public_token)
+                .await
+                .unwrap()
+        };
+        let linked = link().await;
+        assert_eq!(linked.item_id, "item-broker");
+        let token = linked.access_token;
+        let dec = |s: &str| s.parse::<Decimal>().unwrap();
+        let holdings =
+            async |token: &AccessToken| plaid.investments_holdings_get(token, None).await.unwrap();
+        let transactions = async || {
+            let page = TransactionsPage {
+                access_token: token.clone(),
+                start_date: sim.day_date(1),
+                end_date: sim.config().clock.today(),
+                account_ids: None,
+                count: 500,
+                offset: 0,
+                first_sync: false,
+            };
+            plaid.investments_transactions_get(&page).await.unwrap()
+        };
+        let account_ids = |accounts: &[investments::plaid::types::Account]| {
+            accounts
+                .iter()
+                .map(|a| a.account_id.clone())
+                .collect::<Vec<_>>()
+        };
+
+        // Day 1: one account, one position, one trade.
+        let day1 = holdings(&token).await;
+        assert_eq!(account_ids(&day1.accounts), ["acc-broker"]);
+        assert_eq!(day1.holdings[0].institution_value, dec("1000"));
+        assert_eq!(day1.accounts[0].balances.current, Some(dec("1000")));
+        assert_eq!(day1.securities[0].close_price, Some(dec("100")));
+        assert_eq!(transactions().await.total_investment_transactions, 1);
+
+        // Day 2: a new price revalues the position and is the security's close.
+        sim.advance_to_day(2).await.unwrap();
+        let day2 = holdings(&token).await;
+        assert_eq!(day2.holdings[0].institution_price, dec("105.25"));
+        assert_eq!(day2.holdings[0].institution_value, dec("1052.5"));
+        assert_eq!(day2.securities[0].close_price_as_of, Some(sim.day_date(2)));
+
+        // Day 3: the IRA appears.
+        sim.advance_to_day(3).await.unwrap();
+        let day3 = holdings(&token).await;
+        assert_eq!(account_ids(&day3.accounts), ["acc-broker", "acc-ira"]);
+        assert_eq!(day3.holdings.len(), 2);
+        let accounts = plaid.accounts_get(&token).await.unwrap();
+        assert_eq!(account_ids(&accounts.accounts), ["acc-broker", "acc-ira"]);
+        assert_eq!(accounts.accounts[1].balances.current, Some(dec("1002")));
+        assert_eq!(transactions().await.total_investment_transactions, 2);
+        assert!(received.lock().unwrap().is_empty());
+
+        // Day 5, passing day 4: its webhook is delivered on the way; the transaction
+        // dated day 2 shows up only now.
+        sim.advance_to_day(5).await.unwrap();
+        {
+            let received = received.lock().unwrap();
+            assert_eq!(received.len(), 1);
+            assert_eq!(received[0]["webhook_type"], "HOLDINGS");
+            assert_eq!(received[0]["webhook_code"], "DEFAULT_UPDATE");
+            assert_eq!(received[0]["item_id"], "item-broker");
+        }
+        let day5 = transactions().await;
+        assert_eq!(day5.total_investment_transactions, 3);
+        let late = day5
+            .investment_transactions
+            .iter()
+            .find(|t| t.investment_transaction_id == "tx-late-dividend")
+            .unwrap();
+        assert_eq!(late.date, sim.day_date(2));
+        assert_eq!(late.amount, dec("-2.40"));
+        assert_eq!(late.name, "DIVIDEND AAPL");
+
+        // Day 6: a cancel row, newest first, negated, without the deprecated link.
+        sim.advance_to_day(6).await.unwrap();
+        let day6 = transactions().await;
+        let cancel = &day6.investment_transactions[0];
+        assert_eq!(cancel.investment_transaction_id, "tx-cancel-aapl");
+        assert_eq!(
+            (cancel.transaction_type.as_str(), cancel.subtype.as_str()),
+            ("cancel", "cancel")
+        );
+        assert_eq!((cancel.quantity, cancel.amount), (dec("-10"), dec("-900")));
+        assert_eq!(cancel.date, sim.day_date(6));
+        assert_eq!(cancel.cancel_transaction_id, None);
+        let dates: Vec<_> = day6
+            .investment_transactions
+            .iter()
+            .map(|t| t.date)
+            .collect();
+        assert!(dates.is_sorted_by(|a, b| a >= b), "newest first");
+
+        // Day 7: the institution is down for data calls; day 8 it is back.
+        sim.advance_to_day(7).await.unwrap();
+        match plaid
+            .investments_holdings_get(&token, None)
+            .await
+            .unwrap_err()
+        {
+            PlaidError::Api { status, body } => {
+                assert_eq!(status, 400);
+                assert_eq!(body.error_type, "INSTITUTION_ERROR");
+                assert_eq!(body.error_code, "INSTITUTION_DOWN");
+            }
+            other => panic!("{other}"),
+        }
+        sim.advance_to_day(8).await.unwrap();
+        let day8 = holdings(&token).await;
+        assert_eq!(day8.item.error, None);
+        assert_eq!(day8.holdings[1].institution_value, dec("1004"));
+
+        // Day 9: answers succeed but the item reports a login to repair.
+        sim.advance_to_day(9).await.unwrap();
+        let day9 = holdings(&token).await;
+        assert_eq!(
+            day9.item.error.map(|e| e.error_code).as_deref(),
+            Some("ITEM_LOGIN_REQUIRED")
+        );
+
+        // Day 10: the IRA is closed: gone from accounts, holdings and transactions.
+        sim.advance_to_day(10).await.unwrap();
+        let day10 = holdings(&token).await;
+        assert_eq!(account_ids(&day10.accounts), ["acc-broker"]);
+        assert!(day10.holdings.iter().all(|h| h.account_id == "acc-broker"));
+        assert_eq!(day10.item.error, None);
+        let day10_transactions = transactions().await;
+        assert!(
+            day10_transactions
+                .investment_transactions
+                .iter()
+                .all(|t| t.account_id == "acc-broker")
+        );
+
+        // A re-link: the same item, a new access token, the old one dead.
+        let relinked = link().await;
+        assert_eq!(relinked.item_id, "item-broker");
+        assert_ne!(relinked.access_token, token);
+        match plaid.item_get(&token).await.unwrap_err() {
+            PlaidError::Api { body, .. } => assert_eq!(body.error_code, "INVALID_ACCESS_TOKEN"),
+            other => panic!("{other}"),
+        }
+        let token = relinked.access_token;
+        assert_eq!(
+            plaid.item_get(&token).await.unwrap().item.item_id,
+            "item-broker"
+        );
+
+        // Day 11 over HTTP: the clock control answers the date and delivers the webhook.
+        let response = reqwest::Client::new()
+            .post(format!("{}/simulator/clock", sim.url()))
+            .header("PLAID-CLIENT-ID", &sim.config().client_id)
+            .header("PLAID-SECRET", &sim.config().secret)
+            .json(&json!({ "day": 11 }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+        assert_eq!(
+            response.json::<Value>().await.unwrap(),
+            json!({ "date": "2026-01-11" })
+        );
+        {
+            let received = received.lock().unwrap();
+            assert_eq!(received.len(), 2);
+            assert_eq!(received[1]["webhook_type"], "INVESTMENTS_TRANSACTIONS");
+        }
+
+        // Day 12: the IRA is re-issued under a new id, same name and mask.
+        sim.advance_to_day(12).await.unwrap();
+        let day12 = plaid.accounts_get(&token).await.unwrap();
+        assert_eq!(account_ids(&day12.accounts), ["acc-broker", "acc-ira-2"]);
+        assert_eq!(day12.accounts[1].name, "IRA");
+        assert_eq!(day12.accounts[1].mask.as_deref(), Some("5678"));
+        let day12 = holdings(&token).await;
+        assert_eq!(day12.holdings[1].account_id, "acc-ira-2");
+        assert_eq!(day12.securities[1].close_price, Some(dec("252")));
+    })
+    .await;
 }

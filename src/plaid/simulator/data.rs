@@ -332,7 +332,7 @@ fn security(seed: u64, entry: &CatalogEntry, currency: &str, today: NaiveDate) -
 }
 
 /// Everything Plaid knows about one simulated item.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Default)]
 pub struct ItemData {
     pub accounts: Vec<Account>,
     pub securities: Vec<Security>,

@@ -1,12 +1,21 @@
 //! A Plaid simulator: Plaid's paths, JSON shapes, error objects and HTTP statuses on a
-//! loopback port, with deterministic data (from a seed) and per-item scenarios for errors,
-//! rate limits and latency. Tests and the offline demo link items against it exactly as
-//! they would against Plaid's sandbox; `investments plaid-sim` runs it alone.
+//! loopback port. Tests and the offline demo link items against it exactly as they would
+//! against Plaid's sandbox; `investments plaid-sim` runs it alone. See
+//! `docs/features/simulator.md`.
 //!
-//! Scenarios are set through [`Simulator::set_scenario`] in process, or with
-//! `POST /simulator/items/{item_id}/scenario` (same credentials as the Plaid calls).
+//! Two kinds of items:
+//! - generated: deterministic data from a seed ([`data`]), for volume and shapes;
+//! - scripted: a [`scenario::ScenarioFile`] ([`SimulatorConfig::scenario`]) says, day by
+//!   day, what an institution reports; linking that institution links that item, and every
+//!   answer is its state on the clock's today. [`Simulator::advance_to_day`] (or
+//!   `POST /simulator/clock`) moves the shared manual clock and fires the days' webhooks.
+//!
+//! Per-item knobs ([`Scenario`]: errors, rate limits, latency) apply to both, through
+//! [`Simulator::set_scenario`] in process or `POST /simulator/items/{item_id}/scenario`
+//! (same credentials as the Plaid calls).
 
 pub mod data;
+pub mod scenario;
 mod server;
 mod signing;
 
@@ -20,11 +29,12 @@ use axum::extract::{Path, State as AxumState};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, post};
-use chrono::Utc;
+use chrono::{NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 pub use data::ItemData;
+use scenario::{ErrorCode, ScenarioFile};
 use server::{SimError, State};
 
 use crate::clock::Clock;
@@ -43,8 +53,10 @@ pub struct SimulatorConfig {
     /// Added to every answer.
     pub latency: Duration,
     /// The simulated institution's calendar: dates of generated data, new transactions
-    /// and cancels, token expirations.
+    /// and cancels, token expirations. A scenario needs a manual one to move through days.
     pub clock: Clock,
+    /// A scripted world: its institutions link its items instead of generated ones.
+    pub scenario: Option<Arc<ScenarioFile>>,
 }
 
 impl Default for SimulatorConfig {
@@ -56,6 +68,7 @@ impl Default for SimulatorConfig {
             secret: "simulator-secret".to_owned(),
             latency: Duration::ZERO,
             clock: Clock::system(),
+            scenario: None,
         }
     }
 }
@@ -99,8 +112,24 @@ fn router(state: Arc<State>) -> Router {
             "/simulator/items/{item_id}/scenario",
             post(set_scenario_http),
         )
+        .route("/simulator/clock", post(set_clock_http))
         .fallback(any(server::dispatch))
         .with_state(state)
+}
+
+/// The simulator's own controls take the Plaid credentials in headers.
+fn unauthorized(state: &State, headers: &HeaderMap) -> Option<Response> {
+    let authorized = headers.get("plaid-client-id").and_then(|v| v.to_str().ok())
+        == Some(state.config.client_id.as_str())
+        && headers.get("plaid-secret").and_then(|v| v.to_str().ok())
+            == Some(state.config.secret.as_str());
+    (!authorized).then(|| {
+        (
+            StatusCode::UNAUTHORIZED,
+            "PLAID-CLIENT-ID and PLAID-SECRET required",
+        )
+            .into_response()
+    })
 }
 
 async fn set_scenario_http(
@@ -109,16 +138,8 @@ async fn set_scenario_http(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let authorized = headers.get("plaid-client-id").and_then(|v| v.to_str().ok())
-        == Some(state.config.client_id.as_str())
-        && headers.get("plaid-secret").and_then(|v| v.to_str().ok())
-            == Some(state.config.secret.as_str());
-    if !authorized {
-        return (
-            StatusCode::UNAUTHORIZED,
-            "PLAID-CLIENT-ID and PLAID-SECRET required",
-        )
-            .into_response();
+    if let Some(refused) = unauthorized(&state, &headers) {
+        return refused;
     }
     let scenario: Scenario = match serde_json::from_slice(&body) {
         Ok(s) => s,
@@ -132,6 +153,127 @@ async fn set_scenario_http(
         }
         None => (StatusCode::NOT_FOUND, "no such item").into_response(),
     }
+}
+
+/// `POST /simulator/clock`: a scenario day or a date.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SetClockRequest {
+    day: Option<u32>,
+    date: Option<NaiveDate>,
+}
+
+async fn set_clock_http(
+    AxumState(state): AxumState<Arc<State>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    if let Some(refused) = unauthorized(&state, &headers) {
+        return refused;
+    }
+    let date = match serde_json::from_slice(&body) {
+        Ok(SetClockRequest {
+            day: Some(day),
+            date: None,
+        }) => match &state.config.scenario {
+            Some(file) => file.day_date(day),
+            None => return (StatusCode::BAD_REQUEST, "no scenario: give a date").into_response(),
+        },
+        Ok(SetClockRequest {
+            day: None,
+            date: Some(date),
+        }) => date,
+        Ok(_) => {
+            return (StatusCode::BAD_REQUEST, "give either day or date").into_response();
+        }
+        Err(e) => return (StatusCode::BAD_REQUEST, e.to_string()).into_response(),
+    };
+    match advance_to(&state, date).await {
+        Ok(()) => axum::Json(json!({ "date": date })).into_response(),
+        Err(AdvanceError::NotManual) => (
+            StatusCode::BAD_REQUEST,
+            "the simulator runs on the system clock",
+        )
+            .into_response(),
+        Err(e) => (StatusCode::BAD_GATEWAY, e.to_string()).into_response(),
+    }
+}
+
+/// Why the clock could not be moved, or a webhook not delivered.
+#[derive(Debug, thiserror::Error)]
+pub enum AdvanceError {
+    #[error("only a manual clock can be moved")]
+    NotManual,
+    #[error("webhook {webhook_type}/{code} of item {item_id} not delivered: {reason}")]
+    Delivery {
+        item_id: String,
+        webhook_type: String,
+        code: String,
+        reason: String,
+    },
+}
+
+/// Sets the clock to noon of `date` and fires, day by day and in file order, the webhooks
+/// of the scenario days after the old today up to `date`, for linked items with a webhook
+/// URL. Each delivery is awaited, so the receiver has acted when this returns.
+async fn advance_to(state: &Arc<State>, date: NaiveDate) -> Result<(), AdvanceError> {
+    let clock = &state.config.clock;
+    if !clock.is_manual() {
+        return Err(AdvanceError::NotManual);
+    }
+    let before = clock.today();
+    clock.set_day(date);
+    let Some(file) = &state.config.scenario else {
+        return Ok(());
+    };
+    let mut due = Vec::new();
+    {
+        let world = state.world.lock().expect("not poisoned");
+        for item in &file.items {
+            if world
+                .items
+                .get(&item.item_id)
+                .is_none_or(|i| i.webhook.is_none())
+            {
+                continue;
+            }
+            for day in &item.days {
+                let day_date = file.day_date(day.day);
+                if day_date > before && day_date <= date {
+                    for webhook in &day.webhooks {
+                        due.push((day_date, item, webhook));
+                    }
+                }
+            }
+        }
+    }
+    // Stable: same day keeps file order.
+    due.sort_by_key(|(day, _, _)| *day);
+    for (day, item, webhook) in due {
+        // An ITEM ERROR webhook carries the error the item has on that day.
+        let error = (webhook.webhook_type == "ITEM" && webhook.code == "ERROR")
+            .then(|| {
+                let state = item.state_at(day);
+                state.item_error.or(state.error)
+            })
+            .flatten()
+            .map(|code| server::item_error(code).in_webhook());
+        deliver(
+            state,
+            &item.item_id,
+            &webhook.webhook_type,
+            &webhook.code,
+            error,
+        )
+        .await
+        .map_err(|reason| AdvanceError::Delivery {
+            item_id: item.item_id.clone(),
+            webhook_type: webhook.webhook_type.clone(),
+            code: webhook.code.clone(),
+            reason,
+        })?;
+    }
+    Ok(())
 }
 
 #[derive(Deserialize)]
@@ -153,7 +295,7 @@ async fn sandbox_webhook(
         let request: AccessTokenRequest = server::sandbox_request(state, headers, body)?;
         let item_id = server::item_id_for_token(state, request.access_token.expose())?;
         set_scenario(state, &item_id, |s| s.login_required = true);
-        let error = login_required_error();
+        let error = server::item_error(ErrorCode::ItemLoginRequired).in_webhook();
         deliver(state, &item_id, "ITEM", "ERROR", Some(error))
             .await
             .ok();
@@ -178,20 +320,6 @@ fn set_scenario(state: &State, item_id: &str, change: impl FnOnce(&mut Scenario)
             true
         }
         None => false,
-    }
-}
-
-fn login_required_error() -> PlaidErrorBody {
-    PlaidErrorBody {
-        error_type: "ITEM_ERROR".to_owned(),
-        error_code: "ITEM_LOGIN_REQUIRED".to_owned(),
-        error_code_reason: None,
-        error_message: "the login details of this item have changed".to_owned(),
-        display_message: None,
-        request_id: None,
-        status: Some(400),
-        documentation_url: None,
-        suggested_action: None,
     }
 }
 
@@ -313,8 +441,32 @@ impl Simulator {
 
     /// What the simulated Plaid holds for an item now.
     pub fn data(&self, item_id: &str) -> Option<ItemData> {
-        let world = self.state.world.lock().expect("not poisoned");
-        world.items.get(item_id).map(|i| i.data.clone())
+        let today = self.state.config.clock.today();
+        self.with_item(item_id, |item| {
+            item.replay(today);
+            item.data.clone()
+        })
+    }
+
+    /// The date of scenario day `n` (day 1 is the scenario's `start`). Panics without a
+    /// scenario.
+    pub fn day_date(&self, n: u32) -> NaiveDate {
+        self.scenario_file().day_date(n)
+    }
+
+    fn scenario_file(&self) -> &ScenarioFile {
+        self.state
+            .config
+            .scenario
+            .as_deref()
+            .expect("the simulator runs a scenario")
+    }
+
+    /// Moves the shared manual clock to noon of scenario day `n` and delivers, in order,
+    /// the webhooks of the days passed (after the old today, up to day `n`) for linked
+    /// items. Panics without a scenario.
+    pub async fn advance_to_day(&self, n: u32) -> Result<(), AdvanceError> {
+        advance_to(&self.state, self.scenario_file().day_date(n)).await
     }
 
     /// The access token of an item (as Plaid would have handed it out).

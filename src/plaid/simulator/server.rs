@@ -15,6 +15,7 @@ use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
 use super::data::{self, InstitutionInfo, ItemData, Rng};
+use super::scenario::{ErrorCode, ScenarioItem};
 use super::signing::Signer;
 use super::{Scenario, SimulatorConfig};
 use crate::plaid::types::*;
@@ -48,6 +49,79 @@ fn invalid_field(message: impl Into<String>) -> SimError {
     err(400, "INVALID_REQUEST", "INVALID_FIELD", message)
 }
 
+/// The error Plaid answers for an item in trouble: the one place that knows the type,
+/// status and message of each code a scenario (or a per-item knob) can set.
+pub fn item_error(code: ErrorCode) -> SimError {
+    match code {
+        ErrorCode::ItemLoginRequired => SimError {
+            display_message: Some("Your login details have changed. Please log in again."),
+            ..err(
+                400,
+                "ITEM_ERROR",
+                "ITEM_LOGIN_REQUIRED",
+                "the login details of this item have changed (credentials, MFA, or required user action) and a user login is required to update this information",
+            )
+        },
+        ErrorCode::ProductNotReady => err(
+            400,
+            "ITEM_ERROR",
+            "PRODUCT_NOT_READY",
+            "the requested product is not yet ready. please provide a webhook or try the request again later",
+        ),
+        ErrorCode::NoInvestmentAccounts => err(
+            400,
+            "ITEM_ERROR",
+            "NO_INVESTMENT_ACCOUNTS",
+            "no investment accounts are associated with this item",
+        ),
+        ErrorCode::InstitutionDown => SimError {
+            display_message: Some(
+                "This financial institution is not currently responding to requests. We apologize for the inconvenience.",
+            ),
+            ..err(
+                400,
+                "INSTITUTION_ERROR",
+                "INSTITUTION_DOWN",
+                "this institution is not currently responding to this request. please try again soon",
+            )
+        },
+        ErrorCode::InternalServerError => err(
+            500,
+            "API_ERROR",
+            "INTERNAL_SERVER_ERROR",
+            "an unexpected error occurred",
+        ),
+    }
+}
+
+impl SimError {
+    /// Plaid's error object for this error (`request_id` and `status` left to the caller).
+    pub fn body(&self) -> PlaidErrorBody {
+        PlaidErrorBody {
+            error_type: self.error_type.to_owned(),
+            error_code: self.error_code.to_owned(),
+            error_code_reason: None,
+            error_message: self.message.clone(),
+            display_message: self.display_message.map(str::to_owned),
+            request_id: None,
+            status: None,
+            documentation_url: Some(format!(
+                "https://plaid.com/docs/?ref=error#{}",
+                self.error_code.to_lowercase()
+            )),
+            suggested_action: None,
+        }
+    }
+
+    /// The error object as a webhook carries it (with its HTTP status).
+    pub fn in_webhook(&self) -> PlaidErrorBody {
+        PlaidErrorBody {
+            status: Some(self.status),
+            ..self.body()
+        }
+    }
+}
+
 /// An item as the simulated Plaid keeps it.
 pub struct SimItem {
     pub item_id: String,
@@ -58,21 +132,83 @@ pub struct SimItem {
     pub scenario: Scenario,
     pub rng: Rng,
     pub last_update: chrono::DateTime<Utc>,
+    /// A scenario item's history; `None` for generated data.
+    pub script: Option<Arc<ScenarioItem>>,
+    /// The date `data` and the scripted fields below were replayed for.
+    replayed: Option<NaiveDate>,
+    /// Data calls fail with this (scripted).
+    scripted_error: Option<ErrorCode>,
+    /// `item.error` of successful answers (scripted).
+    item_error: Option<ErrorCode>,
+    consent_expiration_time: Option<chrono::DateTime<Utc>>,
 }
 
 impl SimItem {
+    fn new(
+        item_id: String,
+        access_token: String,
+        institution: &'static InstitutionInfo,
+        webhook: Option<String>,
+        data: ItemData,
+        rng: Rng,
+        now: chrono::DateTime<Utc>,
+    ) -> SimItem {
+        SimItem {
+            item_id,
+            access_token,
+            institution,
+            webhook,
+            data,
+            scenario: Scenario::default(),
+            rng,
+            last_update: now,
+            script: None,
+            replayed: None,
+            scripted_error: None,
+            item_error: None,
+            consent_expiration_time: None,
+        }
+    }
+
+    /// A scenario item's state on `today` replaces what it served before. Replayed once per
+    /// date, so that in-process changes (`Simulator::add_transaction`, a knob's insert
+    /// during pagination) last until the clock moves.
+    pub fn replay(&mut self, today: NaiveDate) {
+        let Some(script) = &self.script else { return };
+        if self.replayed == Some(today) {
+            return;
+        }
+        let state = script.state_at(today);
+        self.data = state.data;
+        self.scripted_error = state.error;
+        self.item_error = state.item_error;
+        self.consent_expiration_time = state.consent_expiration_time;
+        self.replayed = Some(today);
+    }
+
+    /// The error data calls answer, if any: the knobs first, then the script.
+    fn blocking_error(&self) -> Option<ErrorCode> {
+        if self.scenario.login_required {
+            Some(ErrorCode::ItemLoginRequired)
+        } else if self.scenario.product_not_ready {
+            Some(ErrorCode::ProductNotReady)
+        } else {
+            self.scripted_error
+        }
+    }
+
     fn wire_item(&self) -> Item {
         Item {
             item_id: self.item_id.clone(),
             institution_id: Some(self.institution.id.to_owned()),
             institution_name: None,
             webhook: self.webhook.clone(),
-            error: None,
+            error: self.item_error.map(|code| item_error(code).body()),
             available_products: vec!["balance".to_owned(), "transactions".to_owned()],
             billed_products: vec!["investments".to_owned()],
             products: Some(vec!["investments".to_owned()]),
             consented_products: None,
-            consent_expiration_time: None,
+            consent_expiration_time: self.consent_expiration_time,
             update_type: "background".to_owned(),
             created_at: None,
         }
@@ -154,6 +290,59 @@ impl State {
         self.world.lock().expect("not poisoned")
     }
 
+    /// The item of an access token, replayed to today if it is a scenario item.
+    fn item<'w>(
+        &self,
+        world: &'w mut World,
+        token: &AccessToken,
+    ) -> Result<&'w mut SimItem, SimError> {
+        let item = world.item_by_token(token.expose())?;
+        item.replay(self.config.clock.today());
+        Ok(item)
+    }
+
+    /// Links a scenario item, or re-links it (Link's update mode, or the user linking the
+    /// same login again): same `item_id`, a new access token, the old one invalid.
+    fn link_scripted(
+        &self,
+        world: &mut World,
+        script: &ScenarioItem,
+        institution: &'static InstitutionInfo,
+        webhook: Option<String>,
+    ) -> Value {
+        let item_id = script.item_id.clone();
+        let access_token = format!(
+            "access-sandbox-{}",
+            Rng::new(self.config.seed ^ data::hash(&item_id) ^ world.created)
+                .id()
+                .to_lowercase()
+        );
+        match world.items.get_mut(&item_id) {
+            Some(item) => {
+                let old = std::mem::replace(&mut item.access_token, access_token.clone());
+                world.tokens.remove(&old);
+                item.webhook = webhook.or(item.webhook.take());
+                // Going through Link again is what fixes a login.
+                item.scenario.login_required = false;
+            }
+            None => {
+                let mut item = SimItem::new(
+                    item_id.clone(),
+                    access_token.clone(),
+                    institution,
+                    webhook,
+                    ItemData::default(),
+                    Rng::new(self.config.seed ^ data::hash(&item_id)),
+                    self.config.clock.now(),
+                );
+                item.script = Some(Arc::new(script.clone()));
+                world.items.insert(item_id.clone(), item);
+            }
+        }
+        world.tokens.insert(access_token.clone(), item_id.clone());
+        json!({ "access_token": access_token, "item_id": item_id })
+    }
+
     fn request_id(&self) -> String {
         let n = self.requests.fetch_add(1, Ordering::Relaxed);
         format!("sim{:011x}", n ^ (self.config.seed & 0xffff))
@@ -222,23 +411,8 @@ fn date(field: &str, text: &str) -> Result<NaiveDate, SimError> {
 
 /// The checks every data call of an item goes through, in Plaid's order of precedence.
 fn data_call_checks(item: &mut SimItem, path: &str) -> Result<(), SimError> {
-    if item.scenario.login_required {
-        let mut e = err(
-            400,
-            "ITEM_ERROR",
-            "ITEM_LOGIN_REQUIRED",
-            "the login details of this item have changed (credentials, MFA, or required user action) and a user login is required to update this information",
-        );
-        e.display_message = Some("Your login details have changed. Please log in again.");
-        return Err(e);
-    }
-    if item.scenario.product_not_ready {
-        return Err(err(
-            400,
-            "ITEM_ERROR",
-            "PRODUCT_NOT_READY",
-            "the requested product is not yet ready. please provide a webhook or try the request again later",
-        ));
+    if let Some(code) = item.blocking_error() {
+        return Err(item_error(code));
     }
     if item.scenario.rate_limited_calls > 0 {
         item.scenario.rate_limited_calls -= 1;
@@ -407,6 +581,19 @@ impl State {
                         )
                     })?;
                 world.created += 1;
+                if let Some(script) = self
+                    .config
+                    .scenario
+                    .as_ref()
+                    .and_then(|f| f.item_for_institution(pending.institution.id))
+                {
+                    return Ok(self.link_scripted(
+                        &mut world,
+                        script,
+                        pending.institution,
+                        pending.webhook,
+                    ));
+                }
                 let seed = self.config.seed
                     ^ data::hash(pending.institution.id)
                     ^ world.created.wrapping_mul(0x9e37_79b9);
@@ -422,36 +609,28 @@ impl State {
                 world.tokens.insert(access_token.clone(), item_id.clone());
                 world.items.insert(
                     item_id.clone(),
-                    SimItem {
-                        item_id: item_id.clone(),
-                        access_token: access_token.clone(),
-                        institution: pending.institution,
-                        webhook: pending.webhook,
+                    SimItem::new(
+                        item_id.clone(),
+                        access_token.clone(),
+                        pending.institution,
+                        pending.webhook,
                         data,
-                        scenario: Scenario::default(),
                         rng,
-                        last_update: self.config.clock.now(),
-                    },
+                        self.config.clock.now(),
+                    ),
                 );
                 Ok(json!({ "access_token": access_token, "item_id": item_id }))
             }
             "/item/get" => {
                 let r = request!(AccessTokenRequest);
                 let mut world = self.world();
-                let item = world.item_by_token(r.access_token.expose())?;
+                let item = self.item(&mut world, &r.access_token)?;
                 let mut wire = item.wire_item();
-                if item.scenario.login_required {
-                    wire.error = Some(PlaidErrorBody {
-                        error_type: "ITEM_ERROR".to_owned(),
-                        error_code: "ITEM_LOGIN_REQUIRED".to_owned(),
-                        error_code_reason: None,
-                        error_message: "a user login is required".to_owned(),
-                        display_message: None,
-                        request_id: None,
-                        status: None,
-                        documentation_url: None,
-                        suggested_action: None,
-                    });
+                // The item's own status shows a login that is required.
+                if wire.error.is_none()
+                    && item.blocking_error() == Some(ErrorCode::ItemLoginRequired)
+                {
+                    wire.error = Some(item_error(ErrorCode::ItemLoginRequired).body());
                 }
                 wire.created_at = Some(item.last_update);
                 Ok(json!({
@@ -462,7 +641,7 @@ impl State {
             "/accounts/get" => {
                 let r = request!(AccountsGetRequest);
                 let mut world = self.world();
-                let item = world.item_by_token(r.access_token.expose())?;
+                let item = self.item(&mut world, &r.access_token)?;
                 check_account_ids(
                     item,
                     &r.options.as_ref().and_then(|o| o.account_ids.clone()),
@@ -512,7 +691,7 @@ impl State {
             "/investments/holdings/get" => {
                 let r = request!(InvestmentsHoldingsGetRequest);
                 let mut world = self.world();
-                let item = world.item_by_token(r.access_token.expose())?;
+                let item = self.item(&mut world, &r.access_token)?;
                 data_call_checks(item, path)?;
                 let account_ids = r.options.and_then(|o| o.account_ids);
                 check_account_ids(item, &account_ids)?;
@@ -561,17 +740,12 @@ impl State {
                     return Err(invalid_field("offset must be a non-negative integer"));
                 }
                 let mut world = self.world();
-                let item = world.item_by_token(r.access_token.expose())?;
+                let item = self.item(&mut world, &r.access_token)?;
                 data_call_checks(item, path)?;
                 check_account_ids(item, &options.account_ids)?;
                 if offset > 0 && item.scenario.failing_pages > 0 {
                     item.scenario.failing_pages -= 1;
-                    return Err(err(
-                        500,
-                        "API_ERROR",
-                        "INTERNAL_SERVER_ERROR",
-                        "an unexpected error occurred",
-                    ));
+                    return Err(item_error(ErrorCode::InternalServerError));
                 }
                 let in_window: Vec<&InvestmentTransaction> = item
                     .data
@@ -612,7 +786,7 @@ impl State {
             "/investments/refresh" => {
                 let r = request!(AccessTokenRequest);
                 let mut world = self.world();
-                let item = world.item_by_token(r.access_token.expose())?;
+                let item = self.item(&mut world, &r.access_token)?;
                 data_call_checks(item, path)?;
                 item.last_update = self.config.clock.now();
                 Ok(json!({}))
@@ -699,18 +873,8 @@ impl State {
 
 fn error_response(e: SimError, request_id: &str) -> Response {
     let body = PlaidErrorBody {
-        error_type: e.error_type.to_owned(),
-        error_code: e.error_code.to_owned(),
-        error_code_reason: None,
-        error_message: e.message,
-        display_message: e.display_message.map(str::to_owned),
         request_id: Some(request_id.to_owned()),
-        status: None,
-        documentation_url: Some(format!(
-            "https://plaid.com/docs/?ref=error#{}",
-            e.error_code.to_lowercase()
-        )),
-        suggested_action: None,
+        ..e.body()
     };
     let status = StatusCode::from_u16(e.status).unwrap_or(StatusCode::BAD_REQUEST);
     (status, axum::Json(body)).into_response()
