@@ -20,6 +20,9 @@ pub enum ApiError {
     BadUserInput(String),
     /// Plaid refused or failed; carries what the caller needs to act on it.
     Plaid(Box<PlaidFailure>),
+    /// A figure does not fit an exact decimal (28 significant digits): refused rather
+    /// than rounded or panicking.
+    Overflow(String),
     /// Anything else; the message sent is generic.
     Internal,
 }
@@ -47,6 +50,14 @@ impl ApiError {
         ApiError::BadUserInput(message.into())
     }
 
+    /// The result of a checked decimal operation, or an `Overflow` naming the figure.
+    pub fn exact(
+        value: Option<rust_decimal::Decimal>,
+        figure: &str,
+    ) -> ApiResult<rust_decimal::Decimal> {
+        value.ok_or_else(|| ApiError::Overflow(format!("{figure} is too large to compute exactly")))
+    }
+
     pub fn not_found(message: impl Into<String>) -> Self {
         ApiError::NotFound(message.into())
     }
@@ -65,6 +76,7 @@ impl ApiError {
             ApiError::NotFound(_) => "NOT_FOUND",
             ApiError::BadUserInput(_) => "BAD_USER_INPUT",
             ApiError::Plaid(failure) => failure.code,
+            ApiError::Overflow(_) => "ARITHMETIC_OVERFLOW",
             ApiError::Internal => "INTERNAL_SERVER_ERROR",
         }
     }
@@ -74,7 +86,10 @@ impl ApiError {
             ApiError::Unauthenticated => {
                 "a valid `Authorization: Bearer <token>` header is required".to_owned()
             }
-            ApiError::Forbidden(m) | ApiError::NotFound(m) | ApiError::BadUserInput(m) => m.clone(),
+            ApiError::Forbidden(m)
+            | ApiError::NotFound(m)
+            | ApiError::BadUserInput(m)
+            | ApiError::Overflow(m) => m.clone(),
             ApiError::Plaid(failure) => failure.message.clone(),
             ApiError::Internal => "internal server error".to_owned(),
         }
@@ -87,6 +102,7 @@ impl ApiError {
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::BadUserInput(_) => StatusCode::BAD_REQUEST,
             ApiError::Plaid(_) => StatusCode::BAD_GATEWAY,
+            ApiError::Overflow(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }

@@ -132,6 +132,18 @@ pub fn series_of(kind: &str, subtype: &str) -> Option<(Series, Decimal)> {
     })
 }
 
+/// The stored `type` and `subtype` values among which every external flow is (for a SQL
+/// filter; [`external_flow`] decides).
+pub const FLOW_TYPES: [&str; 3] = ["cash", "buy", "transfer"];
+pub const FLOW_SUBTYPES: [&str; 6] = [
+    "contribution",
+    "deposit",
+    "withdrawal",
+    "transfer",
+    "send",
+    "request",
+];
+
 /// The money a transaction brings into the portfolio from outside (negative when it takes
 /// money out), or `None` when it is not an external flow.
 ///

@@ -17,7 +17,7 @@ use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, ExprTrait, QueryFilt
 
 use crate::db::accounts::AccountScope;
 use crate::db::aggregate::{self, Aggregation, KeyKind};
-use crate::db::entities::{account_snapshots, holding_snapshots as snapshots};
+use crate::db::entities::{account_snapshots, accounts, holding_snapshots as snapshots};
 use crate::db::holdings::currency_of_row;
 use crate::error::{ApiError, ApiResult};
 
@@ -46,10 +46,35 @@ pub struct ValuePoint {
 }
 
 /// An account's figures on one snapshot day, per currency: (value, cost basis).
-type DayFigures = BTreeMap<String, (Decimal, Decimal)>;
+pub type DayFigures = BTreeMap<String, (Decimal, Decimal)>;
 
-/// Each account's snapshot days, summed per currency: what every history is drawn from.
-pub type AccountDays = HashMap<i64, BTreeMap<NaiveDate, DayFigures>>;
+/// One account's pictures (snapshot days, summed per currency) and the day it was found
+/// closed, if it was.
+#[derive(Clone, Debug, Default)]
+pub struct AccountHistory {
+    pub days: BTreeMap<NaiveDate, DayFigures>,
+    pub closed_on: Option<NaiveDate>,
+}
+
+impl AccountHistory {
+    /// The latest picture on or before `date`: its day and figures.
+    pub fn at(&self, date: NaiveDate) -> Option<(NaiveDate, &DayFigures)> {
+        self.days.range(..=date).next_back().map(|(d, f)| (*d, f))
+    }
+
+    /// True when the account's value on `date` is known, not carried: pictured that day,
+    /// or closed before it (a closed account holds nothing).
+    pub fn known_on(&self, date: NaiveDate) -> bool {
+        self.days.contains_key(&date) || self.closed_on.is_some_and(|c| c < date)
+    }
+
+    pub fn first_day(&self) -> Option<NaiveDate> {
+        self.days.keys().next().copied()
+    }
+}
+
+/// Every account's history in scope: what every value history and return is drawn from.
+pub type AccountDays = HashMap<i64, AccountHistory>;
 
 /// The dates of the points: every day, or the last day of each week (Sunday) or month,
 /// the last one cut at `to`.
@@ -141,7 +166,27 @@ pub async fn account_days(
         .all(db)
         .await?;
     for (account, day) in pictured {
-        accounts.entry(account).or_default().entry(day).or_default();
+        accounts
+            .entry(account)
+            .or_default()
+            .days
+            .entry(day)
+            .or_default();
+    }
+    let closed = accounts::Entity::find()
+        .select_only()
+        .column(accounts::Column::Id)
+        .column(accounts::Column::ClosedOn)
+        .filter(accounts::Column::UserId.eq(user_id))
+        .filter(accounts::Column::ClosedOn.is_not_null())
+        .filter(scope.condition(user_id, Expr::col((accounts::Entity, accounts::Column::Id))))
+        .into_tuple::<(i64, Option<NaiveDate>)>()
+        .all(db)
+        .await?;
+    for (account, closed_on) in closed {
+        if let Some(history) = accounts.get_mut(&account) {
+            history.closed_on = closed_on;
+        }
     }
     for g in groups {
         let (Some(account), Some(day), Some(currency)) =
@@ -152,6 +197,7 @@ pub async fn account_days(
         let entry = accounts
             .entry(account)
             .or_default()
+            .days
             .entry(day)
             .or_default()
             .entry(currency.to_owned())
@@ -176,11 +222,11 @@ pub fn value_history(
         // currency -> (value, basis)
         let mut day: BTreeMap<String, (Decimal, Decimal)> = BTreeMap::new();
         let mut observed = true;
-        for days in accounts.values() {
-            let Some((&seen, figures)) = days.range(..=date).next_back() else {
+        for history in accounts.values() {
+            let Some((_, figures)) = history.at(date) else {
                 continue;
             };
-            observed &= seen == date;
+            observed &= history.known_on(date);
             for (currency, (value, basis)) in figures {
                 let entry = day.entry(currency.clone()).or_default();
                 entry.0 += *value;

@@ -1,71 +1,80 @@
-//! Returns over a period: simple, time-weighted (daily chained) and money-weighted
-//! (Modified Dietz), per currency. The method, the flow classification and a worked
-//! example are in `docs/features/analytics.md`.
+//! Returns over a period: simple, time-weighted (linked Modified Dietz) and money-weighted
+//! (Modified Dietz), per currency. The method, the flow classification and worked examples
+//! are in `docs/features/analytics.md`.
 //!
-//! Daily values come from the value history (carried forward where no snapshot was taken).
-//! External flows are contributions, deposits, withdrawals and transfers, signed as money
-//! into the portfolio, and happen at the end of their day.
+//! Values are known only on valuation days: days on which every account in scope that
+//! holds the currency was pictured by a sync (or was already closed). A day between two
+//! syncs is unknown, not equal to the day before. The time-weighted return chains the
+//! sub-periods between consecutive valuation days, each a Modified Dietz return with the
+//! flows that fall inside it, so a deposit between two syncs is never a gain or a loss;
+//! with a valuation every day it is the daily-chained return.
+//!
+//! External flows are contributions, deposits, withdrawals and transfers (see
+//! `vocabulary::external_flow`), signed as money into the portfolio, at the end of their
+//! day. The scope can change within a period: an account that enters it (an item linked
+//! later, an account first seen later) enters with its first pictured value as an inflow
+//! on that day; one that leaves (closed at the institution) leaves as an outflow of its
+//! last pictured value plus the flows it had since. Neither is a gain.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
-use sea_orm::{DatabaseConnection, QueryTrait};
+use sea_orm::{ColumnTrait, DatabaseConnection, QueryFilter};
 
-use super::history::{self, AccountDays, Interval};
+use super::history::{AccountDays, AccountHistory};
 use super::percent;
 use crate::db::accounts::AccountScope;
-use crate::db::aggregate::{self, Aggregation, KeyKind};
 use crate::db::entities::investment_transactions as transactions;
 use crate::db::filter::Range;
-use crate::db::transactions::{TransactionFilter, currency_expr, live};
-use crate::error::ApiResult;
-
-/// The money a transaction brings into the portfolio from outside (negative when it takes
-/// money out), or `None` when it is not an external flow.
-///
-/// Plaid's `amount` is positive when cash leaves the account, so a deposit (negative
-/// amount) is an inflow of `-amount`; a combined contribution and purchase (`buy` /
-/// `contribution`) is reported positive and is an inflow of `amount`.
-pub fn external_flow(kind: &str, subtype: &str, amount: Decimal) -> Option<Decimal> {
-    match (kind, subtype) {
-        ("cash", "contribution" | "deposit" | "withdrawal") => Some(-amount),
-        ("buy", "contribution") => Some(amount),
-        ("transfer", "transfer" | "send" | "request") => Some(-amount),
-        _ => None,
-    }
-}
+use crate::db::holdings::currency_of_codes;
+use crate::db::transactions::{TransactionFilter, live};
+use crate::error::{ApiError, ApiResult};
+use crate::vocabulary::{FLOW_SUBTYPES, FLOW_TYPES, external_flow};
 
 /// Returns of one currency's holdings over a period.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PeriodReturn {
     pub currency: String,
+    /// The first valuation day on or after the requested start.
     pub from: NaiveDate,
+    /// The last valuation day on or before the requested end.
     pub to: NaiveDate,
     /// Value at the end of `from`.
     pub start_value: Decimal,
     /// Value at the end of `to`.
     pub end_value: Decimal,
-    /// External flows after `from` up to `to` (positive = money in).
+    /// External flows after `from` up to `to` (positive = money in), accounts entering
+    /// and leaving the scope included.
     pub net_flows: Decimal,
     /// `end - start - flows`: what the investments earned.
     pub gain: Decimal,
     /// `gain / start`, in percent.
     pub simple_return: Option<Decimal>,
-    /// Daily returns `(V_d - F_d) / V_(d-1)` chained, in percent.
+    /// Modified Dietz returns of the sub-periods between valuation days, chained, in
+    /// percent.
     pub time_weighted_return: Option<Decimal>,
-    /// Modified Dietz, in percent.
+    /// Modified Dietz over the whole period, in percent.
     pub money_weighted_return: Option<Decimal>,
 }
 
-/// External flows per (currency, day) after `from` up to `to`.
+/// One external flow of one account.
+#[derive(Clone, Debug)]
+struct Flow {
+    account_id: i64,
+    currency: String,
+    date: NaiveDate,
+    value: Decimal,
+}
+
+/// External flows dated after `from` up to `to`.
 async fn flows(
     db: &DatabaseConnection,
     user_id: i64,
     scope: &AccountScope,
     from: NaiveDate,
     to: NaiveDate,
-) -> ApiResult<BTreeMap<String, BTreeMap<NaiveDate, Decimal>>> {
+) -> ApiResult<Vec<Flow>> {
     let filter = TransactionFilter {
         scope: scope.clone(),
         date: Some(Range {
@@ -75,86 +84,200 @@ async fn flows(
         }),
         ..Default::default()
     };
-    let col = |c| sea_orm::sea_query::Expr::col((transactions::Entity, c));
-    let groups = aggregate::run(
-        db,
-        Aggregation {
-            source: live(db.get_database_backend(), user_id, &filter).into_query(),
-            keys: vec![
-                (currency_expr(), KeyKind::Text),
-                (col(transactions::Column::Date), KeyKind::Date),
-                (col(transactions::Column::TransactionType), KeyKind::Text),
-                (col(transactions::Column::Subtype), KeyKind::Text),
-            ],
-            sums: vec![col(transactions::Column::Amount)],
-        },
-    )
-    .await?;
-    let mut out: BTreeMap<String, BTreeMap<NaiveDate, Decimal>> = BTreeMap::new();
-    for g in groups {
-        let (Some(currency), Some(day), Some(kind), Some(subtype)) = (
-            g.keys[0].as_text(),
-            g.keys[1].as_date(),
-            g.keys[2].as_text(),
-            g.keys[3].as_text(),
-        ) else {
+    let rows = live(db.get_database_backend(), user_id, &filter)
+        .filter(transactions::Column::TransactionType.is_in(FLOW_TYPES))
+        .filter(transactions::Column::Subtype.is_in(FLOW_SUBTYPES))
+        .all(db)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|t| {
+            Some(Flow {
+                account_id: t.account_id,
+                currency: currency_of_codes(
+                    t.iso_currency_code.as_deref(),
+                    t.unofficial_currency_code.as_deref(),
+                ),
+                date: t.date,
+                value: external_flow(
+                    &t.transaction_type,
+                    &t.subtype,
+                    t.amount.0,
+                    t.quantity.0,
+                    t.price.0,
+                )?,
+            })
+        })
+        .collect())
+}
+
+/// The value of a sub-period or period: `(end - start - flows) / (start + weighted flows)`
+/// where a flow on day `t` of a period `(b0, b1]` weighs `(b1 - t) / (b1 - b0)` (flows
+/// happen at the end of their day). `None` when the denominator is zero.
+fn modified_dietz(
+    start: (NaiveDate, Decimal),
+    end: (NaiveDate, Decimal),
+    flows: &BTreeMap<NaiveDate, Decimal>,
+) -> ApiResult<Option<Decimal>> {
+    let length = Decimal::from((end.0 - start.0).num_days());
+    let mut net = Decimal::ZERO;
+    let mut weighted = Decimal::ZERO;
+    for (day, flow) in flows.range(start.0.succ_opt().unwrap_or(start.0)..=end.0) {
+        net = ApiError::exact(net.checked_add(*flow), "a net flow")?;
+        let weight = if length.is_zero() {
+            Decimal::ZERO
+        } else {
+            ApiError::exact(
+                Decimal::from((end.0 - *day).num_days()).checked_div(length),
+                "a flow weight",
+            )?
+        };
+        weighted = ApiError::exact(
+            flow.checked_mul(weight)
+                .and_then(|w| weighted.checked_add(w)),
+            "a weighted flow",
+        )?;
+    }
+    let gain = ApiError::exact(
+        end.1.checked_sub(start.1).and_then(|g| g.checked_sub(net)),
+        "a gain",
+    )?;
+    let base = ApiError::exact(start.1.checked_add(weighted), "an invested capital")?;
+    if base.is_zero() {
+        return Ok(None);
+    }
+    Ok(Some(ApiError::exact(gain.checked_div(base), "a return")?))
+}
+
+/// One currency's figures of an account on a day: its latest picture's, carried.
+fn value_on(history: &AccountHistory, currency: &str, date: NaiveDate) -> Decimal {
+    history
+        .at(date)
+        .and_then(|(_, f)| f.get(currency))
+        .map_or(Decimal::ZERO, |(value, _)| *value)
+}
+
+/// The returns of one currency over `[from, to]`, or `None` when no valuation day falls in
+/// the period.
+fn currency_return(
+    currency: &str,
+    accounts: &[(i64, &AccountHistory)],
+    account_flows: &[&Flow],
+    from: NaiveDate,
+    to: NaiveDate,
+) -> ApiResult<Option<PeriodReturn>> {
+    // Valuation days: some account is pictured by then and each one is known that day.
+    let valuations: Vec<NaiveDate> = from
+        .iter_days()
+        .take_while(|d| *d <= to)
+        .filter(|d| {
+            let present: Vec<&AccountHistory> = accounts
+                .iter()
+                .map(|(_, h)| *h)
+                .filter(|h| h.first_day().is_some_and(|f| f <= *d))
+                .collect();
+            !present.is_empty() && present.iter().all(|h| h.known_on(*d))
+        })
+        .collect();
+    let (Some(&start), Some(&end)) = (valuations.first(), valuations.last()) else {
+        return Ok(None);
+    };
+    let total_on = |date: NaiveDate| -> ApiResult<Decimal> {
+        accounts.iter().try_fold(Decimal::ZERO, |sum, (_, h)| {
+            ApiError::exact(sum.checked_add(value_on(h, currency, date)), "a value")
+        })
+    };
+
+    // Flows by day: transactions of accounts in the portfolio that day, and accounts
+    // entering (at their first pictured value) or leaving (at their last value plus the
+    // flows they had since).
+    let mut by_day: BTreeMap<NaiveDate, Decimal> = BTreeMap::new();
+    let mut add = |day: NaiveDate, value: Decimal| -> ApiResult<()> {
+        let entry = by_day.entry(day).or_default();
+        *entry = ApiError::exact(entry.checked_add(value), "a flow")?;
+        Ok(())
+    };
+    for (id, history) in accounts {
+        let Some(first) = history.first_day() else {
             continue;
         };
-        if let Some(flow) = external_flow(kind, subtype, g.sums[0]) {
-            *out.entry(currency.to_owned())
-                .or_default()
-                .entry(day)
-                .or_default() += flow;
+        let closed = history.closed_on;
+        let mine = account_flows.iter().filter(|f| f.account_id == *id);
+        for flow in mine.clone() {
+            let inside = flow.date > first.max(start)
+                && flow.date <= end
+                && closed.is_none_or(|c| flow.date <= c);
+            if inside {
+                add(flow.date, flow.value)?;
+            }
+        }
+        if first > start && first <= end {
+            add(first, value_on(history, currency, first))?;
+        }
+        if let Some(closed) = closed.filter(|c| *c > start.max(first) && *c <= end) {
+            let (last, _) = history
+                .at(closed.pred_opt().unwrap_or(closed))
+                .expect("pictured before it closed");
+            let since: Decimal = mine
+                .filter(|f| f.date > last && f.date <= closed)
+                .map(|f| f.value)
+                .sum();
+            let leaving = ApiError::exact(
+                value_on(history, currency, last).checked_add(since),
+                "a leaving value",
+            )?;
+            add(closed, -leaving)?;
         }
     }
-    Ok(out)
-}
 
-/// The three returns from daily values and flows (`values[0]` is the end of `from`, one
-/// value per day through `to`; `flows` by day offset from `from`).
-pub fn compute(
-    values: &[Decimal],
-    flows: &BTreeMap<i64, Decimal>,
-) -> (Decimal, Option<Decimal>, Option<Decimal>, Option<Decimal>) {
-    let start = values.first().copied().unwrap_or_default();
-    let end = values.last().copied().unwrap_or_default();
-    let net_flows: Decimal = flows.values().copied().sum();
-    let gain = end - start - net_flows;
-    let simple = percent(gain, start);
-
+    let start_value = total_on(start)?;
+    let end_value = total_on(end)?;
+    let net_flows: Decimal = by_day.values().copied().sum();
+    let gain = ApiError::exact(
+        end_value
+            .checked_sub(start_value)
+            .and_then(|g| g.checked_sub(net_flows)),
+        "a gain",
+    )?;
     let mut growth = Decimal::ONE;
     let mut chained = false;
-    for day in 1..values.len() {
-        let before = values[day - 1];
-        if before.is_zero() {
-            continue;
+    for pair in valuations.windows(2) {
+        let (b0, b1) = (pair[0], pair[1]);
+        if let Some(r) = modified_dietz((b0, total_on(b0)?), (b1, total_on(b1)?), &by_day)? {
+            growth = ApiError::exact(
+                r.checked_add(Decimal::ONE)
+                    .and_then(|f| growth.checked_mul(f)),
+                "a time-weighted return",
+            )?;
+            chained = true;
         }
-        let flow = flows.get(&(day as i64)).copied().unwrap_or_default();
-        growth = growth * (values[day] - flow) / before;
-        chained = true;
     }
-    let time_weighted = if chained {
-        percent(growth - Decimal::ONE, Decimal::ONE)
-    } else {
-        None
-    };
-
-    let days = Decimal::from(values.len().saturating_sub(1) as i64);
-    let money_weighted = if days.is_zero() {
+    let money_weighted = if start == end {
         None
     } else {
-        let weighted: Decimal = flows
-            .iter()
-            .map(|(day, flow)| *flow * (days - Decimal::from(*day)) / days)
-            .sum();
-        percent(gain, start + weighted)
+        modified_dietz((start, start_value), (end, end_value), &by_day)?
     };
-    (gain, simple, time_weighted, money_weighted)
+    Ok(Some(PeriodReturn {
+        currency: currency.to_owned(),
+        from: start,
+        to: end,
+        start_value,
+        end_value,
+        net_flows,
+        gain,
+        simple_return: percent(gain, start_value),
+        time_weighted_return: if chained {
+            percent(growth - Decimal::ONE, Decimal::ONE)
+        } else {
+            None
+        },
+        money_weighted_return: money_weighted.and_then(|r| percent(r, Decimal::ONE)),
+    }))
 }
 
-/// Returns per currency over `[from, to]`, or from the currency's first snapshot when that
-/// is later: before it the value is unknown (Plaid has no historical holdings), not zero,
-/// and a return from an unknown start would be meaningless.
+/// Returns per currency over `[from, to]`, measured from the first valuation day on or
+/// after `from` to the last one on or before `to`: before an account's first picture its
+/// value is unknown (Plaid has no historical holdings), not zero.
 pub async fn returns(
     db: &DatabaseConnection,
     user_id: i64,
@@ -163,44 +286,116 @@ pub async fn returns(
     from: NaiveDate,
     to: NaiveDate,
 ) -> ApiResult<Vec<PeriodReturn>> {
-    let points = history::value_history(account_days, from, to, Interval::Day);
     let flows = flows(db, user_id, scope, from, to).await?;
-    let mut values: BTreeMap<String, BTreeMap<NaiveDate, Decimal>> = BTreeMap::new();
-    for p in points {
-        values
-            .entry(p.currency.clone())
-            .or_default()
-            .insert(p.date, p.market_value);
+    let currencies: BTreeSet<&str> = account_days
+        .values()
+        .flat_map(|h| h.days.values())
+        .flat_map(|figures| figures.keys().map(String::as_str))
+        .collect();
+    let mut out = Vec::new();
+    for currency in currencies {
+        // The accounts that ever held the currency: only they decide its valuation days.
+        let accounts: Vec<(i64, &AccountHistory)> = account_days
+            .iter()
+            .filter(|(_, h)| h.days.values().any(|f| f.contains_key(currency)))
+            .map(|(id, h)| (*id, h))
+            .collect();
+        let account_flows: Vec<&Flow> = flows.iter().filter(|f| f.currency == currency).collect();
+        if let Some(r) = currency_return(currency, &accounts, &account_flows, from, to)? {
+            out.push(r);
+        }
     }
-    Ok(values
-        .into_iter()
-        .filter_map(|(currency, by_day)| {
-            let start = *by_day.keys().next()?;
-            let series: Vec<Decimal> = start
-                .iter_days()
-                .take_while(|d| *d <= to)
-                .map(|d| by_day.get(&d).copied().unwrap_or_default())
-                .collect();
-            let by_offset: BTreeMap<i64, Decimal> = flows
-                .get(&currency)
-                .into_iter()
-                .flatten()
-                .filter(|(d, _)| **d > start)
-                .map(|(d, v)| ((*d - start).num_days(), *v))
-                .collect();
-            let (gain, simple, twr, mwr) = compute(&series, &by_offset);
-            Some(PeriodReturn {
-                currency,
-                from: start,
-                to,
-                start_value: series.first().copied().unwrap_or_default(),
-                end_value: series.last().copied().unwrap_or_default(),
-                net_flows: by_offset.values().copied().sum(),
-                gain,
-                simple_return: simple,
-                time_weighted_return: twr,
-                money_weighted_return: mwr,
-            })
-        })
-        .collect())
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(s: &str) -> Decimal {
+        s.parse().unwrap()
+    }
+
+    fn day(n: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(2026, 1, n).unwrap()
+    }
+
+    fn history(points: &[(u32, &str)], closed_on: Option<u32>) -> AccountHistory {
+        let mut h = AccountHistory {
+            closed_on: closed_on.map(day),
+            ..Default::default()
+        };
+        for (n, value) in points {
+            let figures = h.days.entry(day(*n)).or_default();
+            if !value.is_empty() {
+                figures.insert("USD".to_owned(), (d(value), Decimal::ZERO));
+            }
+        }
+        h
+    }
+
+    fn flow(account_id: i64, n: u32, value: &str) -> Flow {
+        Flow {
+            account_id,
+            currency: "USD".to_owned(),
+            date: day(n),
+            value: d(value),
+        }
+    }
+
+    fn run(accounts: &[(i64, AccountHistory)], flows: &[Flow], from: u32, to: u32) -> PeriodReturn {
+        let refs: Vec<(i64, &AccountHistory)> = accounts.iter().map(|(i, h)| (*i, h)).collect();
+        let flows: Vec<&Flow> = flows.iter().collect();
+        currency_return("USD", &refs, &flows, day(from), day(to))
+            .unwrap()
+            .unwrap()
+    }
+
+    #[test]
+    fn a_deposit_between_two_syncs_is_not_a_gain() {
+        // Synced on days 1, 3, 10 and 20; 500 deposited on day 5; nothing moved.
+        // Sub-period (3, 10]: (1500 - 1000 - 500) / (1000 + 500 × 5/7) = 0.
+        let a = history(
+            &[(1, "1000"), (3, "1000"), (10, "1500"), (20, "1500")],
+            None,
+        );
+        let r = run(&[(1, a)], &[flow(1, 5, "500")], 1, 20);
+        assert_eq!(r.gain, Decimal::ZERO);
+        assert_eq!(r.time_weighted_return, Some(d("0.0000")));
+        assert_eq!(r.money_weighted_return, Some(d("0.0000")));
+    }
+
+    #[test]
+    fn an_account_linked_later_enters_as_an_inflow() {
+        // Account 1 flat at 1000 from day 1; account 2 first seen on day 10 at 500.
+        // Inflow 500 on day 10: gain 1500 - 1000 - 500 = 0, every return 0.
+        let a = history(&[(1, "1000"), (10, "1000"), (20, "1000")], None);
+        let b = history(&[(10, "500"), (20, "500")], None);
+        let r = run(&[(1, a), (2, b)], &[], 1, 20);
+        assert_eq!((r.start_value, r.end_value), (d("1000"), d("1500")));
+        assert_eq!(r.net_flows, d("500"));
+        assert_eq!(r.gain, Decimal::ZERO);
+        assert_eq!(r.simple_return, Some(d("0.0000")));
+        assert_eq!(r.time_weighted_return, Some(d("0.0000")));
+        assert_eq!(r.money_weighted_return, Some(d("0.0000")));
+    }
+
+    #[test]
+    fn a_closed_account_leaves_as_an_outflow_at_its_last_value() {
+        // Account 2 worth 400 on day 5, closed on day 12 (pictured empty that day).
+        // Account 1 grows 1000 -> 1100. Outflow 400 on day 12.
+        // Gain: 1100 - 1400 - (-400) = 100; simple 100 / 1400 = 7.1429 %.
+        let a = history(
+            &[(1, "1000"), (5, "1000"), (12, "1050"), (20, "1100")],
+            None,
+        );
+        let b = history(&[(1, "400"), (5, "400"), (12, "")], Some(12));
+        let r = run(&[(1, a), (2, b)], &[], 1, 20);
+        assert_eq!(r.net_flows, d("-400"));
+        assert_eq!(r.gain, d("100"));
+        assert_eq!(r.simple_return, Some(d("7.1429")));
+        // Sub-periods: (1,5] 0; (5,12]: (1050 - 1400 + 400) / 1400 = 3.5714 %;
+        // (12,20]: 50 / 1050 = 4.7619 %; chained 1.0357142857 × 1.0476190476 - 1 = 8.5034 %.
+        assert_eq!(r.time_weighted_return, Some(d("8.5034")));
+    }
 }
