@@ -326,13 +326,20 @@ async fn cancel_target(
     )
 }
 
+/// Most days an institution's prices may lag the sync and still date its picture: a
+/// weekend or a long weekend. Older prices are stale quotes of holdings seen today.
+const PRICE_DATE_LAG_DAYS: u64 = 3;
+
 /// The day a sync pictures an account: the latest `institution_price_as_of` of its
-/// holdings when Plaid gives one (not after today), else today in the clock's time zone.
+/// holdings when Plaid gives one (not after today, at most [`PRICE_DATE_LAG_DAYS`] before),
+/// else today in the clock's time zone. So a Saturday sync of Friday's prices is Friday's
+/// value, and an evening sync in New York is dated that evening.
 fn picture_day(holdings: &[&wire::Holding], today: NaiveDate) -> NaiveDate {
+    let oldest = today - chrono::Days::new(PRICE_DATE_LAG_DAYS);
     holdings
         .iter()
         .filter_map(|h| h.institution_price_as_of)
-        .filter(|d| *d <= today)
+        .filter(|d| *d <= today && *d >= oldest)
         .max()
         .unwrap_or(today)
 }

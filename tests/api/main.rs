@@ -16,6 +16,7 @@ mod loaders;
 mod pagination;
 mod portfolio;
 mod replicas;
+mod returns;
 mod schema;
 mod secrets;
 mod simulator;
