@@ -181,24 +181,28 @@ pub(crate) fn value_points(points: &[service::ValuePoint]) -> Vec<ValuePoint> {
 pub struct PeriodReturn {
     /// Currency of the figures.
     currency: String,
-    /// First day: values are taken at its end. The requested `from`, or the currency's first
-    /// snapshot when that is later (before it the value is unknown, not zero).
+    /// First valuation day on or after the requested `from` (a day every account holding
+    /// the currency was synced): values are taken at its end. Before an account's first
+    /// sync its value is unknown, not zero.
     from: Date,
-    /// Last day.
+    /// Last valuation day on or before the requested `to` (a day between two syncs is
+    /// unknown, not carried).
     to: Date,
     /// Market value at the end of `from`.
     start_value: DecimalScalar,
     /// Market value at the end of `to`.
     end_value: DecimalScalar,
     /// External flows after `from` through `to`: contributions, deposits and transfers in
-    /// (positive), withdrawals and transfers out (negative).
+    /// (positive), withdrawals and transfers out (negative), and accounts entering the
+    /// scope (at their first value) or leaving it (closed, at their last value).
     net_flows: DecimalScalar,
     /// `endValue - startValue - netFlows`: what the investments earned.
     gain: DecimalScalar,
     /// `gain / startValue`, in percent; null when the start value is zero.
     simple_return: Option<DecimalScalar>,
-    /// Time-weighted return in percent: daily returns `(V_d - F_d) / V_(d-1)` chained;
-    /// independent of the timing of flows.
+    /// Time-weighted return in percent: the Modified Dietz returns of the sub-periods
+    /// between consecutive valuation days, chained (daily when synced daily); independent
+    /// of the timing of flows.
     time_weighted_return: Option<DecimalScalar>,
     /// Money-weighted return in percent (Modified Dietz): `gain / (startValue + sum of
     /// flows weighted by the share of the period they were invested)`.
