@@ -140,20 +140,46 @@ impl std::fmt::Debug for AccessToken {
 // Common objects
 // ---------------------------------------------------------------------------------------
 
+/// An HTTP status from a loosely typed field: an integer, a float with no fraction or a
+/// numeric string within 100..=599; anything else (null, out of range, text) is `None`,
+/// so one odd nested field never fails a whole answer.
+fn lenient_status<'de, D: serde::Deserializer<'de>>(de: D) -> Result<Option<u16>, D::Error> {
+    let value = serde_json::Value::deserialize(de)?;
+    let number = match &value {
+        serde_json::Value::Number(n) => n
+            .as_i64()
+            .or_else(|| n.as_f64().filter(|f| f.fract() == 0.0).map(|f| f as i64)),
+        serde_json::Value::String(text) => text.trim().parse::<i64>().ok(),
+        _ => None,
+    };
+    Ok(number
+        .filter(|n| (100..=599).contains(n))
+        .and_then(|n| u16::try_from(n).ok()))
+}
+
 /// Plaid's error object: the body of every non-2xx answer, and `item.error` / webhook
 /// `error`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PlaidErrorBody {
+    #[serde(default)]
     pub error_type: String,
+    #[serde(default)]
     pub error_code: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error_code_reason: Option<String>,
+    #[serde(default)]
     pub error_message: String,
+    #[serde(default)]
     pub display_message: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub request_id: Option<String>,
-    /// HTTP status; only when the error arrives in a webhook.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// HTTP status; only when the error arrives in a webhook. Plaid's spec types it as
+    /// any integer: anything that is not an HTTP status reads as `None`.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient_status"
+    )]
     pub status: Option<u16>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub documentation_url: Option<String>,
@@ -695,5 +721,24 @@ mod tests {
         let t: InvestmentTransaction = serde_json::from_str(json).unwrap();
         assert_eq!(t.transaction_type, "brand_new_type");
         assert_eq!(t.amount.to_string(), "-8.72");
+    }
+
+    #[test]
+    fn an_error_status_of_any_shape_never_fails_the_answer() {
+        for (raw, expected) in [
+            ("400", Some(400)),
+            ("400.0", Some(400)),
+            ("\"503\"", Some(503)),
+            ("70000", None),
+            ("-1", None),
+            ("null", None),
+            ("\"soon\"", None),
+        ] {
+            let body: PlaidErrorBody = serde_json::from_str(&format!(
+                r#"{{"error_type":"ITEM_ERROR","error_code":"X","error_message":"m","display_message":null,"status":{raw}}}"#
+            ))
+            .unwrap_or_else(|e| panic!("{raw}: {e}"));
+            assert_eq!(body.status, expected, "{raw}");
+        }
     }
 }
