@@ -11,6 +11,7 @@ pub mod crypto;
 pub mod db;
 pub mod demo;
 pub mod error;
+pub mod exact;
 pub mod graphql;
 pub mod http;
 pub mod plaid;

@@ -11,8 +11,8 @@ use rust_decimal::Decimal;
 use sea_orm::sea_query::{Alias, Expr, Func, SelectStatement, SimpleExpr};
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, QueryResult};
 
-use super::Numeric;
 use crate::error::{ApiError, ApiResult};
+use crate::exact::Exact;
 
 /// How a group key is read back.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -110,6 +110,27 @@ fn read_key(row: &QueryResult, alias: &str, kind: KeyKind) -> ApiResult<Key> {
     })
 }
 
+/// One value of a sum's text: a total beyond `Decimal`'s range is an overflow; a stored
+/// value that does not parse is a corrupt row.
+fn parse_sum(value: &str, is_total: bool) -> ApiResult<Decimal> {
+    value.parse::<Decimal>().or_else(|e| {
+        let digits_only = value
+            .trim_start_matches('-')
+            .chars()
+            .all(|c| c.is_ascii_digit() || c == '.');
+        if is_total && digits_only {
+            Err(ApiError::Overflow(
+                "a sum is too large to compute exactly".to_owned(),
+            ))
+        } else {
+            Err(ApiError::internal(
+                "aggregate",
+                format!("stored decimal {value:?}: {e}"),
+            ))
+        }
+    })
+}
+
 /// Runs the aggregation; groups come back sorted by their keys.
 pub async fn run(db: &DatabaseConnection, aggregation: Aggregation) -> ApiResult<Vec<Group>> {
     let Aggregation {
@@ -130,7 +151,10 @@ pub async fn run(db: &DatabaseConnection, aggregation: Aggregation) -> ApiResult
     let in_database = db.get_database_backend() == DbBackend::Postgres;
     for (i, expr) in sums.iter().enumerate() {
         if in_database {
-            source.expr_as(Func::sum(expr.clone()), Alias::new(format!("s{i}")));
+            // As text: a sum beyond `Decimal`'s range is then an overflow error, not a
+            // failure to decode.
+            let total = Func::cast_as(Func::sum(expr.clone()), Alias::new("TEXT"));
+            source.expr_as(total, Alias::new(format!("s{i}")));
         } else {
             // The stored decimal texts, comma-separated (NULLs left out).
             let values = Func::cust(Alias::new("group_concat"))
@@ -160,15 +184,10 @@ pub async fn run(db: &DatabaseConnection, aggregation: Aggregation) -> ApiResult
         group.count += row.try_get::<i64>("", "c")?;
         for (i, sum) in group.sums.iter_mut().enumerate() {
             let alias = format!("s{i}");
-            if in_database {
-                if let Some(total) = row.try_get::<Option<Numeric>>("", &alias)? {
-                    *sum += total.0;
-                }
-            } else if let Some(values) = row.try_get::<Option<String>>("", &alias)? {
+            // PostgreSQL sent one exact total, SQLite every stored value of the group.
+            if let Some(values) = row.try_get::<Option<String>>("", &alias)? {
                 for value in values.split(',') {
-                    *sum += value.parse::<Decimal>().map_err(|e| {
-                        ApiError::internal("aggregate", format!("stored decimal {value:?}: {e}"))
-                    })?;
+                    sum.add_exact(parse_sum(value, in_database)?, "a sum")?;
                 }
             }
         }

@@ -19,6 +19,7 @@ use crate::db::entities::{accounts, investment_holdings as holdings, plaid_items
 use crate::db::holdings::{HoldingFilter, currency_expr};
 use crate::db::{self, Numeric};
 use crate::error::ApiResult;
+use crate::exact::check_bound;
 
 /// Value, cost and gain of a set of holdings in one currency.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -280,6 +281,12 @@ impl Allocation {
                 }
             })
             .collect();
+        // Every later figure (sums, gains, weights in percent) is bounded by this.
+        check_bound(
+            lines.iter().flat_map(|l| [l.value, l.basis]),
+            Decimal::ONE_HUNDRED,
+            "the holdings' value",
+        )?;
 
         let accounts =
             db::owned_by_id::<accounts::Entity>(db, user_id, lines.iter().map(|l| l.account_id))

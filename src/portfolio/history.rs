@@ -20,6 +20,7 @@ use crate::db::aggregate::{self, Aggregation, KeyKind};
 use crate::db::entities::{account_snapshots, accounts, holding_snapshots as snapshots};
 use crate::db::holdings::currency_of_row;
 use crate::error::{ApiError, ApiResult};
+use crate::exact::{Exact, check_bound};
 
 /// Spacing of history points.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -202,9 +203,22 @@ pub async fn account_days(
             .or_default()
             .entry(currency.to_owned())
             .or_default();
-        entry.0 += g.sums[0];
-        entry.1 += g.sums[1];
+        entry.0.add_exact(g.sums[0], "an account's value")?;
+        entry.1.add_exact(g.sums[1], "an account's cost basis")?;
     }
+    // Any day's total, of any currency, is bounded by the sum of each account's largest
+    // figures: checked once here, the sums of the history need no check of their own.
+    check_bound(
+        accounts.values().map(|h| {
+            h.days
+                .values()
+                .flat_map(|f| f.values().map(|(v, b)| v.abs().max(b.abs())))
+                .max()
+                .unwrap_or_default()
+        }),
+        Decimal::ONE,
+        "the portfolio's value",
+    )?;
     Ok(accounts)
 }
 

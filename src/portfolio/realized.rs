@@ -23,6 +23,7 @@ use crate::db::entities::investment_transactions as transactions;
 use crate::db::filter::Range;
 use crate::db::transactions::{TransactionFilter, live};
 use crate::error::ApiResult;
+use crate::exact::check_bound;
 use crate::vocabulary::{TradeSide, UnitChange, trade_side, unit_change};
 
 /// Decimal places kept by the average-cost division.
@@ -165,14 +166,19 @@ pub fn sort_true_order(trades: &mut [Trade]) {
     });
 }
 
-/// Cash scaled to the part `part / whole` of a trade or position.
+/// Cash scaled to the part `part / whole` of a trade or position. When `value × part`
+/// would not fit, the ratio is taken first (`part ≤ whole`, so it cannot overflow).
 fn share(value: Decimal, part: Decimal, whole: Decimal) -> Decimal {
     if part == whole {
         value
     } else if whole.is_zero() {
         Decimal::ZERO
     } else {
-        (value * part / whole).round_dp(COST_SCALE)
+        value
+            .checked_mul(part)
+            .and_then(|v| v.checked_div(whole))
+            .unwrap_or_else(|| value * (part / whole))
+            .round_dp(COST_SCALE)
     }
 }
 
@@ -395,7 +401,19 @@ pub async fn realized_gains(
     from: NaiveDate,
     to: NaiveDate,
 ) -> ApiResult<RealizedGains> {
-    Ok(replay(&trades(db, user_id, scope, to).await?, from, to))
+    let trades = trades(db, user_id, scope, to).await?;
+    // Every position, proceeds, cost and total of the replay is bounded by these sums.
+    check_bound(
+        trades.iter().map(|t| t.amount),
+        Decimal::TWO,
+        "the trades' amounts",
+    )?;
+    check_bound(
+        trades.iter().map(|t| t.quantity),
+        Decimal::TWO,
+        "the trades' units",
+    )?;
+    Ok(replay(&trades, from, to))
 }
 
 #[cfg(test)]

@@ -29,7 +29,8 @@ use crate::db::entities::investment_transactions as transactions;
 use crate::db::filter::Range;
 use crate::db::holdings::currency_of_codes;
 use crate::db::transactions::{TransactionFilter, live};
-use crate::error::{ApiError, ApiResult};
+use crate::error::ApiResult;
+use crate::exact::{self, Exact};
 use crate::vocabulary::{FLOW_SUBTYPES, FLOW_TYPES, external_flow};
 
 /// Returns of one currency's holdings over a period.
@@ -123,30 +124,20 @@ fn modified_dietz(
     let mut net = Decimal::ZERO;
     let mut weighted = Decimal::ZERO;
     for (day, flow) in flows.range(start.0.succ_opt().unwrap_or(start.0)..=end.0) {
-        net = ApiError::exact(net.checked_add(*flow), "a net flow")?;
+        net.add_exact(*flow, "a net flow")?;
         let weight = if length.is_zero() {
             Decimal::ZERO
         } else {
-            ApiError::exact(
-                Decimal::from((end.0 - *day).num_days()).checked_div(length),
-                "a flow weight",
-            )?
+            Decimal::from((end.0 - *day).num_days()).over(length, "a flow weight")?
         };
-        weighted = ApiError::exact(
-            flow.checked_mul(weight)
-                .and_then(|w| weighted.checked_add(w)),
-            "a weighted flow",
-        )?;
+        weighted.add_exact(flow.times(weight, "a weighted flow")?, "a weighted flow")?;
     }
-    let gain = ApiError::exact(
-        end.1.checked_sub(start.1).and_then(|g| g.checked_sub(net)),
-        "a gain",
-    )?;
-    let base = ApiError::exact(start.1.checked_add(weighted), "an invested capital")?;
+    let gain = end.1.minus(start.1, "a gain")?.minus(net, "a gain")?;
+    let base = start.1.plus(weighted, "an invested capital")?;
     if base.is_zero() {
         return Ok(None);
     }
-    Ok(Some(ApiError::exact(gain.checked_div(base), "a return")?))
+    Ok(Some(gain.over(base, "a return")?))
 }
 
 /// One currency's figures of an account on a day: its latest picture's, carried.
@@ -183,9 +174,10 @@ fn currency_return(
         return Ok(None);
     };
     let total_on = |date: NaiveDate| -> ApiResult<Decimal> {
-        accounts.iter().try_fold(Decimal::ZERO, |sum, (_, h)| {
-            ApiError::exact(sum.checked_add(value_on(h, currency, date)), "a value")
-        })
+        exact::sum(
+            accounts.iter().map(|(_, h)| value_on(h, currency, date)),
+            "a value",
+        )
     };
 
     // Flows by day: transactions of accounts in the portfolio that day, and accounts
@@ -193,9 +185,7 @@ fn currency_return(
     // flows they had since).
     let mut by_day: BTreeMap<NaiveDate, Decimal> = BTreeMap::new();
     let mut add = |day: NaiveDate, value: Decimal| -> ApiResult<()> {
-        let entry = by_day.entry(day).or_default();
-        *entry = ApiError::exact(entry.checked_add(value), "a flow")?;
-        Ok(())
+        by_day.entry(day).or_default().add_exact(value, "a flow")
     };
     for (id, history) in accounts {
         let Some(first) = history.first_day() else {
@@ -218,35 +208,29 @@ fn currency_return(
             let (last, _) = history
                 .at(closed.pred_opt().unwrap_or(closed))
                 .expect("pictured before it closed");
-            let since: Decimal = mine
-                .filter(|f| f.date > last && f.date <= closed)
-                .map(|f| f.value)
-                .sum();
-            let leaving = ApiError::exact(
-                value_on(history, currency, last).checked_add(since),
+            let since = exact::sum(
+                mine.filter(|f| f.date > last && f.date <= closed)
+                    .map(|f| f.value),
                 "a leaving value",
             )?;
+            let leaving = value_on(history, currency, last).plus(since, "a leaving value")?;
             add(closed, -leaving)?;
         }
     }
 
     let start_value = total_on(start)?;
     let end_value = total_on(end)?;
-    let net_flows: Decimal = by_day.values().copied().sum();
-    let gain = ApiError::exact(
-        end_value
-            .checked_sub(start_value)
-            .and_then(|g| g.checked_sub(net_flows)),
-        "a gain",
-    )?;
+    let net_flows = exact::sum(by_day.values().copied(), "the net flows")?;
+    let gain = end_value
+        .minus(start_value, "a gain")?
+        .minus(net_flows, "a gain")?;
     let mut growth = Decimal::ONE;
     let mut chained = false;
     for pair in valuations.windows(2) {
         let (b0, b1) = (pair[0], pair[1]);
         if let Some(r) = modified_dietz((b0, total_on(b0)?), (b1, total_on(b1)?), &by_day)? {
-            growth = ApiError::exact(
-                r.checked_add(Decimal::ONE)
-                    .and_then(|f| growth.checked_mul(f)),
+            growth = growth.times(
+                r.plus(Decimal::ONE, "a time-weighted return")?,
                 "a time-weighted return",
             )?;
             chained = true;

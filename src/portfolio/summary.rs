@@ -13,6 +13,7 @@ use crate::db::aggregate::{self, Aggregation, Key, KeyKind, date_text};
 use crate::db::entities::{accounts, investment_transactions as transactions, plaid_items};
 use crate::db::transactions::{TransactionFilter, currency_expr, live};
 use crate::error::ApiResult;
+use crate::exact::Exact;
 
 use super::allocation::Institution;
 use crate::vocabulary::{Series, series_of};
@@ -145,7 +146,7 @@ pub async fn summary(
             .or_insert((0, [Decimal::ZERO; 3]));
         entry.0 += g.count;
         for (total, sum) in entry.1.iter_mut().zip(g.sums) {
-            *total += sum;
+            total.add_exact(sum, "a summary total")?;
         }
     }
     Ok(rows
@@ -227,16 +228,17 @@ pub async fn monthly_flows(
         let Some((series, sign)) = series_of(kind, subtype) else {
             continue;
         };
-        let value = row.amount * sign;
-        match series {
-            Series::Dividends => entry.dividends += value,
-            Series::Interest => entry.interest += value,
-            Series::CapitalGains => entry.capital_gains += value,
-            Series::Fees => entry.fees += value,
-            Series::Taxes => entry.taxes += value,
-            Series::Contributions => entry.contributions += value,
-            Series::Withdrawals => entry.withdrawals += value,
-        }
+        let total = match series {
+            Series::Dividends => &mut entry.dividends,
+            Series::Interest => &mut entry.interest,
+            Series::CapitalGains => &mut entry.capital_gains,
+            Series::Fees => &mut entry.fees,
+            Series::Taxes => &mut entry.taxes,
+            Series::Contributions => &mut entry.contributions,
+            Series::Withdrawals => &mut entry.withdrawals,
+        };
+        // The sign is ±1: the product cannot overflow.
+        total.add_exact(row.amount * sign, "a monthly total")?;
     }
     Ok(months.into_values().collect())
 }

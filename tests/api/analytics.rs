@@ -695,3 +695,45 @@ async fn cached_figures_last_until_the_next_sync() {
     })
     .await;
 }
+
+/// Figures beyond `Decimal`'s 28 digits answer a clear error, on both databases, instead
+/// of a panic, a float or a wrapped number.
+#[tokio::test]
+async fn a_total_too_large_to_be_exact_is_an_overflow_error() {
+    on_each_backend(|app| async move {
+        let (user, token) = app.user("alice", Scope::Read).await;
+        let f = Fixture::new(&app, user);
+        let item = f.item("item-big", "ins_109508", "Big Bank").await;
+        let security = f
+            .security(SecuritySpec {
+                key: "sec-big",
+                name: Some("Big"),
+                ticker: Some("BIG"),
+                security_type: Some("equity"),
+                iso_currency: Some("USD"),
+                unofficial_currency: None,
+            })
+            .await;
+        // Two holdings of 5 × 10^28 each: their sum, 10^29, is beyond 7.9 × 10^28.
+        for key in ["acc-a", "acc-b"] {
+            let account = f.account(&item, key, key, "investment", "brokerage").await;
+            f.holding(
+                &account,
+                &security,
+                "1",
+                "50000000000000000000000000000",
+                None,
+            )
+            .await;
+        }
+        let code = app
+            .error_code(
+                &token,
+                "{ portfolio { totals { currency marketValue } } }",
+                json!({}),
+            )
+            .await;
+        assert_eq!(code, "ARITHMETIC_OVERFLOW");
+    })
+    .await;
+}
