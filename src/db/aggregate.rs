@@ -113,20 +113,15 @@ fn read_key(row: &QueryResult, alias: &str, kind: KeyKind) -> ApiResult<Key> {
 /// One value of a sum's text: a total beyond `Decimal`'s range is an overflow; a stored
 /// value that does not parse is a corrupt row.
 fn parse_sum(value: &str, is_total: bool) -> ApiResult<Decimal> {
-    value.parse::<Decimal>().or_else(|e| {
+    value.parse::<Decimal>().map_err(|e| {
         let digits_only = value
             .trim_start_matches('-')
             .chars()
             .all(|c| c.is_ascii_digit() || c == '.');
         if is_total && digits_only {
-            Err(ApiError::Overflow(
-                "a sum is too large to compute exactly".to_owned(),
-            ))
+            ApiError::Overflow("a sum is too large to compute exactly".to_owned())
         } else {
-            Err(ApiError::internal(
-                "aggregate",
-                format!("stored decimal {value:?}: {e}"),
-            ))
+            ApiError::internal("aggregate", format!("stored decimal {value:?}: {e}"))
         }
     })
 }
