@@ -70,6 +70,19 @@ async fn a_deposit_between_two_syncs_is_neither_gain_nor_loss() {
         // Whole period: 100 / (1000 + 500 × 35/39) = 3900 / 56500 = 6.9027 %.
         assert_eq!(figure(&r, "moneyWeightedReturn"), Some(dec("6.9027")));
 
+        // The deposit is an external flow to the API too.
+        let data = app
+            .query(
+                &token,
+                "{ investmentTransactions { nodes { subtype category } } }",
+                json!({}),
+            )
+            .await;
+        assert_eq!(
+            data["investmentTransactions"]["nodes"],
+            json!([{ "subtype": "deposit", "category": "EXTERNAL_FLOW" }])
+        );
+
         // The history still marks the days between syncs as carried.
         let sim = app.simulator();
         let data = app

@@ -1,9 +1,31 @@
-use async_graphql::{Context, ID, Object, Result};
+use async_graphql::{Context, Enum, ID, Object, Result};
 
 use super::{Account, Security};
 use crate::db::entities::investment_transactions as transactions;
 use crate::graphql::ids::{self, NodeKind};
 use crate::graphql::scalars::{self, Date, DateTime, DecimalScalar};
+use crate::vocabulary::{Meaning, meaning};
+
+/// What a transaction is to the analytics.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Enum)]
+pub enum TransactionCategory {
+    /// A buy or a sell (short sales and covers included).
+    Trade,
+    /// Money into or out of the portfolio from outside: deposits, contributions,
+    /// withdrawals, transfers. Not part of the returns.
+    ExternalFlow,
+    /// Dividends, interest, capital gain distributions.
+    Income,
+    /// Fees and taxes.
+    Cost,
+    /// Units that change without a trade: splits, transfers of securities, stock
+    /// distributions, mergers, spin-offs.
+    UnitChange,
+    /// A `cancel` row: it reverses another transaction.
+    Cancel,
+    /// Anything else (pending cash, adjustments).
+    Other,
+}
 
 pub struct InvestmentTransaction(pub transactions::Model);
 
@@ -112,5 +134,32 @@ impl InvestmentTransaction {
     /// True when the transaction was cancelled: kept for the record, left out of totals.
     async fn cancelled(&self) -> bool {
         self.0.cancelled
+    }
+
+    /// The Plaid id of the `cancel` row that cancelled this transaction; null when it was
+    /// not cancelled, or was flagged because it vanished from Plaid's window.
+    async fn cancelled_by(&self) -> Option<&str> {
+        self.0.cancelled_by.as_deref()
+    }
+
+    /// What the transaction is to the analytics, from its type and subtype (one rule for
+    /// the whole API: see docs/features/analytics.md).
+    async fn category(&self) -> TransactionCategory {
+        let t = &self.0;
+        match meaning(
+            &t.transaction_type,
+            &t.subtype,
+            t.security_id.is_some(),
+            t.quantity.0,
+            t.amount.0,
+        ) {
+            Meaning::Trade(_) => TransactionCategory::Trade,
+            Meaning::ExternalFlow => TransactionCategory::ExternalFlow,
+            Meaning::Income(_) => TransactionCategory::Income,
+            Meaning::Cost(_) => TransactionCategory::Cost,
+            Meaning::Units(_) => TransactionCategory::UnitChange,
+            Meaning::Cancel => TransactionCategory::Cancel,
+            Meaning::Other => TransactionCategory::Other,
+        }
     }
 }
