@@ -16,6 +16,7 @@ mod loaders;
 mod pagination;
 mod portfolio;
 mod replicas;
+mod scenarios;
 mod schema;
 mod secrets;
 mod simulator;
