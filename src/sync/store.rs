@@ -365,9 +365,11 @@ pub async fn store(
         .iter()
         .map(|a| a.plaid_account_id.as_str())
         .collect();
+    // Without an answer about accounts (`NO_INVESTMENT_ACCOUNTS`: the item has only
+    // other kinds), none is known to be gone.
     let gone: Vec<&accounts::Model> = stored_accounts
         .iter()
-        .filter(|a| !fetched.accounts.contains_key(&a.plaid_account_id))
+        .filter(|a| fetched.item.is_some() && !fetched.accounts.contains_key(&a.plaid_account_id))
         .collect();
     let new: Vec<&wire::Account> = fetched
         .accounts

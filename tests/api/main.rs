@@ -17,6 +17,7 @@ mod pagination;
 mod portfolio;
 mod replicas;
 mod returns;
+mod scenarios;
 mod schema;
 mod secrets;
 mod simulator;

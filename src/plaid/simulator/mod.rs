@@ -258,12 +258,17 @@ async fn advance_to(state: &Arc<State>, date: NaiveDate) -> Result<(), AdvanceEr
             })
             .flatten()
             .map(|code| server::item_error(code).in_webhook());
-        deliver(
+        // A PENDING_EXPIRATION webhook carries the consent expiry the item has that day.
+        let consent = (webhook.webhook_type == "ITEM" && webhook.code == "PENDING_EXPIRATION")
+            .then(|| item.state_at(day).consent_expiration_time)
+            .flatten();
+        deliver_with(
             state,
             &item.item_id,
             &webhook.webhook_type,
             &webhook.code,
             error,
+            consent,
         )
         .await
         .map_err(|reason| AdvanceError::Delivery {
@@ -324,12 +329,14 @@ fn set_scenario(state: &State, item_id: &str, change: impl FnOnce(&mut Scenario)
 }
 
 /// The body Plaid would send for a webhook (pretty-printed with two spaces, as Plaid does).
+/// A PENDING_EXPIRATION carries `consent_expiration_time`, else a week from `now`.
 fn webhook_body(
     now: chrono::DateTime<Utc>,
     item_id: &str,
     webhook_type: &str,
     code: &str,
     error: Option<PlaidErrorBody>,
+    consent_expiration_time: Option<chrono::DateTime<Utc>>,
 ) -> Vec<u8> {
     let mut body = json!({
         "webhook_type": webhook_type,
@@ -347,7 +354,7 @@ fn webhook_body(
             json!({ "reason": "INSTITUTION_TOKEN_EXPIRATION", "disconnect_time": now + chrono::Duration::days(7) })
         }
         ("ITEM", "PENDING_EXPIRATION") => {
-            json!({ "consent_expiration_time": now + chrono::Duration::days(7) })
+            json!({ "consent_expiration_time": consent_expiration_time.unwrap_or(now + chrono::Duration::days(7)) })
         }
         _ => json!({}),
     };
@@ -365,12 +372,31 @@ async fn deliver(
     code: &str,
     error: Option<PlaidErrorBody>,
 ) -> Result<u16, String> {
+    deliver_with(state, item_id, webhook_type, code, error, None).await
+}
+
+/// [`deliver`], with the consent expiry a PENDING_EXPIRATION webhook carries.
+async fn deliver_with(
+    state: &Arc<State>,
+    item_id: &str,
+    webhook_type: &str,
+    code: &str,
+    error: Option<PlaidErrorBody>,
+    consent_expiration_time: Option<chrono::DateTime<Utc>>,
+) -> Result<u16, String> {
     let url = {
         let world = state.world.lock().expect("not poisoned");
         let item = world.items.get(item_id).ok_or("no such item")?;
         item.webhook.clone().ok_or("the item has no webhook URL")?
     };
-    let body = webhook_body(state.config.clock.now(), item_id, webhook_type, code, error);
+    let body = webhook_body(
+        state.config.clock.now(),
+        item_id,
+        webhook_type,
+        code,
+        error,
+        consent_expiration_time,
+    );
     let jwt = state
         .signer
         .lock()
@@ -556,6 +582,7 @@ impl Simulator {
             item_id,
             webhook_type,
             code,
+            None,
             None,
         )
     }

@@ -60,6 +60,14 @@ pub struct ScenarioItem {
     pub item_id: String,
     #[serde(default)]
     pub securities: Vec<ScenarioSecurity>,
+    /// Securities of the catalogue that Plaid names (in holdings and transactions) but
+    /// never describes: left out of every `securities` answer.
+    #[serde(default)]
+    pub undescribed_securities: Vec<String>,
+    /// Accounts that are never listed, yet whose transactions Plaid returns (rows a sync
+    /// cannot place).
+    #[serde(default)]
+    pub unlisted_accounts: Vec<String>,
     pub days: Vec<ScenarioDay>,
     /// Copied from the file, so that an item can date its days on its own.
     #[serde(skip)]
@@ -292,6 +300,10 @@ impl ScenarioItem {
             ensure!(securities.contains(id), "unknown security {id}");
             Ok(())
         };
+        for id in &self.undescribed_securities {
+            security(id).context("undescribed_securities")?;
+        }
+        let unlisted: HashSet<&str> = self.unlisted_accounts.iter().map(String::as_str).collect();
         let mut previous = 0;
         let mut listed: HashSet<&str> = HashSet::new();
         let mut ever_listed: HashSet<&str> = HashSet::new();
@@ -311,6 +323,12 @@ impl ScenarioItem {
                     "{}: an account id appears twice",
                     at()
                 );
+                if let Some(id) = listed.iter().find(|id| unlisted.contains(*id)) {
+                    bail!(
+                        "{}: account {id} is listed but named in unlisted_accounts",
+                        at()
+                    );
+                }
                 ever_listed.extend(&listed);
             }
             for holding in day.holdings.iter().flatten() {
@@ -327,7 +345,8 @@ impl ScenarioItem {
             }
             for t in &day.transactions {
                 ensure!(
-                    ever_listed.contains(t.account_id.as_str()),
+                    ever_listed.contains(t.account_id.as_str())
+                        || unlisted.contains(t.account_id.as_str()),
                     "{}: transaction {} of unknown account {}",
                     at(),
                     t.id,
@@ -465,6 +484,7 @@ impl ScenarioItem {
         let securities = self
             .securities
             .iter()
+            .filter(|s| !self.undescribed_securities.contains(&s.security_id))
             .map(|s| {
                 let close = prices.get(s.security_id.as_str()).copied().or_else(|| {
                     let h = holdings.iter().find(|h| h.security_id == s.security_id)?;
@@ -531,7 +551,10 @@ impl ScenarioItem {
                 }
             })
             .collect();
-        transactions.retain(|t| accounts.iter().any(|a| a.account_id == t.account_id));
+        transactions.retain(|t| {
+            accounts.iter().any(|a| a.account_id == t.account_id)
+                || self.unlisted_accounts.contains(&t.account_id)
+        });
         data::sort_newest_first(&mut transactions);
         state.data = ItemData {
             accounts,
@@ -657,6 +680,50 @@ mod tests {
             ScenarioFile::from_json(&scenario("[]").replace("ins_109508", "ins_nope")).unwrap_err()
         );
         assert!(e.contains("unknown institution ins_nope"), "{e}");
+    }
+
+    #[test]
+    fn opt_ins_hide_securities_and_serve_unlisted_accounts() {
+        let with = |extra: &str, days: &str| {
+            scenario(days).replace(
+                r#""item_id": "item-1","#,
+                &format!(r#""item_id": "item-1", {extra},"#),
+            )
+        };
+        let days = format!(
+            r#"[{{ "day": 1, "accounts": [{ACCOUNT}],
+                   "holdings": [{{ "account_id": "acc-1", "security_id": "sec-a",
+                                   "quantity": "1", "price": "2" }}],
+                   "transactions": [{{ "id": "tx-g", "account_id": "acc-ghost", "type": "cash",
+                                       "subtype": "deposit", "amount": "-5" }}] }}]"#
+        );
+        let e = format!(
+            "{:#}",
+            ScenarioFile::from_json(&with(r#""undescribed_securities": ["sec-a"]"#, &days))
+                .unwrap_err()
+        );
+        assert!(e.contains("unknown account acc-ghost"), "{e}");
+        let file = ScenarioFile::from_json(&with(
+            r#""undescribed_securities": ["sec-a"], "unlisted_accounts": ["acc-ghost"]"#,
+            &days,
+        ))
+        .unwrap();
+        let state = file.items[0].state_at(file.day_date(1));
+        assert!(state.data.securities.is_empty(), "sec-a is never described");
+        assert_eq!(state.data.holdings[0].security_id, "sec-a");
+        assert_eq!(state.data.accounts.len(), 1);
+        assert_eq!(state.data.transactions[0].account_id, "acc-ghost");
+        let e = format!(
+            "{:#}",
+            ScenarioFile::from_json(&with(r#""unlisted_accounts": ["acc-1"]"#, &days)).unwrap_err()
+        );
+        assert!(e.contains("account acc-1 is listed"), "{e}");
+        let e = format!(
+            "{:#}",
+            ScenarioFile::from_json(&with(r#""undescribed_securities": ["sec-z"]"#, &days))
+                .unwrap_err()
+        );
+        assert!(e.contains("unknown security sec-z"), "{e}");
     }
 
     #[test]
