@@ -1,5 +1,6 @@
 //! What real brokerages need remembered: the day an account vanished from its item
-//! (`accounts.closed_on`), which `cancel` row cancelled a trade
+//! (`accounts.closed_on`), the day it was last re-issued under a new Plaid id
+//! (`accounts.reissued_on`: Plaid no longer serves its history under the old id), which `cancel` row cancelled a trade
 //! (`investment_transactions.cancelled_by`, so that a cancel seen again in a later sync is
 //! not matched to a second trade), and the transactions a run could not place
 //! (`sync_runs.transactions_skipped`).
@@ -18,6 +19,7 @@ impl MigrationName for Migration {
 enum Accounts {
     Table,
     ClosedOn,
+    ReissuedOn,
 }
 
 #[derive(DeriveIden)]
@@ -41,6 +43,14 @@ impl MigrationTrait for Migration {
                 Table::alter()
                     .table(Accounts::Table)
                     .add_column(ColumnDef::new(Accounts::ClosedOn).date().null())
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .alter_table(
+                Table::alter()
+                    .table(Accounts::Table)
+                    .add_column(ColumnDef::new(Accounts::ReissuedOn).date().null())
                     .to_owned(),
             )
             .await?;
@@ -93,6 +103,14 @@ impl MigrationTrait for Migration {
                 Table::alter()
                     .table(Accounts::Table)
                     .drop_column(Accounts::ClosedOn)
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .alter_table(
+                Table::alter()
+                    .table(Accounts::Table)
+                    .drop_column(Accounts::ReissuedOn)
                     .to_owned(),
             )
             .await

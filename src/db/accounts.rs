@@ -138,8 +138,14 @@ pub async fn upsert<C: sea_orm::ConnectionTrait>(
     conn: &C,
     rows: Vec<accounts::ActiveModel>,
 ) -> ApiResult<()> {
-    super::upsert_many::<accounts::Entity, _>(conn, rows, &[accounts::Column::PlaidAccountId])
-        .await?;
+    // The re-issue day is the sync's own record, not Plaid's: kept.
+    super::upsert_many_keeping::<accounts::Entity, _>(
+        conn,
+        rows,
+        &[accounts::Column::PlaidAccountId],
+        &[accounts::Column::ReissuedOn],
+    )
+    .await?;
     Ok(())
 }
 
@@ -159,6 +165,7 @@ pub async fn reissue<C: sea_orm::ConnectionTrait>(
     conn: &C,
     id: i64,
     new_plaid_id: &str,
+    day: chrono::NaiveDate,
 ) -> ApiResult<()> {
     accounts::Entity::update_many()
         .col_expr(
@@ -169,6 +176,7 @@ pub async fn reissue<C: sea_orm::ConnectionTrait>(
             accounts::Column::ClosedOn,
             Expr::value(None::<chrono::NaiveDate>),
         )
+        .col_expr(accounts::Column::ReissuedOn, Expr::value(day))
         .filter(accounts::Column::Id.eq(id))
         .exec(conn)
         .await?;

@@ -379,7 +379,7 @@ pub async fn store(
     let renamed = reissued(&gone, &new);
     for (old, new_id) in &renamed {
         tracing::info!(item = %item.plaid_item_id, from = %old.plaid_account_id, to = %new_id, "account re-issued under a new id");
-        db::accounts::reissue(txn, old.id, new_id).await?;
+        db::accounts::reissue(txn, old.id, new_id, today).await?;
     }
     counts.accounts_reissued = renamed.len() as i32;
     let closed: Vec<i64> = gone
@@ -616,11 +616,22 @@ pub async fn store(
         .map(|t| t.id)
         .collect();
     db::transactions::restore_reappeared(txn, &reappeared, now).await?;
+    // Plaid serves no history under an account's old id once it is re-issued: rows dated
+    // up to the re-issue are history, not vanished rows.
+    let reissued_on: HashMap<i64, NaiveDate> = stored_accounts
+        .iter()
+        .filter_map(|a| Some((a.id, a.reissued_on?)))
+        .chain(renamed.iter().map(|(old, _)| (old.id, today)))
+        .collect();
     let vanished: Vec<i64> = if fetched.stable {
         stored
             .iter()
             .filter(|t| {
-                !t.cancelled && !fetched_ids.contains(t.plaid_investment_transaction_id.as_str())
+                !t.cancelled
+                    && !fetched_ids.contains(t.plaid_investment_transaction_id.as_str())
+                    && reissued_on
+                        .get(&t.account_id)
+                        .is_none_or(|day| t.date > *day)
             })
             .map(|t| t.id)
             .collect()

@@ -230,12 +230,9 @@ async fn a_reissued_account_keeps_its_row_and_is_counted_once() {
     .await;
 }
 
-/// Known bug, left open: Plaid returns no history under a re-issued id, so the rows stored
-/// under the old id (still inside the next syncs' windows) are taken for vanished and
-/// flagged cancelled. Telling them apart needs the Plaid account id each row came under
-/// (a column, hence a migration).
+/// Plaid returns no history under a re-issued id: the rows stored under the old id, still
+/// inside the next syncs' windows, are history (up to the re-issue day), not vanished rows.
 #[tokio::test]
-#[ignore = "known bug: a re-issued account's earlier transactions are flagged as vanished"]
 async fn a_reissued_account_keeps_its_transaction_history() {
     on_each_backend_with_scenario("sync_account_reissued", |app| async move {
         let (_, token) = app.user("alice", Scope::Write).await;

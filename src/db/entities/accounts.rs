@@ -29,6 +29,9 @@ pub struct Model {
     /// The day a sync first found the account gone from its item (closed at the
     /// institution); `None` while Plaid returns it.
     pub closed_on: Option<Date>,
+    /// The last day the account was found re-issued under a new Plaid id: Plaid serves
+    /// no history under the old id after it, so older rows are not taken for vanished.
+    pub reissued_on: Option<Date>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }
