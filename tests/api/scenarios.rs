@@ -230,6 +230,53 @@ async fn a_reissued_account_keeps_its_row_and_is_counted_once() {
     .await;
 }
 
+/// A re-issue is matched by `persistent_account_id` when Plaid gives it (even across a
+/// rename), else by type, subtype, mask and name, and only when the match is unique both
+/// ways: two look-alikes are closed and opened, never merged into the wrong history.
+#[tokio::test]
+async fn reissues_match_by_persistent_id_and_never_guess_between_look_alikes() {
+    on_each_backend_with_scenario("sync_reissue_matching", |app| async move {
+        let (_, token) = app.user("alice", Scope::Write).await;
+        let (item, _) = link(&app, &token, "ins_109508").await;
+        let before = app.query(&token, ACCOUNTS, json!({})).await;
+        let broker_id = before["accounts"]["nodes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["plaidAccountId"] == "acc-broker-1")
+            .unwrap()["id"]
+            .clone();
+        app.simulator().advance_to_day(2).await.unwrap();
+        resync(&app, &token, &item).await;
+
+        let data = app.query(&token, ACCOUNTS, json!({})).await;
+        // 1 brokerage (continued) + 2 closed IRAs + 2 new IRAs = 5 rows.
+        assert_eq!(data["accounts"]["totalCount"], 5, "{data}");
+        let nodes = data["accounts"]["nodes"].as_array().unwrap();
+        let by_plaid = |id: &str| nodes.iter().find(|a| a["plaidAccountId"] == id).unwrap();
+        let broker = by_plaid("acc-broker-2");
+        assert_eq!(
+            broker["id"], broker_id,
+            "the renamed brokerage kept its row"
+        );
+        assert_eq!(broker["name"], "Brokerage Plus");
+        assert_eq!(broker["closedOn"], Value::Null);
+        let day2 = json!(app.simulator().day_date(2));
+        for old in ["acc-ira-a-1", "acc-ira-b-1"] {
+            assert_eq!(by_plaid(old)["closedOn"], day2, "{old}");
+        }
+        for new in ["acc-ira-a-2", "acc-ira-b-2"] {
+            assert_eq!(by_plaid(new)["closedOn"], Value::Null, "{new}");
+        }
+        // Nothing is counted twice: 10 × 100 + 1 × 100 + 2 × 100 = 1300 in 3 holdings.
+        assert_eq!(
+            usd_totals(&app, &token).await,
+            Some((d("1300"), d("1300"), 3))
+        );
+    })
+    .await;
+}
+
 /// Plaid returns no history under a re-issued id: the rows stored under the old id, still
 /// inside the next syncs' windows, are history (up to the re-issue day), not vanished rows.
 #[tokio::test]
@@ -774,4 +821,37 @@ async fn snapshots_are_dated_by_the_holdings_price_date() {
         );
     })
     .await;
+}
+
+/// Convention j: "today" is the date in `INVESTMENTS_TIMEZONE`. A sync at 21:30 in New York
+/// on January 1 (02:30 UTC on January 2) pictures January 1, not January 2.
+#[tokio::test]
+async fn an_evening_sync_in_new_york_is_dated_that_evening() {
+    for backend in crate::common::backends() {
+        let mut config = crate::common::scenario_config("returns_deposit_between_syncs");
+        config.clock = investments::clock::Clock::manual_in(
+            "2026-01-02T02:30:00Z".parse().unwrap(),
+            chrono_tz::America::New_York,
+        );
+        let app = TestApp::start_with_plaid(backend, config).await;
+        let (_, token) = app.user("alice", Scope::Write).await;
+        link(&app, &token, "ins_109508").await;
+        let data = app
+            .query(
+                &token,
+                "{ portfolio { valueHistory(from: \"2026-01-01\", to: \"2026-01-02\") {
+                    date marketValue observed } } }",
+                json!({}),
+            )
+            .await;
+        // 10 VTI × 100 = 1000, observed on January 1 (New York), carried to January 2.
+        assert_eq!(
+            data["portfolio"]["valueHistory"],
+            json!([
+                { "date": "2026-01-01", "marketValue": "1000", "observed": true },
+                { "date": "2026-01-02", "marketValue": "1000", "observed": false },
+            ]),
+            "[{backend:?}]"
+        );
+    }
 }
