@@ -22,9 +22,11 @@ pub struct SyncCounts {
     pub transactions_upserted: i32,
     pub transactions_cancelled: i32,
     pub transactions_skipped: i32,
-    /// Accounts found gone from their item (closed at the institution).
+    /// Accounts found gone from their item (closed at the institution); logged with the
+    /// run, visible as `Account.closedOn`.
     pub accounts_closed: i32,
-    /// Accounts whose Plaid id was re-issued (the new id took over the old account).
+    /// Accounts whose Plaid id was re-issued (the new id took over the old account);
+    /// logged with the run.
     pub accounts_reissued: i32,
 }
 

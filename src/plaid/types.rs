@@ -309,6 +309,37 @@ pub struct Security {
     pub fixed_income: Option<FixedIncome>,
 }
 
+impl Security {
+    /// A security known only by its id (and currency): every other field empty.
+    pub fn bare(security_id: &str, iso_currency_code: Option<String>) -> Security {
+        Security {
+            security_id: security_id.to_owned(),
+            isin: None,
+            cusip: None,
+            sedol: None,
+            institution_security_id: None,
+            institution_id: None,
+            proxy_security_id: None,
+            name: None,
+            ticker_symbol: None,
+            is_cash_equivalent: None,
+            security_type: None,
+            subtype: None,
+            close_price: None,
+            close_price_as_of: None,
+            update_datetime: None,
+            iso_currency_code,
+            unofficial_currency_code: None,
+            market_identifier_code: None,
+            sector: None,
+            industry: None,
+            cfi_code: None,
+            option_contract: None,
+            fixed_income: None,
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct TaxLot {
     pub institution_lot_id: Option<String>,

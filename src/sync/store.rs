@@ -229,36 +229,6 @@ fn transaction_row(
     })
 }
 
-/// A security Plaid named in a holding or transaction without describing it: kept under
-/// its id (with no name or price data) rather than dropping the position as sold.
-fn placeholder_security(security_id: &str, currency: Option<&str>) -> wire::Security {
-    wire::Security {
-        security_id: security_id.to_owned(),
-        isin: None,
-        cusip: None,
-        sedol: None,
-        institution_security_id: None,
-        institution_id: None,
-        proxy_security_id: None,
-        name: None,
-        ticker_symbol: None,
-        is_cash_equivalent: None,
-        security_type: None,
-        subtype: None,
-        close_price: None,
-        close_price_as_of: None,
-        update_datetime: None,
-        iso_currency_code: currency.map(str::to_owned),
-        unofficial_currency_code: None,
-        market_identifier_code: None,
-        sector: None,
-        industry: None,
-        cfi_code: None,
-        option_contract: None,
-        fixed_income: None,
-    }
-}
-
 /// True when `new` is `old` re-issued under another id (Plaid's account churn): the same
 /// `persistent_account_id` when both have one, else the same type, subtype, mask and name.
 fn same_account(old: &accounts::Model, new: &wire::Account) -> bool {
@@ -423,7 +393,14 @@ pub async fn store(
     let placeholders: Vec<_> = named
         .iter()
         .filter(|(id, _)| !known.contains_key(*id))
-        .map(|(id, currency)| security_row(now, user_id, &placeholder_security(id, *currency)))
+        .map(|(id, currency)| {
+            security_row(
+                now,
+                user_id,
+                // Named without being described: kept under its id, not dropped as sold.
+                &wire::Security::bare(id, currency.map(str::to_owned)),
+            )
+        })
         .collect();
     if !placeholders.is_empty() {
         tracing::warn!(item = %item.plaid_item_id, securities = ?missing, "securities named but not described by Plaid kept as placeholders");

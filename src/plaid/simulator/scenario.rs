@@ -494,29 +494,15 @@ impl ScenarioItem {
                     ))
                 });
                 Security {
-                    security_id: s.security_id.clone(),
                     isin: s.isin.clone(),
                     cusip: s.cusip.clone(),
-                    sedol: None,
-                    institution_security_id: None,
-                    institution_id: None,
-                    proxy_security_id: None,
                     name: s.name.clone(),
                     ticker_symbol: s.ticker_symbol.clone(),
                     is_cash_equivalent: Some(s.security_type.as_deref() == Some("cash")),
                     security_type: s.security_type.clone(),
-                    subtype: None,
                     close_price: close.map(|c| c.0),
                     close_price_as_of: close.map(|c| c.1),
-                    update_datetime: None,
-                    iso_currency_code: Some(self.currency_of(&s.security_id)),
-                    unofficial_currency_code: None,
-                    market_identifier_code: None,
-                    sector: None,
-                    industry: None,
-                    cfi_code: None,
-                    option_contract: None,
-                    fixed_income: None,
+                    ..Security::bare(&s.security_id, Some(self.currency_of(&s.security_id)))
                 }
             })
             .collect();
