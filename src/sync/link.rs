@@ -6,10 +6,11 @@ use sea_orm::{Set, TransactionTrait};
 
 use super::{SyncOutcome, SyncService, Trigger, plaid_failure, store};
 use crate::db::entities::plaid_items;
-use crate::db::items::NewItem;
+use crate::db::items::{ItemErrorFields, NewItem};
 use crate::db::{self};
 use crate::error::{ApiError, ApiResult};
 use crate::plaid::client::Environment;
+use crate::plaid::error::PlaidError;
 use crate::plaid::types::{AccessToken, LinkTokenCreateRequest, LinkTokenUpdate, LinkTokenUser};
 use crate::vocabulary::ItemStatus;
 
@@ -87,11 +88,10 @@ impl SyncService {
         let item = self
             .store_access_token(user_id, &exchanged.item_id, &access_token)
             .await?;
-        let item_info = plaid
-            .item_get(&access_token)
-            .await
-            .map_err(|e| plaid_failure(&e, Some(&item)))?
-            .item;
+        let item_info = match plaid.item_get(&access_token).await {
+            Ok(answer) => answer.item,
+            Err(err) => return Err(self.linked_but_failed(&item, &err).await),
+        };
         let institution_name = match &item_info.institution_id {
             Some(id) => match plaid.institutions_get_by_id(id).await {
                 Ok(found) => Some(found.institution.name),
@@ -102,11 +102,10 @@ impl SyncService {
             },
             None => item_info.institution_name.clone(),
         };
-        let accounts = plaid
-            .accounts_get(&access_token)
-            .await
-            .map_err(|e| plaid_failure(&e, Some(&item)))?
-            .accounts;
+        let accounts = match plaid.accounts_get(&access_token).await {
+            Ok(answer) => answer.accounts,
+            Err(err) => return Err(self.linked_but_failed(&item, &err).await),
+        };
 
         let now = self.clock().now();
         let txn = self.db().begin().await?;
@@ -125,6 +124,29 @@ impl SyncService {
         txn.commit().await?;
         tracing::info!(item = %item.plaid_item_id, accounts = accounts.len(), "item linked");
         Ok(self.sync_item(item, Trigger::Link, None, None).await)
+    }
+
+    /// A Plaid failure after the item was stored: the item keeps its token (so it can be
+    /// repaired through update mode, synced later or removed at Plaid) and the status the
+    /// failure calls for.
+    async fn linked_but_failed(&self, item: &plaid_items::Model, err: &PlaidError) -> ApiError {
+        let body = err.body();
+        let fields = ItemErrorFields {
+            error_type: err.error_type().map(str::to_owned),
+            error_code: Some(err.code().to_owned()),
+            error_message: Some(
+                body.map(|b| b.error_message.clone())
+                    .unwrap_or_else(|| err.to_string()),
+            ),
+            display_message: body.and_then(|b| b.display_message.clone()),
+        };
+        let status = super::status_after(err);
+        let item = match self.set_item_status(item, status, Some(fields)).await {
+            Ok(updated) => updated,
+            Err(_) => item.clone(),
+        };
+        tracing::warn!(item = %item.plaid_item_id, code = err.code(), "item stored, but Plaid failed right after the exchange");
+        plaid_failure(err, Some(&item))
     }
 
     /// Stores a freshly issued access token: a new item, or the user's item of that Plaid

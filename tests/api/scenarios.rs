@@ -855,3 +855,48 @@ async fn an_evening_sync_in_new_york_is_dated_that_evening() {
         );
     }
 }
+
+/// Convention h: a failure after Plaid issued the access token never loses it. The item is
+/// stored with its token and the status the failure calls for, syncs once repaired, and
+/// can still be removed at Plaid.
+#[tokio::test]
+async fn a_failure_right_after_the_exchange_keeps_the_access_token() {
+    on_each_backend_with_scenario("sync_link_fails_after_exchange", |app| async move {
+        let (_, token) = app.user("alice", Scope::Write).await;
+        let code = app
+            .error_code(&token, LINK, json!({ "institution": "ins_109508" }))
+            .await;
+        assert_eq!(code, "ITEM_LOGIN_REQUIRED");
+        let data = app
+            .query(
+                &token,
+                "{ items { totalCount nodes { id status } } }",
+                json!({}),
+            )
+            .await;
+        assert_eq!(data["items"]["totalCount"], 1, "the item was kept: {data}");
+        let item = data["items"]["nodes"][0].clone();
+        assert_eq!(item["status"], "LOGIN_REQUIRED");
+
+        // Repaired on day 2: the stored token syncs. 10 × 100 = 1000.
+        app.simulator().advance_to_day(2).await.unwrap();
+        let payload = resync(&app, &token, item["id"].as_str().unwrap()).await;
+        assert_eq!(payload["item"]["status"], "HEALTHY");
+        assert_eq!(
+            usd_totals(&app, &token).await,
+            Some((d("1000"), d("1000"), 1))
+        );
+
+        // And it can be removed at Plaid (which ends its billing).
+        let removed = app
+            .query(
+                &token,
+                "mutation($id: ID!) { removeItem(input: {itemId: $id}) { removedItemId } }",
+                json!({ "id": item["id"] }),
+            )
+            .await;
+        assert_eq!(removed["removeItem"]["removedItemId"], item["id"]);
+        assert_eq!(app.simulator().calls("/item/remove"), 1);
+    })
+    .await;
+}

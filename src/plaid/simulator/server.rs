@@ -642,6 +642,16 @@ impl State {
                 let r = request!(AccountsGetRequest);
                 let mut world = self.world();
                 let item = self.item(&mut world, &r.access_token)?;
+                // Errors of the whole item (not of the investments product) fail every
+                // product's calls, accounts included.
+                if let Some(
+                    code @ (ErrorCode::ItemLoginRequired
+                    | ErrorCode::InstitutionDown
+                    | ErrorCode::InternalServerError),
+                ) = item.blocking_error()
+                {
+                    return Err(item_error(code));
+                }
                 check_account_ids(
                     item,
                     &r.options.as_ref().and_then(|o| o.account_ids.clone()),
