@@ -23,6 +23,9 @@ pub enum ApiError {
     /// A figure does not fit an exact decimal (28 significant digits): refused rather
     /// than rounded or panicking.
     Overflow(String),
+    /// The database is unreachable, restarting, or the request lost a lock race
+    /// (deadlock, serialization failure) after its retries: worth trying again.
+    Unavailable,
     /// Anything else; the message sent is generic.
     Internal,
 }
@@ -77,6 +80,7 @@ impl ApiError {
             ApiError::BadUserInput(_) => "BAD_USER_INPUT",
             ApiError::Plaid(failure) => failure.code,
             ApiError::Overflow(_) => "ARITHMETIC_OVERFLOW",
+            ApiError::Unavailable => "SERVICE_UNAVAILABLE",
             ApiError::Internal => "INTERNAL_SERVER_ERROR",
         }
     }
@@ -91,6 +95,9 @@ impl ApiError {
             | ApiError::BadUserInput(m)
             | ApiError::Overflow(m) => m.clone(),
             ApiError::Plaid(failure) => failure.message.clone(),
+            ApiError::Unavailable => {
+                "the database is unavailable or busy; try again shortly".to_owned()
+            }
             ApiError::Internal => "internal server error".to_owned(),
         }
     }
@@ -103,14 +110,46 @@ impl ApiError {
             ApiError::BadUserInput(_) => StatusCode::BAD_REQUEST,
             ApiError::Plaid(_) => StatusCode::BAD_GATEWAY,
             ApiError::Overflow(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 }
 
+/// True for a database failure that passes: a lost or refused connection, a server
+/// restarting, a pool exhausted, a deadlock or serialization failure (PostgreSQL SQLSTATE
+/// 40P01 / 40001 and class 08 / 57P), SQLite busy or locked.
+pub fn is_transient(err: &sea_orm::DbErr) -> bool {
+    use sea_orm::sqlx::Error as Sqlx;
+    use sea_orm::{DbErr, RuntimeErr};
+    match err {
+        DbErr::Conn(_) | DbErr::ConnectionAcquire(_) => true,
+        DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e)) => {
+            match e.as_ref() {
+                Sqlx::Io(_) | Sqlx::PoolTimedOut | Sqlx::PoolClosed | Sqlx::WorkerCrashed => true,
+                Sqlx::Database(db) => db.code().is_some_and(|code| {
+                    matches!(code.as_ref(), "40P01" | "40001" | "57P01" | "57P02" | "57P03")
+                        || code.starts_with("08")
+                        // SQLite: SQLITE_BUSY, SQLITE_LOCKED
+                        || matches!(code.as_ref(), "5" | "6" | "517" | "262")
+                }),
+                _ => false,
+            }
+        }
+        _ => false,
+    }
+}
+
 impl From<sea_orm::DbErr> for ApiError {
+    #[track_caller]
     fn from(err: sea_orm::DbErr) -> Self {
-        ApiError::internal("database error", err)
+        let at = std::panic::Location::caller();
+        if is_transient(&err) {
+            tracing::warn!(error = %err, at = %at, "database unavailable or busy");
+            return ApiError::Unavailable;
+        }
+        tracing::error!(error = %err, at = %at, "database error");
+        ApiError::Internal
     }
 }
 

@@ -196,6 +196,16 @@ where
                     .any(|k| sea_orm::IdenStatic::as_str(k) == name)
         })
         .collect();
+    // In key order, whatever order the caller built them in: two transactions upserting
+    // shared rows (two items' securities) then take their row locks in the same order and
+    // cannot deadlock.
+    let mut rows = rows;
+    rows.sort_by_cached_key(|row| {
+        conflict
+            .iter()
+            .map(|c| format!("{:?}", sea_orm::ActiveModelTrait::get(row, *c)))
+            .collect::<Vec<_>>()
+    });
     let mut rows = rows.into_iter().peekable();
     while rows.peek().is_some() {
         let chunk: Vec<E::ActiveModel> = rows.by_ref().take(CHUNK_ROWS).collect();

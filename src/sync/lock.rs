@@ -32,6 +32,9 @@ impl LockKey {
     }
 }
 
+/// How often a waiter tries the lock again.
+const POLL_EVERY: std::time::Duration = std::time::Duration::from_millis(100);
+
 /// A held lock (or, on SQLite, a no-op).
 pub struct AdvisoryLock {
     txn: Option<DatabaseTransaction>,
@@ -53,31 +56,20 @@ async fn try_lock(txn: &DatabaseTransaction, key: LockKey) -> ApiResult<bool> {
 }
 
 impl AdvisoryLock {
-    /// Takes the lock, waiting for its holder if there is one.
+    /// Takes the lock, waiting for its holder if there is one. The wait polls the try-lock
+    /// without holding a connection in between: a waiter that is dropped leaves nothing
+    /// behind (a blocking `pg_advisory_xact_lock` would be granted to its session later
+    /// and held, idle in transaction, for as long as the connection lived).
     pub async fn acquire(db: &DatabaseConnection, key: LockKey) -> ApiResult<AdvisoryLock> {
-        if db.get_database_backend() != DbBackend::Postgres {
-            return Ok(AdvisoryLock {
-                txn: None,
-                waited: false,
-            });
+        let mut waited = false;
+        loop {
+            if let Some(mut lock) = Self::try_acquire(db, key).await? {
+                lock.waited = waited;
+                return Ok(lock);
+            }
+            waited = true;
+            tokio::time::sleep(POLL_EVERY).await;
         }
-        let txn = db.begin().await?;
-        if try_lock(&txn, key).await? {
-            return Ok(AdvisoryLock {
-                txn: Some(txn),
-                waited: false,
-            });
-        }
-        txn.execute_raw(Statement::from_sql_and_values(
-            DbBackend::Postgres,
-            "SELECT pg_advisory_xact_lock($1)",
-            [key.value().into()],
-        ))
-        .await?;
-        Ok(AdvisoryLock {
-            txn: Some(txn),
-            waited: true,
-        })
     }
 
     /// Takes the lock if it is free; `None` if another process holds it.

@@ -31,12 +31,16 @@ use crate::db::{self};
 use crate::error::{ApiError, ApiResult, PlaidFailure};
 use crate::plaid::client::PlaidApi;
 use crate::plaid::error::{Disposition, PlaidError};
-use crate::plaid::types::AccessToken;
+use crate::plaid::types::{AccessToken, PlaidErrorBody};
 use crate::vocabulary::ItemStatus;
 
 pub use link::LinkToken;
 
 pub use crate::vocabulary::Trigger;
+
+/// Tries of a sync's database write when it fails on a passing fault (deadlock,
+/// serialization failure, lost connection), 50 ms, 200 ms, 800 ms apart.
+const STORE_ATTEMPTS: u32 = 4;
 
 /// Tuning of the sync engine.
 #[derive(Clone, Debug)]
@@ -411,21 +415,35 @@ impl SyncService {
         let fetched = fetch::fetch(self.0.plaid.as_ref(), &plan)
             .await
             .map_err(Failure::Plaid)?;
-        let txn = self
-            .0
-            .db
-            .begin()
-            .await
-            .map_err(|e| Failure::Api(e.into()))?;
+        // A deadlock, a serialization failure or a lost connection rolls the whole write
+        // back: it is tried again from the start, a bounded number of times.
+        let mut attempt = 1;
+        let counts = loop {
+            match self.store_fetched(item, &fetched, window).await {
+                Err(ApiError::Unavailable) if attempt < STORE_ATTEMPTS => {
+                    tracing::warn!(item = %item.plaid_item_id, attempt, "storing a sync failed on a passing database fault; trying again");
+                    tokio::time::sleep(std::time::Duration::from_millis(50 << (2 * attempt))).await;
+                    attempt += 1;
+                }
+                other => break other.map_err(Failure::Api)?,
+            }
+        };
+        Ok(counts)
+    }
+
+    /// One database transaction: the whole of a sync's writes, or nothing.
+    async fn store_fetched(
+        &self,
+        item: &plaid_items::Model,
+        fetched: &fetch::Fetched,
+        window: (NaiveDate, NaiveDate),
+    ) -> ApiResult<db::sync_runs::SyncCounts> {
+        let txn = self.0.db.begin().await?;
         // Written first: on SQLite a transaction that reads before its first write cannot
         // take the write lock once another connection holds it ("database is locked").
-        db::users::bump_data_version(&txn, item.user_id)
-            .await
-            .map_err(Failure::Api)?;
-        let counts = store::store(&txn, item, &fetched, window, self.clock())
-            .await
-            .map_err(Failure::Api)?;
-        txn.commit().await.map_err(|e| Failure::Api(e.into()))?;
+        db::users::bump_data_version(&txn, item.user_id).await?;
+        let counts = store::store(&txn, item, fetched, window, self.clock()).await?;
+        txn.commit().await?;
         Ok(counts)
     }
 
@@ -491,19 +509,33 @@ enum Failure {
     Api(ApiError),
 }
 
-/// The error of a run another replica recorded as failed.
+/// The error of a run another replica recorded as failed, as that replica reported it:
+/// the same API code from the same stored code (a Plaid code through the same mapping).
 fn failed_run_error(code: &str, run: &sync_runs::Model, item: &plaid_items::Model) -> ApiError {
-    ApiError::Plaid(Box::new(PlaidFailure {
-        code: "PLAID_ERROR",
-        message: run
-            .error_message
-            .clone()
-            .unwrap_or_else(|| format!("sync failed: {code}")),
-        plaid_error_type: item.error_type.clone(),
-        plaid_error_code: Some(code.to_owned()),
-        display_message: item.error_display_message.clone(),
-        request_id: None,
-        plaid_item_id: Some(item.plaid_item_id.clone()),
-        item_status: Some(item.status.clone()),
-    }))
+    // Plaid's codes and ours overlap (`INTERNAL_SERVER_ERROR`): a Plaid failure left its
+    // `error_type` on the item.
+    let from_plaid = item.error_type.is_some() && item.error_code.as_deref() == Some(code);
+    match code {
+        _ if from_plaid => plaid_failure(
+            &PlaidError::Api {
+                status: 400,
+                body: Box::new(PlaidErrorBody {
+                    error_type: item.error_type.clone().unwrap_or_default(),
+                    error_code: code.to_owned(),
+                    error_code_reason: None,
+                    error_message: item.error_message.clone().unwrap_or_default(),
+                    display_message: item.error_display_message.clone(),
+                    request_id: None,
+                    status: None,
+                    documentation_url: None,
+                    suggested_action: None,
+                }),
+            },
+            Some(item),
+        ),
+        "INTERNAL_SERVER_ERROR" => ApiError::Internal,
+        "SERVICE_UNAVAILABLE" => ApiError::Unavailable,
+        "BAD_USER_INPUT" => ApiError::bad_input(run.error_message.clone().unwrap_or_default()),
+        _ => ApiError::Internal,
+    }
 }

@@ -2,6 +2,7 @@
 //! `TEST_DATABASE_URL`) PostgreSQL.
 
 mod common;
+mod concurrency;
 mod fixtures;
 mod plaid_support;
 
