@@ -66,7 +66,10 @@ async fn main() {
     let (_simulator, sync, user_id) = common::plaid(&conn, transactions).await;
     for i in 0..items {
         let institution = investments::demo::DEMO_INSTITUTIONS[i % 2];
-        let linked = sync.sandbox_link(user_id, institution).await.expect("link");
+        let linked = sync
+            .sandbox_link(user_id, institution, None)
+            .await
+            .expect("link");
         assert!(linked.error.is_none(), "sync failed");
     }
     backfill_history(&conn, user_id, 42, HISTORY_DAYS)

@@ -28,7 +28,7 @@ async fn main() {
     let bench_db = common::BenchDatabase::open().await;
     let (_simulator, sync, user_id) = common::plaid(&bench_db.conn, transactions).await;
     let linked = sync
-        .sandbox_link(user_id, "ins_109508")
+        .sandbox_link(user_id, "ins_109508", None)
         .await
         .expect("link");
     assert!(linked.error.is_none(), "sync failed");

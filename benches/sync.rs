@@ -19,7 +19,7 @@ async fn main() {
 
     let started = Instant::now();
     let linked = sync
-        .sandbox_link(user_id, "ins_109508")
+        .sandbox_link(user_id, "ins_109508", None)
         .await
         .expect("link");
     let first = started.elapsed();

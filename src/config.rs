@@ -97,6 +97,11 @@ pub struct ServeArgs {
     #[arg(long, env = "INVESTMENTS_CORS_ORIGINS", value_delimiter = ',')]
     pub cors_origins: Vec<String>,
 
+    /// On shutdown (SIGTERM, Ctrl-C), how long running syncs may take to finish before
+    /// they are stopped and their runs marked `INTERRUPTED`.
+    #[arg(long, env = "INVESTMENTS_SHUTDOWN_GRACE", default_value = "30s", value_parser = humantime::parse_duration)]
+    pub shutdown_grace: Duration,
+
     /// Sync every item this often inside the server (`6h`, `30m`); one replica at a time
     /// runs a round.
     #[arg(long, env = "INVESTMENTS_SYNC_EVERY", value_parser = humantime::parse_duration)]

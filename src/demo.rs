@@ -96,7 +96,7 @@ pub async fn prepare(options: &DemoOptions) -> anyhow::Result<Demo> {
         .token;
     for institution in DEMO_INSTITUTIONS {
         let outcome = sync
-            .sandbox_link(user.id, institution)
+            .sandbox_link(user.id, institution, None)
             .await
             .map_err(|e| anyhow::anyhow!("linking {institution}: {}", e.message()))?;
         if let Some(err) = &outcome.error {

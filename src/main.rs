@@ -171,6 +171,13 @@ async fn serve(database_url: &str, args: ServeArgs, clock: Clock) -> anyhow::Res
     if sync.is_none() {
         tracing::warn!("PLAID_CLIENT_ID / PLAID_SECRET not set: serving stored data only");
     }
+    if let Some(service) = &sync {
+        // Runs left `running` by a process that is gone: now, then every minute.
+        if let Err(err) = service.recover_abandoned(true).await {
+            tracing::warn!(code = err.code(), "looking for abandoned sync runs");
+        }
+        scheduler::spawn_recovery(service.clone());
+    }
     if let Some(every) = args.sync_every {
         let service = sync
             .clone()
@@ -181,7 +188,7 @@ async fn serve(database_url: &str, args: ServeArgs, clock: Clock) -> anyhow::Res
     let options = HttpOptions {
         cors_origins: args.cors_origins,
     };
-    let app = http::router(AppState::new(db, sync, clock), &options);
+    let app = http::router(AppState::new(db, sync.clone(), clock), &options);
     let listener = tokio::net::TcpListener::bind(args.bind)
         .await
         .with_context(|| format!("cannot listen on {}", args.bind))?;
@@ -193,6 +200,11 @@ async fn serve(database_url: &str, args: ServeArgs, clock: Clock) -> anyhow::Res
     axum::serve(listener, app)
         .with_graceful_shutdown(http::shutdown_signal())
         .await?;
+    // No request is taken any more: running syncs get the grace period to finish.
+    if let Some(service) = sync {
+        tracing::info!(grace = %humantime::format_duration(args.shutdown_grace), "draining syncs");
+        service.shutdown(args.shutdown_grace).await;
+    }
     Ok(())
 }
 
@@ -208,8 +220,11 @@ async fn sync_once(
         .context("applying migrations")?;
     let sync = sync_service(&db, plaid, clock)?
         .context("Plaid credentials are required (PLAID_CLIENT_ID, PLAID_SECRET)")?;
+    if let Err(err) = sync.recover_abandoned(false).await {
+        tracing::warn!(code = err.code(), "looking for abandoned sync runs");
+    }
     let outcomes = sync
-        .refresh_all(None, Trigger::Schedule, None, None)
+        .refresh_all(None, Trigger::Schedule, None, None, None)
         .await
         .map_err(api)?;
     let mut failed = 0;

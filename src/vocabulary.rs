@@ -274,6 +274,11 @@ pub enum RunOutcome {
     Running,
     Succeeded,
     Failed,
+    /// Still running when its process shut down past the grace period.
+    Interrupted,
+    /// Left running by a process that no longer holds its lock (it crashed or was
+    /// killed).
+    Abandoned,
 }
 
 impl RunOutcome {
@@ -282,6 +287,8 @@ impl RunOutcome {
             RunOutcome::Running => "running",
             RunOutcome::Succeeded => "succeeded",
             RunOutcome::Failed => "failed",
+            RunOutcome::Interrupted => "interrupted",
+            RunOutcome::Abandoned => "abandoned",
         }
     }
 
@@ -289,7 +296,39 @@ impl RunOutcome {
         match outcome {
             "succeeded" => RunOutcome::Succeeded,
             "failed" => RunOutcome::Failed,
+            "interrupted" => RunOutcome::Interrupted,
+            "abandoned" => RunOutcome::Abandoned,
             _ => RunOutcome::Running,
+        }
+    }
+}
+
+/// Where a running sync is, as stored in `sync_runs.phase`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RunPhase {
+    /// Waiting for a free slot of the supervisor or for the item's lock.
+    Queued,
+    /// Reading holdings and transactions from Plaid.
+    Fetching,
+    /// Writing them in one database transaction.
+    Storing,
+}
+
+impl RunPhase {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunPhase::Queued => "queued",
+            RunPhase::Fetching => "fetching",
+            RunPhase::Storing => "storing",
+        }
+    }
+
+    pub fn from_stored(phase: &str) -> Option<RunPhase> {
+        match phase {
+            "queued" => Some(RunPhase::Queued),
+            "fetching" => Some(RunPhase::Fetching),
+            "storing" => Some(RunPhase::Storing),
+            _ => None,
         }
     }
 }

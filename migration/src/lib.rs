@@ -6,6 +6,7 @@ mod m20261124_000001_initial;
 mod m20261124_000002_data_version;
 mod m20261130_000003_account_snapshots;
 mod m20261201_000004_real_world;
+mod m20261201_000005_sync_phase;
 
 pub struct Migrator;
 
@@ -17,6 +18,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000002_data_version::Migration),
             Box::new(m20261130_000003_account_snapshots::Migration),
             Box::new(m20261201_000004_real_world::Migration),
+            Box::new(m20261201_000005_sync_phase::Migration),
         ]
     }
 }

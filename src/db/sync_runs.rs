@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 
-use crate::vocabulary::RunOutcome;
+use crate::vocabulary::{RunOutcome, RunPhase};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
     QueryOrder, QuerySelect, Set,
@@ -30,27 +30,88 @@ pub struct SyncCounts {
     pub accounts_reissued: i32,
 }
 
-/// Records the start of a run (outcome `running`).
+/// Records a run the moment it is asked for (outcome `running`, phase `queued`), so that
+/// a request that stops waiting has a run to answer with.
 pub async fn start<C: ConnectionTrait>(
     conn: &C,
     user_id: i64,
     item_id: i64,
     trigger: &str,
-    window: Option<(NaiveDate, NaiveDate)>,
     now: DateTime<Utc>,
 ) -> ApiResult<sync_runs::Model> {
     Ok(sync_runs::ActiveModel {
         user_id: Set(user_id),
         item_id: Set(item_id),
         trigger: Set(trigger.to_owned()),
-        window_start: Set(window.map(|w| w.0)),
-        window_end: Set(window.map(|w| w.1)),
+        window_start: Set(None),
+        window_end: Set(None),
         started_at: Set(now),
         outcome: Set(RunOutcome::Running.as_str().to_owned()),
+        phase: Set(Some(RunPhase::Queued.as_str().to_owned())),
         ..Default::default()
     }
     .insert(conn)
     .await?)
+}
+
+/// Moves a running run to `phase`, with its window once known.
+pub async fn progress<C: ConnectionTrait>(
+    conn: &C,
+    run_id: i64,
+    phase: RunPhase,
+    window: Option<(NaiveDate, NaiveDate)>,
+) -> ApiResult<()> {
+    let mut run = sync_runs::ActiveModel {
+        id: Set(run_id),
+        phase: Set(Some(phase.as_str().to_owned())),
+        ..Default::default()
+    };
+    if let Some((start, end)) = window {
+        run.window_start = Set(Some(start));
+        run.window_end = Set(Some(end));
+    }
+    run.update(conn).await?;
+    Ok(())
+}
+
+/// One run by id.
+pub async fn get<C: ConnectionTrait>(conn: &C, run_id: i64) -> ApiResult<Option<sync_runs::Model>> {
+    Ok(sync_runs::Entity::find_by_id(run_id).one(conn).await?)
+}
+
+/// Every run still `running`.
+pub async fn running<C: ConnectionTrait>(conn: &C) -> ApiResult<Vec<sync_runs::Model>> {
+    Ok(sync_runs::Entity::find()
+        .filter(sync_runs::Column::Outcome.eq(RunOutcome::Running.as_str()))
+        .all(conn)
+        .await?)
+}
+
+/// Ends runs that never finished (`interrupted` at shutdown, `abandoned` when found
+/// orphaned), if they are still running.
+pub async fn end_unfinished<C: ConnectionTrait>(
+    conn: &C,
+    run_ids: &[i64],
+    outcome: RunOutcome,
+    now: DateTime<Utc>,
+) -> ApiResult<()> {
+    use sea_orm::sea_query::Expr;
+    if run_ids.is_empty() {
+        return Ok(());
+    }
+    sync_runs::Entity::update_many()
+        .col_expr(sync_runs::Column::Outcome, Expr::value(outcome.as_str()))
+        .col_expr(sync_runs::Column::Phase, Expr::value(None::<String>))
+        .col_expr(sync_runs::Column::FinishedAt, Expr::value(now))
+        .col_expr(
+            sync_runs::Column::ErrorCode,
+            Expr::value(outcome.as_str().to_uppercase()),
+        )
+        .filter(sync_runs::Column::Id.is_in(run_ids.iter().copied()))
+        .filter(sync_runs::Column::Outcome.eq(RunOutcome::Running.as_str()))
+        .exec(conn)
+        .await?;
+    Ok(())
 }
 
 /// Records the end of a run: `succeeded` with its counts, or `failed` with its error.
@@ -63,6 +124,7 @@ pub async fn finish<C: ConnectionTrait>(
     let mut run = sync_runs::ActiveModel {
         id: Set(run_id),
         finished_at: Set(Some(now)),
+        phase: Set(None),
         ..Default::default()
     };
     match result {

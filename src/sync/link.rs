@@ -78,6 +78,7 @@ impl SyncService {
         &self,
         user_id: i64,
         public_token: &AccessToken,
+        budget: Option<std::time::Duration>,
     ) -> ApiResult<SyncOutcome> {
         let plaid = self.plaid();
         let exchanged = plaid
@@ -123,7 +124,11 @@ impl SyncService {
         store::store_accounts(&txn, now, user_id, item.id, &accounts).await?;
         txn.commit().await?;
         tracing::info!(item = %item.plaid_item_id, accounts = accounts.len(), "item linked");
-        Ok(self.sync_item(item, Trigger::Link, None, None).await)
+        let ticket = self.start_sync(item, Trigger::Link, None, None)?;
+        Ok(match budget {
+            Some(budget) => ticket.within(budget).await,
+            None => ticket.outcome().await,
+        })
     }
 
     /// A Plaid failure after the item was stored: the item keeps its token (so it can be
@@ -208,7 +213,12 @@ impl SyncService {
 
     /// Links an item without Link: `/sandbox/public_token/create`, then the exchange.
     /// Only against Plaid's sandbox (or the simulator).
-    pub async fn sandbox_link(&self, user_id: i64, institution_id: &str) -> ApiResult<SyncOutcome> {
+    pub async fn sandbox_link(
+        &self,
+        user_id: i64,
+        institution_id: &str,
+        budget: Option<std::time::Duration>,
+    ) -> ApiResult<SyncOutcome> {
         if self.plaid().environment() != Environment::Sandbox {
             return Err(ApiError::Forbidden(
                 "sandboxLinkItem only works with PLAID_ENV=sandbox".to_owned(),
@@ -219,7 +229,7 @@ impl SyncService {
             .sandbox_public_token_create(institution_id, self.options().webhook_url.clone())
             .await
             .map_err(|e| plaid_failure(&e, None))?;
-        self.exchange_public_token(user_id, &created.public_token)
+        self.exchange_public_token(user_id, &created.public_token, budget)
             .await
     }
 

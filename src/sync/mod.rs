@@ -14,12 +14,13 @@ pub mod scheduler;
 mod store;
 pub mod webhook;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use chrono::{Months, NaiveDate};
 use futures_util::future::{BoxFuture, FutureExt, Shared};
-use futures_util::{StreamExt, stream};
 use sea_orm::{DatabaseConnection, Set, TransactionTrait};
 use tracing::Instrument;
 
@@ -32,7 +33,9 @@ use crate::error::{ApiError, ApiResult, PlaidFailure};
 use crate::plaid::client::PlaidApi;
 use crate::plaid::error::{Disposition, PlaidError};
 use crate::plaid::types::{AccessToken, PlaidErrorBody};
-use crate::vocabulary::ItemStatus;
+use crate::vocabulary::{ItemStatus, RunOutcome, RunPhase};
+use tokio::sync::{Semaphore, watch};
+use tokio_util::task::TaskTracker;
 
 pub use link::LinkToken;
 
@@ -41,6 +44,10 @@ pub use crate::vocabulary::Trigger;
 /// Tries of a sync's database write when it fails on a passing fault (deadlock,
 /// serialization failure, lost connection), 50 ms, 200 ms, 800 ms apart.
 const STORE_ATTEMPTS: u32 = 4;
+
+/// A run still `running` after this long, whose item lock nobody holds, was left by a
+/// process that is gone.
+const ABANDONED_AFTER: chrono::TimeDelta = chrono::TimeDelta::minutes(15);
 
 /// Tuning of the sync engine.
 #[derive(Clone, Debug)]
@@ -96,6 +103,62 @@ impl SyncOutcome {
 
 type SharedSync = Shared<BoxFuture<'static, SyncOutcome>>;
 
+/// The supervised task syncing one item: its outcome (for everyone who waits), the run it
+/// is on, and whether a webhook asked for one more run when this one ends.
+#[derive(Clone)]
+struct Running {
+    outcome: SharedSync,
+    run_id: watch::Receiver<Option<i64>>,
+    follow_up: Arc<AtomicBool>,
+    abort: tokio::task::AbortHandle,
+}
+
+/// A sync started or joined: wait for it, as long as it takes or within a budget.
+pub struct SyncTicket {
+    service: SyncService,
+    item: plaid_items::Model,
+    running: Running,
+}
+
+impl SyncTicket {
+    /// The outcome, however long the sync takes.
+    pub async fn outcome(self) -> SyncOutcome {
+        self.running.outcome.await
+    }
+
+    /// The outcome if the sync ends within `budget`; otherwise the run as it stands
+    /// (outcome `running`, with its phase) and the item. The sync goes on either way.
+    pub fn within(self, budget: Duration) -> BoxFuture<'static, SyncOutcome> {
+        // Boxed: a request's future holds this, and every request's future is sized for
+        // the largest resolver it might run.
+        self.wait_within(budget).boxed()
+    }
+
+    async fn wait_within(self, budget: Duration) -> SyncOutcome {
+        if let Ok(outcome) = tokio::time::timeout(budget, self.running.outcome.clone()).await {
+            return outcome;
+        }
+        let db = &self.service.0.db;
+        // The run is recorded first thing in the task: a request that waited 0 seconds
+        // still answers with it.
+        let mut recorded = self.running.run_id.clone();
+        let run_id = tokio::select! {
+            outcome = self.running.outcome.clone() => return outcome,
+            known = recorded.wait_for(Option::is_some) => known.ok().and_then(|id| *id),
+        };
+        let run = match run_id {
+            Some(id) => db::sync_runs::get(db, id).await.ok().flatten(),
+            None => None,
+        };
+        let item = db::items::get(db, self.item.id).await.unwrap_or(self.item);
+        SyncOutcome {
+            item,
+            run,
+            error: None,
+        }
+    }
+}
+
 /// Announced when a sync of an item ends, however it ended.
 #[derive(Clone, Debug)]
 pub struct SyncEvent {
@@ -110,8 +173,14 @@ struct Inner {
     plaid: Arc<dyn PlaidApi>,
     cipher: Arc<TokenCipher>,
     options: SyncOptions,
-    running: Mutex<HashMap<i64, SharedSync>>,
+    running: Mutex<HashMap<i64, Running>>,
     events: tokio::sync::broadcast::Sender<SyncEvent>,
+    /// Syncs that may run at once, whatever started them (webhook bursts queue here).
+    slots: Arc<Semaphore>,
+    /// Every sync task, to drain them at shutdown.
+    tasks: TaskTracker,
+    /// False once shutting down: no new sync starts.
+    accepting: AtomicBool,
 }
 
 /// The sync engine; cheap to clone.
@@ -164,9 +233,12 @@ impl SyncService {
             db,
             plaid,
             cipher,
-            options,
             running: Mutex::new(HashMap::new()),
             events: tokio::sync::broadcast::channel(256).0,
+            slots: Arc::new(Semaphore::new(options.concurrency.max(1))),
+            tasks: TaskTracker::new(),
+            accepting: AtomicBool::new(true),
+            options,
         }))
     }
 
@@ -233,8 +305,73 @@ impl SyncService {
         Ok((start, end))
     }
 
-    /// Syncs one item. A request for an item that is already syncing in this process
-    /// joins that sync and gets its outcome.
+    /// Starts the sync of an item as a supervised task, or joins the one running: the
+    /// task owns its lock and connection and runs to its end whatever happens to the
+    /// request that asked. A webhook that arrives during a run queues one follow-up run
+    /// (coalesced), so its update is never missed. A window that cannot be (`startDate`
+    /// after `endDate`) is refused before anything starts.
+    pub fn start_sync(
+        &self,
+        item: plaid_items::Model,
+        trigger: Trigger,
+        start: Option<NaiveDate>,
+        end: Option<NaiveDate>,
+    ) -> ApiResult<SyncTicket> {
+        self.window(&item, start, end)?;
+        if !self.0.accepting.load(Ordering::SeqCst) {
+            return Err(ApiError::Unavailable);
+        }
+        let mut running = self.0.running.lock().expect("not poisoned");
+        if let Some(existing) = running.get(&item.id) {
+            if trigger == Trigger::Webhook {
+                existing.follow_up.store(true, Ordering::SeqCst);
+            }
+            return Ok(SyncTicket {
+                service: self.clone(),
+                item,
+                running: existing.clone(),
+            });
+        }
+        let (run_tx, run_id) = watch::channel(None);
+        let follow_up = Arc::new(AtomicBool::new(false));
+        let service = self.clone();
+        let task_item = item.clone();
+        let task_follow_up = follow_up.clone();
+        let handle = self.0.tasks.spawn(async move {
+            service
+                .supervise(task_item, trigger, start, end, run_tx, task_follow_up)
+                .await
+        });
+        let abort = handle.abort_handle();
+        let fallback = item.clone();
+        let outcome = async move {
+            handle.await.unwrap_or_else(|err| SyncOutcome {
+                item: fallback,
+                run: None,
+                error: Some(Arc::new(if err.is_cancelled() {
+                    ApiError::Unavailable
+                } else {
+                    ApiError::internal("sync task", err)
+                })),
+            })
+        }
+        .boxed()
+        .shared();
+        let entry = Running {
+            outcome,
+            run_id,
+            follow_up,
+            abort,
+        };
+        running.insert(item.id, entry.clone());
+        Ok(SyncTicket {
+            service: self.clone(),
+            item,
+            running: entry,
+        })
+    }
+
+    /// Syncs one item and waits for the end (the scheduler, the CLI, linking).
     pub async fn sync_item(
         &self,
         item: plaid_items::Model,
@@ -242,65 +379,106 @@ impl SyncService {
         start: Option<NaiveDate>,
         end: Option<NaiveDate>,
     ) -> SyncOutcome {
-        let item_id = item.id;
-        let shared = {
-            let mut running = self.0.running.lock().expect("not poisoned");
-            if let Some(existing) = running.get(&item_id) {
-                existing.clone()
-            } else {
-                let service = self.clone();
-                let future = async move {
-                    let outcome = service.run_exclusive(item, trigger, start, end).await;
-                    service
-                        .0
-                        .running
-                        .lock()
-                        .expect("not poisoned")
-                        .remove(&item_id);
-                    outcome
-                }
-                .boxed()
-                .shared();
-                running.insert(item_id, future.clone());
-                future
-            }
-        };
-        shared.await
+        let fallback = item.clone();
+        match self.start_sync(item, trigger, start, end) {
+            Ok(ticket) => ticket.outcome().await,
+            Err(err) => self.outcome_without_run(fallback, err).await,
+        }
     }
 
+    /// The body of a sync task: runs, then the follow-up runs webhooks queued meanwhile;
+    /// leaves the table of running syncs in the same step as it checks for a follow-up,
+    /// so no webhook falls between the two.
+    async fn supervise(
+        self,
+        item: plaid_items::Model,
+        mut trigger: Trigger,
+        mut start: Option<NaiveDate>,
+        mut end: Option<NaiveDate>,
+        run_id: watch::Sender<Option<i64>>,
+        follow_up: Arc<AtomicBool>,
+    ) -> SyncOutcome {
+        loop {
+            let outcome = self
+                .run_exclusive(item.clone(), trigger, start, end, &run_id)
+                .await;
+            let mut running = self.0.running.lock().expect("not poisoned");
+            if !follow_up.swap(false, Ordering::SeqCst) {
+                running.remove(&item.id);
+                return outcome;
+            }
+            drop(running);
+            (trigger, start, end) = (Trigger::Webhook, None, None);
+        }
+    }
+
+    /// One run: recorded at once as `queued`, then a free slot and the item's lock, then
+    /// fetching and storing.
     async fn run_exclusive(
         &self,
         item: plaid_items::Model,
         trigger: Trigger,
         start: Option<NaiveDate>,
         end: Option<NaiveDate>,
+        run_id: &watch::Sender<Option<i64>>,
     ) -> SyncOutcome {
         let requested_at = self.clock().now();
+        let run = match db::sync_runs::start(
+            &self.0.db,
+            item.user_id,
+            item.id,
+            trigger.as_str(),
+            requested_at,
+        )
+        .await
+        {
+            Ok(run) => run,
+            Err(err) => return self.outcome_without_run(item, err).await,
+        };
+        run_id.send_replace(Some(run.id));
+        let _slot = self.0.slots.acquire().await.expect("never closed");
         let lock = match lock::AdvisoryLock::acquire(&self.0.db, lock::LockKey::Item(item.id)).await
         {
             Ok(lock) => lock,
-            Err(err) => return self.outcome_without_run(item, err).await,
+            Err(err) => {
+                return self
+                    .finish(item, run.id, trigger, Err(Failure::Api(err)))
+                    .await;
+            }
         };
         if lock.waited() {
-            // Another replica synced this item while we waited: report its run.
-            if let Ok(Some(run)) =
+            // Another replica synced this item while this one waited: this run reports
+            // that one's result instead of syncing again.
+            if let Ok(Some(other)) =
                 db::sync_runs::finished_since(&self.0.db, item.id, requested_at).await
+                && other.id != run.id
             {
                 lock.release().await;
                 let item = db::items::get(&self.0.db, item.id).await.unwrap_or(item);
-                return SyncOutcome {
-                    error: run
-                        .error_code
-                        .as_ref()
-                        .map(|code| Arc::new(failed_run_error(code, &run, &item))),
-                    item,
-                    run: Some(run),
+                let result = match &other.error_code {
+                    Some(code) => Err(Failure::Joined(failed_run_error(code, &other, &item))),
+                    None => Ok(counts_of(&other)),
                 };
+                return self.finish(item, run.id, trigger, result).await;
             }
         }
-        // Reload: the item may have changed while this request waited.
+        // Reload: the item may have changed while this run waited.
         let item = db::items::get(&self.0.db, item.id).await.unwrap_or(item);
-        let outcome = self.run(item, trigger, start, end).await;
+        let result = match self.window(&item, start, end) {
+            Ok(window) => {
+                let span = tracing::info_span!(
+                    "sync",
+                    item = %item.plaid_item_id,
+                    run = run.id,
+                    trigger = trigger.as_str()
+                );
+                self.fetch_and_store(&item, run.id, window)
+                    .instrument(span)
+                    .await
+            }
+            Err(err) => Err(Failure::Api(err)),
+        };
+        let outcome = self.finish(item, run.id, trigger, result).await;
         lock.release().await;
         outcome
     }
@@ -313,51 +491,22 @@ impl SyncService {
         }
     }
 
-    async fn run(
+    /// Records how a run ended on the run and the item, and announces it.
+    async fn finish(
         &self,
         item: plaid_items::Model,
+        run_id: i64,
         trigger: Trigger,
-        start: Option<NaiveDate>,
-        end: Option<NaiveDate>,
+        result: Result<db::sync_runs::SyncCounts, Failure>,
     ) -> SyncOutcome {
-        let window = match self.window(&item, start, end) {
-            Ok(w) => w,
-            Err(err) => return self.outcome_without_run(item, err).await,
-        };
-        let run = match db::sync_runs::start(
-            &self.0.db,
-            item.user_id,
-            item.id,
-            trigger.as_str(),
-            Some(window),
-            self.clock().now(),
-        )
-        .await
-        {
-            Ok(run) => run,
-            Err(err) => return self.outcome_without_run(item, err).await,
-        };
-        let span = tracing::info_span!(
-            "sync",
-            item = %item.plaid_item_id,
-            run = run.id,
-            trigger = trigger.as_str()
-        );
-        let started = std::time::Instant::now();
-        let result = self.fetch_and_store(&item, window).instrument(span).await;
-        let run_id = run.id;
+        let now = self.clock().now();
         let outcome = match result {
             Ok(counts) => {
-                let run = db::sync_runs::finish(&self.0.db, run.id, Ok(counts), self.clock().now())
+                let run = db::sync_runs::finish(&self.0.db, run_id, Ok(counts), now)
                     .await
                     .ok();
                 let item = db::items::get(&self.0.db, item.id).await.unwrap_or(item);
-                tracing::info!(
-                    item = %item.plaid_item_id,
-                    elapsed_ms = started.elapsed().as_millis() as u64,
-                    ?counts,
-                    "sync succeeded"
-                );
+                tracing::info!(item = %item.plaid_item_id, ?counts, "sync succeeded");
                 SyncOutcome {
                     item,
                     run,
@@ -371,18 +520,18 @@ impl SyncService {
                         err.to_string(),
                         plaid_failure(err, Some(&item)),
                     ),
-                    Failure::Api(err) => (err.code().to_owned(), err.message(), err.clone()),
+                    Failure::Api(err) | Failure::Joined(err) => {
+                        (err.code().to_owned(), err.message(), err.clone())
+                    }
                 };
                 tracing::warn!(item = %item.plaid_item_id, code = %code, "sync failed: {message}");
-                let item = self.record_failure(&item, &failure).await.unwrap_or(item);
-                let run = db::sync_runs::finish(
-                    &self.0.db,
-                    run.id,
-                    Err((code, message)),
-                    self.clock().now(),
-                )
-                .await
-                .ok();
+                let item = match &failure {
+                    Failure::Joined(_) => item,
+                    _ => self.record_failure(&item, &failure).await.unwrap_or(item),
+                };
+                let run = db::sync_runs::finish(&self.0.db, run_id, Err((code, message)), now)
+                    .await
+                    .ok();
                 SyncOutcome {
                     item,
                     run,
@@ -399,11 +548,89 @@ impl SyncService {
         outcome
     }
 
+    /// Stops taking syncs, lets the running ones finish for up to `grace`, then stops the
+    /// rest and marks their runs `interrupted`.
+    pub async fn shutdown(&self, grace: Duration) {
+        self.0.accepting.store(false, Ordering::SeqCst);
+        self.0.tasks.close();
+        if tokio::time::timeout(grace, self.0.tasks.wait())
+            .await
+            .is_ok()
+        {
+            return;
+        }
+        let stopped: Vec<Running> = self
+            .0
+            .running
+            .lock()
+            .expect("not poisoned")
+            .drain()
+            .map(|(_, r)| r)
+            .collect();
+        let runs: Vec<i64> = stopped
+            .iter()
+            .filter_map(|r| {
+                r.abort.abort();
+                *r.run_id.borrow()
+            })
+            .collect();
+        tracing::warn!(runs = ?runs, "shutdown grace period over: syncs interrupted");
+        if let Err(err) = db::sync_runs::end_unfinished(
+            &self.0.db,
+            &runs,
+            RunOutcome::Interrupted,
+            self.clock().now(),
+        )
+        .await
+        {
+            tracing::warn!(code = err.code(), "marking interrupted runs");
+        }
+    }
+
+    /// Marks `abandoned` the runs left `running` by a process that is gone: not running
+    /// here, started more than [`ABANDONED_AFTER`] ago (or at any time when `at_start` on
+    /// SQLite, which is one process), and whose item lock nobody holds.
+    pub async fn recover_abandoned(&self, at_start: bool) -> ApiResult<Vec<i64>> {
+        let db = &self.0.db;
+        let mine: HashSet<i64> = self
+            .0
+            .running
+            .lock()
+            .expect("not poisoned")
+            .values()
+            .filter_map(|r| *r.run_id.borrow())
+            .collect();
+        let now = self.clock().now();
+        let single_process = db.get_database_backend() != sea_orm::DbBackend::Postgres;
+        let mut abandoned = Vec::new();
+        for run in db::sync_runs::running(db).await? {
+            let old_enough = (at_start && single_process) || now - run.started_at > ABANDONED_AFTER;
+            if mine.contains(&run.id) || !old_enough {
+                continue;
+            }
+            if let Some(lock) =
+                lock::AdvisoryLock::try_acquire(db, lock::LockKey::Item(run.item_id)).await?
+            {
+                lock.release().await;
+                abandoned.push(run.id);
+            }
+        }
+        if !abandoned.is_empty() {
+            tracing::warn!(runs = ?abandoned, "runs left running by a process that is gone marked abandoned");
+            db::sync_runs::end_unfinished(db, &abandoned, RunOutcome::Abandoned, now).await?;
+        }
+        Ok(abandoned)
+    }
+
     async fn fetch_and_store(
         &self,
         item: &plaid_items::Model,
+        run_id: i64,
         window: (NaiveDate, NaiveDate),
     ) -> Result<db::sync_runs::SyncCounts, Failure> {
+        db::sync_runs::progress(&self.0.db, run_id, RunPhase::Fetching, Some(window))
+            .await
+            .map_err(Failure::Api)?;
         let access_token = self.access_token(item).map_err(Failure::Api)?;
         let plan = fetch::FetchPlan {
             access_token,
@@ -415,6 +642,9 @@ impl SyncService {
         let fetched = fetch::fetch(self.0.plaid.as_ref(), &plan)
             .await
             .map_err(Failure::Plaid)?;
+        db::sync_runs::progress(&self.0.db, run_id, RunPhase::Storing, None)
+            .await
+            .map_err(Failure::Api)?;
         // A deadlock, a serialization failure or a lost connection rolls the whole write
         // back: it is tried again from the start, a bounded number of times.
         let mut attempt = 1;
@@ -482,14 +712,28 @@ impl SyncService {
         trigger: Trigger,
         start: Option<NaiveDate>,
         end: Option<NaiveDate>,
+        budget: Option<Duration>,
     ) -> ApiResult<Vec<SyncOutcome>> {
         let items = db::items::all_ids(&self.0.db, user_id).await?;
-        let outcomes = stream::iter(items)
-            .map(|item| self.sync_item(item, trigger, start, end))
-            .buffered(self.0.options.concurrency.max(1))
-            .collect()
-            .await;
-        Ok(outcomes)
+        // Every item's task starts now; the supervisor's slots bound how many run at once.
+        let mut tickets = Vec::with_capacity(items.len());
+        for item in items {
+            tickets.push(self.start_sync(item, trigger, start, end)?);
+        }
+        let deadline = budget.map(|b| tokio::time::Instant::now() + b);
+        Ok(
+            futures_util::future::join_all(tickets.into_iter().map(|ticket| async move {
+                match deadline {
+                    Some(at) => {
+                        ticket
+                            .within(at.saturating_duration_since(tokio::time::Instant::now()))
+                            .await
+                    }
+                    None => ticket.outcome().await,
+                }
+            }))
+            .await,
+        )
     }
 
     /// Applies a status Plaid reported for an item outside a sync (webhooks).
@@ -503,10 +747,27 @@ impl SyncService {
     }
 }
 
-/// Why `fetch_and_store` failed.
+/// Why a run failed.
 enum Failure {
     Plaid(PlaidError),
     Api(ApiError),
+    /// Another replica's run of the item, which this one reports, failed.
+    Joined(ApiError),
+}
+
+/// The counts another replica's run recorded.
+fn counts_of(run: &sync_runs::Model) -> db::sync_runs::SyncCounts {
+    db::sync_runs::SyncCounts {
+        accounts_upserted: run.accounts_upserted,
+        securities_upserted: run.securities_upserted,
+        holdings_upserted: run.holdings_upserted,
+        holdings_removed: run.holdings_removed,
+        snapshots_written: run.snapshots_written,
+        transactions_upserted: run.transactions_upserted,
+        transactions_cancelled: run.transactions_cancelled,
+        transactions_skipped: run.transactions_skipped,
+        ..Default::default()
+    }
 }
 
 /// The error of a run another replica recorded as failed, as that replica reported it:

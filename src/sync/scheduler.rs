@@ -36,7 +36,7 @@ pub async fn round_if_due(
         return Ok(None);
     }
     let outcomes = service
-        .refresh_all(None, Trigger::Schedule, None, None)
+        .refresh_all(None, Trigger::Schedule, None, None, None)
         .await;
     lock.release().await;
     outcomes.map(Some)
@@ -58,6 +58,20 @@ pub fn spawn(service: SyncService, every: Duration) -> tokio::task::JoinHandle<(
                 Err(err) => {
                     tracing::error!(code = err.code(), "scheduled sync round: {}", err.message())
                 }
+            }
+        }
+    })
+}
+
+/// Looks for runs abandoned by a process that is gone every minute, forever.
+pub fn spawn_recovery(service: SyncService) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut ticks = tokio::time::interval(CHECK_EVERY);
+        ticks.tick().await;
+        loop {
+            ticks.tick().await;
+            if let Err(err) = service.recover_abandoned(false).await {
+                tracing::warn!(code = err.code(), "looking for abandoned sync runs");
             }
         }
     })

@@ -160,10 +160,9 @@ impl SyncService {
             ("HOLDINGS", "DEFAULT_UPDATE")
             | ("INVESTMENTS_TRANSACTIONS", "DEFAULT_UPDATE")
             | ("INVESTMENTS_TRANSACTIONS", "HISTORICAL_UPDATE") => {
-                let service = self.clone();
-                tokio::spawn(async move {
-                    service.sync_item(item, Trigger::Webhook, None, None).await;
-                });
+                // A supervised task (joined, or queued as a follow-up run when one is
+                // running): Plaid gets its answer at once.
+                self.start_sync(item, Trigger::Webhook, None, None)?;
                 WebhookAction::SyncStarted
             }
             ("ITEM", "ERROR") => {

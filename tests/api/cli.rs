@@ -72,7 +72,7 @@ async fn sync_command_exit_code() {
         .unwrap();
     let mut items = Vec::new();
     for institution in ["ins_109508", "ins_109511"] {
-        let outcome = sync.sandbox_link(user.id, institution).await.unwrap();
+        let outcome = sync.sandbox_link(user.id, institution, None).await.unwrap();
         items.push(outcome.item.plaid_item_id);
     }
     let run = |simulator: &Simulator| {

@@ -22,5 +22,6 @@ mod scenarios;
 mod schema;
 mod secrets;
 mod simulator;
+mod supervisor;
 mod sync;
 mod webhooks;

@@ -35,6 +35,7 @@ async fn two_replicas_syncing_one_item_run_one_sync() {
         );
         let other = second_replica(&app).await;
         let row = item_row(&app, item.row.id).await;
+        let fetches = app.simulator().calls("/investments/holdings/get");
         let (a, b) = tokio::join!(
             app.sync()
                 .sync_item(row.clone(), Trigger::Manual, None, None),
@@ -42,11 +43,26 @@ async fn two_replicas_syncing_one_item_run_one_sync() {
         );
         assert!(a.error.is_none() && b.error.is_none());
         assert_eq!(
-            a.run.as_ref().map(|r| r.id),
-            b.run.as_ref().map(|r| r.id),
-            "the waiting replica reports the other's run"
+            app.simulator().calls("/investments/holdings/get") - fetches,
+            1,
+            "one replica synced; the other waited and reports its result"
         );
-        assert_eq!(runs_of(&app, item.row.id).await.len(), 2, "link + one sync");
+        let (a, b) = (a.run.unwrap(), b.run.unwrap());
+        assert_ne!(a.id, b.id, "each request has its own run");
+        assert_eq!(
+            (
+                a.outcome.as_str(),
+                a.holdings_upserted,
+                a.transactions_upserted
+            ),
+            (
+                b.outcome.as_str(),
+                b.holdings_upserted,
+                b.transactions_upserted
+            ),
+            "the waiting replica's run carries the other's result"
+        );
+        assert_eq!(runs_of(&app, item.row.id).await.len(), 3, "link + two runs");
     })
     .await;
 }

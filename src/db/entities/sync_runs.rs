@@ -14,8 +14,10 @@ pub struct Model {
     pub window_end: Option<Date>,
     pub started_at: DateTimeUtc,
     pub finished_at: Option<DateTimeUtc>,
-    /// `running`, `succeeded` or `failed`.
+    /// `running`, `succeeded`, `failed`, `interrupted` or `abandoned`.
     pub outcome: String,
+    /// While running: `queued`, `fetching` or `storing`.
+    pub phase: Option<String>,
     pub accounts_upserted: i32,
     pub securities_upserted: i32,
     pub holdings_upserted: i32,

@@ -24,6 +24,10 @@ pub struct RefreshItemInput {
     start_date: Option<Date>,
     /// Last day of the transaction window (default: today).
     end_date: Option<Date>,
+    /// Seconds to wait for the sync to end (0 to 50, default 20). Past it the answer
+    /// carries the run as it stands (`outcome: RUNNING`, with its `phase`); the sync goes
+    /// on in the background either way.
+    wait: Option<i32>,
 }
 
 /// Result of `refreshItem`.
@@ -42,6 +46,10 @@ pub struct RefreshAllInput {
     start_date: Option<Date>,
     /// Last day of the transaction window, for every item.
     end_date: Option<Date>,
+    /// Seconds to wait for the sync to end (0 to 50, default 20). Past it the answer
+    /// carries the run as it stands (`outcome: RUNNING`, with its `phase`); the sync goes
+    /// on in the background either way.
+    wait: Option<i32>,
 }
 
 /// Why one item's sync failed.
@@ -98,6 +106,10 @@ pub struct CreateLinkTokenPayload {
 pub struct ExchangePublicTokenInput {
     /// The `public_token` Plaid Link handed to `onSuccess`.
     public_token: String,
+    /// Seconds to wait for the sync to end (0 to 50, default 20). Past it the answer
+    /// carries the run as it stands (`outcome: RUNNING`, with its `phase`); the sync goes
+    /// on in the background either way.
+    wait: Option<i32>,
 }
 
 /// Result of linking an item (`exchangePublicToken`, `sandboxLinkItem`).
@@ -116,6 +128,10 @@ pub struct LinkItemPayload {
 pub struct SandboxLinkItemInput {
     /// A sandbox institution, e.g. `ins_109508` (First Platypus Bank).
     institution_id: String,
+    /// Seconds to wait for the sync to end (0 to 50, default 20). Past it the answer
+    /// carries the run as it stands (`outcome: RUNNING`, with its `phase`); the sync goes
+    /// on in the background either way.
+    wait: Option<i32>,
 }
 
 /// Input of `removeItem`.
@@ -153,6 +169,23 @@ fn link_payload(outcome: SyncOutcome) -> LinkItemPayload {
     }
 }
 
+/// Longest `wait` accepted, in seconds: well inside the request timeout (60 s).
+pub const MAX_WAIT_SECONDS: i32 = 50;
+/// `wait` when the input has none.
+pub const DEFAULT_WAIT_SECONDS: i32 = 20;
+
+/// The wait budget of a sync mutation, refused outside `0..=MAX_WAIT_SECONDS` before any
+/// work is done.
+fn wait_budget(wait: Option<i32>) -> ApiResult<std::time::Duration> {
+    let seconds = wait.unwrap_or(DEFAULT_WAIT_SECONDS);
+    if !(0..=MAX_WAIT_SECONDS).contains(&seconds) {
+        return Err(ApiError::bad_input(format!(
+            "`wait` must be between 0 and {MAX_WAIT_SECONDS} seconds"
+        )));
+    }
+    Ok(std::time::Duration::from_secs(seconds as u64))
+}
+
 /// The caller's item `id`, or `NOT_FOUND`.
 async fn owned_item(ctx: &Context<'_>, id: &ID) -> ApiResult<plaid_items::Model> {
     let row = ids::decode_as(NodeKind::PlaidItem, id, "itemId")?;
@@ -166,23 +199,26 @@ async fn owned_item(ctx: &Context<'_>, id: &ID) -> ApiResult<plaid_items::Model>
 
 #[Object]
 impl ItemMutations {
-    /// Syncs one item from Plaid now. A sync of that item already running is joined, not
-    /// repeated. Plaid failures come back as errors with the item's new status in
-    /// `extensions.itemStatus`.
+    /// Syncs one item from Plaid now, as background work that no request can cut short:
+    /// the answer comes when it ends or after `wait` seconds, with the run as it stands.
+    /// A sync of that item already running is joined, not repeated. Plaid failures come
+    /// back as errors with the item's new status in `extensions.itemStatus`.
     async fn refresh_item(
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "The item and, optionally, the transaction window.")]
         input: RefreshItemInput,
     ) -> Result<Option<RefreshItemPayload>> {
+        let budget = wait_budget(input.wait)?;
         let item = owned_item(ctx, &input.item_id).await?;
         let outcome = sync(ctx)?
-            .sync_item(
+            .start_sync(
                 item,
                 Trigger::Manual,
                 input.start_date.map(|d| d.0),
                 input.end_date.map(|d| d.0),
-            )
+            )?
+            .within(budget)
             .await
             .into_result()?;
         Ok(Some(RefreshItemPayload {
@@ -200,6 +236,7 @@ impl ItemMutations {
         >,
     ) -> Result<Option<RefreshAllPayload>> {
         let input = input.unwrap_or_default();
+        let budget = wait_budget(input.wait)?;
         let user_id = viewer(ctx)?.user_id;
         let outcomes = sync(ctx)?
             .refresh_all(
@@ -207,6 +244,7 @@ impl ItemMutations {
                 Trigger::RefreshAll,
                 input.start_date.map(|d| d.0),
                 input.end_date.map(|d| d.0),
+                Some(budget),
             )
             .await?;
         let results = outcomes
@@ -246,9 +284,10 @@ impl ItemMutations {
         ctx: &Context<'_>,
         #[graphql(desc = "The public token from Link.")] input: ExchangePublicTokenInput,
     ) -> Result<Option<LinkItemPayload>> {
+        let budget = wait_budget(input.wait)?;
         let user_id = viewer(ctx)?.user_id;
         let outcome = sync(ctx)?
-            .exchange_public_token(user_id, &AccessToken::new(input.public_token))
+            .exchange_public_token(user_id, &AccessToken::new(input.public_token), Some(budget))
             .await?;
         Ok(Some(link_payload(outcome)))
     }
@@ -260,9 +299,10 @@ impl ItemMutations {
         ctx: &Context<'_>,
         #[graphql(desc = "The sandbox institution.")] input: SandboxLinkItemInput,
     ) -> Result<Option<LinkItemPayload>> {
+        let budget = wait_budget(input.wait)?;
         let user_id = viewer(ctx)?.user_id;
         let outcome = sync(ctx)?
-            .sandbox_link(user_id, &input.institution_id)
+            .sandbox_link(user_id, &input.institution_id, Some(budget))
             .await?;
         Ok(Some(link_payload(outcome)))
     }

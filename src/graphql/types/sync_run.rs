@@ -1,4 +1,4 @@
-use crate::vocabulary::{RunOutcome, Trigger};
+use crate::vocabulary::{RunOutcome, RunPhase, Trigger};
 use async_graphql::{Context, Enum, ID, Object, Result};
 
 use super::PlaidItem;
@@ -30,6 +30,22 @@ pub enum SyncRunOutcome {
     Succeeded,
     /// Nothing was written; see `errorCode`.
     Failed,
+    /// Its server shut down before it ended (after the grace period); nothing was
+    /// written.
+    Interrupted,
+    /// Its server went away while it ran (a crash); nothing was written.
+    Abandoned,
+}
+
+/// Where a running sync is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Enum)]
+pub enum SyncRunPhase {
+    /// Waiting for a free slot or for the item's lock (another sync of it is running).
+    Queued,
+    /// Reading holdings and transactions from Plaid.
+    Fetching,
+    /// Writing them in one database transaction.
+    Storing,
 }
 
 /// One sync of an item from Plaid: when, which window, and what it changed.
@@ -91,7 +107,19 @@ impl SyncRun {
             RunOutcome::Succeeded => SyncRunOutcome::Succeeded,
             RunOutcome::Failed => SyncRunOutcome::Failed,
             RunOutcome::Running => SyncRunOutcome::Running,
+            RunOutcome::Interrupted => SyncRunOutcome::Interrupted,
+            RunOutcome::Abandoned => SyncRunOutcome::Abandoned,
         }
+    }
+
+    /// Where the run is while `outcome` is `RUNNING`; null once it ended.
+    async fn phase(&self) -> Option<SyncRunPhase> {
+        let phase = RunPhase::from_stored(self.0.phase.as_deref()?)?;
+        Some(match phase {
+            RunPhase::Queued => SyncRunPhase::Queued,
+            RunPhase::Fetching => SyncRunPhase::Fetching,
+            RunPhase::Storing => SyncRunPhase::Storing,
+        })
     }
 
     /// Accounts written.
