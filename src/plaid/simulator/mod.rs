@@ -607,6 +607,27 @@ impl Simulator {
             .expire(self.state.config.clock.now().timestamp());
     }
 
+    /// The `kid` webhooks are signed with now.
+    pub fn verification_key_id(&self) -> String {
+        self.state
+            .signer
+            .lock()
+            .expect("not poisoned")
+            .kid()
+            .to_owned()
+    }
+
+    /// Rotates the webhook verification key: from now on webhooks are signed with a new
+    /// key under a new `kid`, and the old `kid` is no longer served. Returns the new `kid`.
+    pub fn rotate_verification_key(&self) -> String {
+        let mut signer = self.state.signer.lock().expect("not poisoned");
+        let kid = data::Rng::new(self.state.config.seed ^ data::hash(signer.kid()))
+            .id()
+            .to_lowercase();
+        *signer = signing::Signer::generate(kid.clone(), self.state.config.clock.now().timestamp());
+        kid
+    }
+
     /// Requests received on `path` so far.
     pub fn calls(&self, path: &str) -> u64 {
         let world = self.state.world.lock().expect("not poisoned");
