@@ -103,6 +103,7 @@ pub struct DbConfig {
     pub url: String,
     /// PostgreSQL schema to work in (tests use one schema each).
     pub schema: Option<String>,
+    /// Largest pool size (an in-memory SQLite database always has one connection).
     pub max_connections: u32,
 }
 
@@ -111,9 +112,17 @@ impl DbConfig {
         DbConfig {
             url: url.into(),
             schema: None,
-            max_connections: 10,
+            max_connections: default_pool_size(crate::sync::SyncOptions::default().concurrency),
         }
     }
+}
+
+/// The default pool size: room for request traffic, for `sync_concurrency` items syncing
+/// at once (each holds its item's lock connection on PostgreSQL and a connection for its
+/// writes), and for the scheduler's round lock: `max(10, 2 × sync_concurrency + 6)`.
+pub fn default_pool_size(sync_concurrency: usize) -> u32 {
+    let sync = u32::try_from(sync_concurrency).unwrap_or(u32::MAX);
+    sync.saturating_mul(2).saturating_add(6).max(10)
 }
 
 /// Opens a pool. SQLite files are created when missing, run in WAL mode with foreign keys
