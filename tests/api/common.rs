@@ -235,6 +235,15 @@ impl TestApp {
         }
     }
 
+    /// GETs `path` with these headers.
+    pub async fn get(&self, path: &str, headers: &[(&str, &str)]) -> reqwest::Response {
+        let mut request = self.client.get(format!("{}{path}", self.base_url));
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        request.send().await.expect("request")
+    }
+
     /// A user with a token of `scope`; returns (user id, token).
     pub async fn user(&self, name: &str, scope: Scope) -> (i64, String) {
         let user = db::users::find_or_create(&self.db, name)
