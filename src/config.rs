@@ -122,6 +122,11 @@ pub struct ServeArgs {
     #[arg(long, env = "INVESTMENTS_CORS_ORIGINS", value_delimiter = ',')]
     pub cors_origins: Vec<String>,
 
+    /// Bearer token that `GET /metrics` requires; unset, the metrics are open to anyone who
+    /// can reach the server (bind it to a private address or firewall the path).
+    #[arg(long, env = "INVESTMENTS_METRICS_TOKEN", hide_env_values = true)]
+    pub metrics_token: Option<String>,
+
     /// Sync every item this often inside the server (`6h`, `30m`); one replica at a time
     /// runs a round.
     #[arg(long, env = "INVESTMENTS_SYNC_EVERY", value_parser = humantime::parse_duration)]

@@ -186,6 +186,10 @@ async fn serve(db_config: &DbConfig, args: ServeArgs, clock: Clock) -> anyhow::R
     }
     let options = HttpOptions {
         cors_origins: args.cors_origins,
+        metrics_token: args
+            .metrics_token
+            .filter(|t| !t.is_empty())
+            .map(investments::plaid::client::Secret::new),
     };
     let app = http::router(AppState::new(db, sync, clock), &options);
     let listener = tokio::net::TcpListener::bind(args.bind)

@@ -125,6 +125,32 @@ pub fn default_pool_size(sync_concurrency: usize) -> u32 {
     sync.saturating_mul(2).saturating_add(6).max(10)
 }
 
+/// How busy a pool is, read when `/metrics` is scraped.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PoolStats {
+    pub in_use: u32,
+    pub idle: u32,
+    pub max: u32,
+}
+
+/// The pool's connections now.
+pub fn pool_stats(db: &DatabaseConnection) -> Option<PoolStats> {
+    fn of<DB: sea_orm::sqlx::Database>(pool: &sea_orm::sqlx::Pool<DB>) -> PoolStats {
+        let size = pool.size();
+        let idle = u32::try_from(pool.num_idle()).unwrap_or(u32::MAX).min(size);
+        PoolStats {
+            in_use: size - idle,
+            idle,
+            max: pool.options().get_max_connections(),
+        }
+    }
+    match db.get_database_backend() {
+        sea_orm::DbBackend::Sqlite => Some(of(db.get_sqlite_connection_pool())),
+        sea_orm::DbBackend::Postgres => Some(of(db.get_postgres_connection_pool())),
+        _ => None,
+    }
+}
+
 /// Opens a pool. SQLite files are created when missing, run in WAL mode with foreign keys
 /// on, and get the `decimal` collation that exact decimal comparisons rely on.
 pub async fn connect(config: &DbConfig) -> Result<DatabaseConnection, DbErr> {

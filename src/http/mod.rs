@@ -3,12 +3,14 @@
 pub mod auth;
 mod export;
 mod graphql;
+mod metrics;
 mod webhooks;
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::http::{HeaderValue, Method, Request, StatusCode, header};
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, Method, Request, StatusCode, header};
 use axum::response::{IntoResponse, Redirect};
 use axum::routing::get;
 use axum::{Json, Router};
@@ -72,6 +74,8 @@ pub struct HttpOptions {
     /// Origins allowed to call the API from a browser; empty allows any origin (safe with
     /// bearer tokens: browsers never attach them on their own).
     pub cors_origins: Vec<String>,
+    /// Bearer token `GET /metrics` requires; `None` leaves it open (bind or firewall it).
+    pub metrics_token: Option<crate::plaid::client::Secret>,
 }
 
 fn cors(options: &HttpOptions) -> CorsLayer {
@@ -111,6 +115,13 @@ fn request_span<B>(request: &Request<B>) -> tracing::Span {
 }
 
 pub fn router(state: AppState, options: &HttpOptions) -> Router {
+    crate::metrics::install();
+    let metrics_token: Option<Arc<str>> = options
+        .metrics_token
+        .as_ref()
+        .map(|t| t.expose())
+        .filter(|t| !t.is_empty())
+        .map(Arc::from);
     Router::new()
         .route("/", get(|| async { Redirect::temporary("/graphiql") }))
         .route("/graphql", axum::routing::post(graphql::execute))
@@ -123,6 +134,12 @@ pub fn router(state: AppState, options: &HttpOptions) -> Router {
         )
         .route("/export/holdings.csv", get(export::csv::<export::Holdings>))
         .route("/webhooks/plaid", axum::routing::post(webhooks::plaid))
+        .route(
+            "/metrics",
+            get(move |State(state): State<AppState>, headers: HeaderMap| {
+                metrics::page(state, headers, metrics_token.clone())
+            }),
+        )
         .with_state(state)
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
         .layer(TimeoutLayer::with_status_code(

@@ -386,6 +386,7 @@ impl SyncService {
                 }
             }
         };
+        crate::metrics::sync_run(trigger, outcome.error.is_none(), started.elapsed());
         let _ = self.0.events.send(SyncEvent {
             item_id: outcome.item.id,
             run_id: Some(run_id),
