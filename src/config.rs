@@ -1,5 +1,6 @@
 //! Command line and environment: every option is a flag with an environment variable.
 
+use std::io::IsTerminal;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -47,8 +48,32 @@ pub struct Cli {
     )]
     pub timezone: chrono_tz::Tz,
 
+    /// Largest database pool (serve, sync). Default: `max(10, 2 × sync concurrency + 6)`,
+    /// room for requests, concurrent item syncs and their locks; an in-memory SQLite
+    /// database always has one connection.
+    #[arg(
+        long,
+        env = "INVESTMENTS_DB_POOL",
+        value_parser = clap::value_parser!(u32).range(1..),
+        global = true
+    )]
+    pub db_pool: Option<u32>,
+
     #[command(subcommand)]
     pub command: Command,
+}
+
+/// How `serve` and `sync` open the database: `db_pool` connections at most, or by default
+/// [`crate::db::default_pool_size`] of their sync concurrency.
+pub fn db_config(
+    database_url: &str,
+    db_pool: Option<u32>,
+    sync_concurrency: usize,
+) -> crate::db::DbConfig {
+    let mut config = crate::db::DbConfig::new(database_url);
+    config.max_connections =
+        db_pool.unwrap_or_else(|| crate::db::default_pool_size(sync_concurrency.max(1)));
+    config
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -101,6 +126,11 @@ pub struct ServeArgs {
     /// they are stopped and their runs marked `INTERRUPTED`.
     #[arg(long, env = "INVESTMENTS_SHUTDOWN_GRACE", default_value = "30s", value_parser = humantime::parse_duration)]
     pub shutdown_grace: Duration,
+
+    /// Bearer token that `GET /metrics` requires; unset, the metrics are open to anyone who
+    /// can reach the server (bind it to a private address or firewall the path).
+    #[arg(long, env = "INVESTMENTS_METRICS_TOKEN", hide_env_values = true)]
+    pub metrics_token: Option<String>,
 
     /// Sync every item this often inside the server (`6h`, `30m`); one replica at a time
     /// runs a round.
@@ -266,15 +296,95 @@ impl From<ScopeArg> for crate::auth::Scope {
     }
 }
 
-/// Sets up logging to stderr (stdout stays free for command output such as tokens).
+/// Sets up logging to stderr (stdout stays free for command output such as tokens). Text
+/// lines are coloured only when stderr is a terminal and `NO_COLOR` is unset: a file,
+/// pipe or log collector gets no escape codes.
 pub fn init_logging(filter: &str, format: LogFormat) {
-    let filter = tracing_subscriber::EnvFilter::try_new(filter)
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+    let ansi = use_colour(&std::io::stderr(), std::env::var_os("NO_COLOR").as_deref());
+    let builder = log_builder(filter, ansi, std::io::stderr);
     let _ = match format {
         LogFormat::Text => builder.try_init(),
         LogFormat::Json => builder.json().try_init(),
     };
+}
+
+/// Colour codes only for a person at a terminal.
+fn use_colour(stream: &impl IsTerminal, no_color: Option<&std::ffi::OsStr>) -> bool {
+    stream.is_terminal() && no_color.is_none_or(|v| v.is_empty())
+}
+
+fn log_builder<W>(
+    filter: &str,
+    ansi: bool,
+    writer: W,
+) -> tracing_subscriber::fmt::SubscriberBuilder<
+    tracing_subscriber::fmt::format::DefaultFields,
+    tracing_subscriber::fmt::format::Format,
+    tracing_subscriber::EnvFilter,
+    W,
+>
+where
+    W: for<'w> tracing_subscriber::fmt::MakeWriter<'w> + Send + Sync + 'static,
+{
+    let filter = tracing_subscriber::EnvFilter::try_new(filter)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(ansi)
+        .with_writer(writer)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use super::*;
+
+    #[derive(Clone, Default)]
+    struct Captured(Arc<Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Captured {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn no_colour_codes_off_a_terminal() {
+        let file = tempfile::tempfile().unwrap();
+        assert!(!use_colour(&file, None));
+        // What a non-terminal gets: plain text, fields and span included.
+        let captured = Captured::default();
+        let sink = captured.clone();
+        let subscriber = log_builder("info", false, move || sink.clone()).finish();
+        tracing::subscriber::with_default(subscriber, || {
+            let span = tracing::info_span!("request", request_id = "abc");
+            let _entered = span.enter();
+            tracing::warn!(code = "X", "plain");
+        });
+        let text = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+        assert!(text.contains("plain"), "{text}");
+        assert!(text.contains("request_id=\"abc\""), "{text}");
+        assert!(!text.contains('\x1b'), "escape codes in {text:?}");
+    }
+
+    #[test]
+    fn db_pool_default_covers_sync_concurrency() {
+        let pool = |args: &[&str], concurrency| {
+            let cli = Cli::parse_from(args);
+            db_config(&cli.database_url, cli.db_pool, concurrency).max_connections
+        };
+        assert_eq!(pool(&["investments", "export-schema"], 4), 14);
+        assert_eq!(pool(&["investments", "export-schema"], 1), 10);
+        assert_eq!(pool(&["investments", "export-schema"], 16), 38);
+        assert_eq!(
+            pool(&["investments", "--db-pool", "3", "export-schema"], 16),
+            3
+        );
+        assert!(Cli::try_parse_from(["investments", "--db-pool", "0", "export-schema"]).is_err());
+    }
 }

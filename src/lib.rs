@@ -14,6 +14,7 @@ pub mod error;
 pub mod exact;
 pub mod graphql;
 pub mod http;
+pub mod metrics;
 pub mod plaid;
 pub mod portfolio;
 pub mod sync;

@@ -16,11 +16,24 @@ use investments::sync::{SyncService, Trigger, scheduler};
 use migration::{Migrator, MigratorTrait};
 use sea_orm::DatabaseConnection;
 
-#[tokio::main]
-async fn main() -> ExitCode {
+/// Stack of the runtime's threads: room for a deep request future in any build.
+const THREAD_STACK_BYTES: usize = 8 * 1024 * 1024;
+
+fn main() -> ExitCode {
     let cli = Cli::parse();
     config::init_logging(&cli.log, cli.log_format);
-    match run(cli).await {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_stack_size(THREAD_STACK_BYTES)
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            eprintln!("error: cannot start the runtime: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
         Ok(code) => code,
         Err(err) => {
             eprintln!("error: {err:#}");
@@ -29,10 +42,10 @@ async fn main() -> ExitCode {
     }
 }
 
-async fn connect(url: &str) -> anyhow::Result<DatabaseConnection> {
-    db::connect(&DbConfig::new(url))
+async fn connect(config: &DbConfig) -> anyhow::Result<DatabaseConnection> {
+    db::connect(config)
         .await
-        .with_context(|| format!("cannot open the database {}", redact(url)))
+        .with_context(|| format!("cannot open the database {}", redact(&config.url)))
 }
 
 /// The URL without its password, for messages.
@@ -86,8 +99,14 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             })
             .await?;
         }
-        Command::Serve(args) => serve(&cli.database_url, args, clock).await?,
-        Command::Sync(args) => return sync_once(&cli.database_url, &args.plaid, clock).await,
+        Command::Serve(args) => {
+            let db = config::db_config(&cli.database_url, cli.db_pool, args.plaid.sync_concurrency);
+            serve(&db, args, clock).await?
+        }
+        Command::Sync(args) => {
+            let db = config::db_config(&cli.database_url, cli.db_pool, args.plaid.sync_concurrency);
+            return sync_once(&db, &args.plaid, clock).await;
+        }
         Command::PlaidSim(args) => {
             let scenario = args
                 .scenario
@@ -146,7 +165,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Token {
             action: TokenAction::Create { user, scope, name },
         } => {
-            let db = connect(&cli.database_url).await?;
+            let db = connect(&DbConfig::new(&cli.database_url)).await?;
             Migrator::up(&db, None)
                 .await
                 .context("applying migrations")?;
@@ -160,8 +179,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-async fn serve(database_url: &str, args: ServeArgs, clock: Clock) -> anyhow::Result<()> {
-    let db = connect(database_url).await?;
+async fn serve(db_config: &DbConfig, args: ServeArgs, clock: Clock) -> anyhow::Result<()> {
+    let db = connect(db_config).await?;
     if !args.no_migrate {
         Migrator::up(&db, None)
             .await
@@ -187,6 +206,10 @@ async fn serve(database_url: &str, args: ServeArgs, clock: Clock) -> anyhow::Res
     }
     let options = HttpOptions {
         cors_origins: args.cors_origins,
+        metrics_token: args
+            .metrics_token
+            .filter(|t| !t.is_empty())
+            .map(investments::plaid::client::Secret::new),
     };
     let app = http::router(AppState::new(db, sync.clone(), clock), &options);
     let listener = tokio::net::TcpListener::bind(args.bind)
@@ -210,11 +233,11 @@ async fn serve(database_url: &str, args: ServeArgs, clock: Clock) -> anyhow::Res
 
 /// `investments sync`: every item once; non-zero exit if any failed.
 async fn sync_once(
-    database_url: &str,
+    db_config: &DbConfig,
     plaid: &PlaidArgs,
     clock: Clock,
 ) -> anyhow::Result<ExitCode> {
-    let db = connect(database_url).await?;
+    let db = connect(db_config).await?;
     Migrator::up(&db, None)
         .await
         .context("applying migrations")?;
@@ -261,7 +284,7 @@ async fn sync_once(
 }
 
 async fn migrate(database_url: &str, action: MigrateAction) -> anyhow::Result<()> {
-    let db = connect(database_url).await?;
+    let db = connect(&DbConfig::new(database_url)).await?;
     match action {
         MigrateAction::Up => Migrator::up(&db, None).await?,
         MigrateAction::Down { steps } => Migrator::down(&db, Some(steps)).await?,

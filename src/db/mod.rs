@@ -103,6 +103,7 @@ pub struct DbConfig {
     pub url: String,
     /// PostgreSQL schema to work in (tests use one schema each).
     pub schema: Option<String>,
+    /// Largest pool size (an in-memory SQLite database always has one connection).
     pub max_connections: u32,
 }
 
@@ -111,8 +112,42 @@ impl DbConfig {
         DbConfig {
             url: url.into(),
             schema: None,
-            max_connections: 10,
+            max_connections: default_pool_size(crate::sync::SyncOptions::default().concurrency),
         }
+    }
+}
+
+/// The default pool size: room for request traffic, for `sync_concurrency` items syncing
+/// at once (each holds its item's lock connection on PostgreSQL and a connection for its
+/// writes), and for the scheduler's round lock: `max(10, 2 × sync_concurrency + 6)`.
+pub fn default_pool_size(sync_concurrency: usize) -> u32 {
+    let sync = u32::try_from(sync_concurrency).unwrap_or(u32::MAX);
+    sync.saturating_mul(2).saturating_add(6).max(10)
+}
+
+/// How busy a pool is, read when `/metrics` is scraped.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PoolStats {
+    pub in_use: u32,
+    pub idle: u32,
+    pub max: u32,
+}
+
+/// The pool's connections now.
+pub fn pool_stats(db: &DatabaseConnection) -> Option<PoolStats> {
+    fn of<DB: sea_orm::sqlx::Database>(pool: &sea_orm::sqlx::Pool<DB>) -> PoolStats {
+        let size = pool.size();
+        let idle = u32::try_from(pool.num_idle()).unwrap_or(u32::MAX).min(size);
+        PoolStats {
+            in_use: size - idle,
+            idle,
+            max: pool.options().get_max_connections(),
+        }
+    }
+    match db.get_database_backend() {
+        sea_orm::DbBackend::Sqlite => Some(of(db.get_sqlite_connection_pool())),
+        sea_orm::DbBackend::Postgres => Some(of(db.get_postgres_connection_pool())),
+        _ => None,
     }
 }
 

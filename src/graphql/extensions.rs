@@ -1,7 +1,9 @@
-//! Schema extensions: the write-scope check for mutations, and an `extensions.code` on
-//! every error (async-graphql's own parse, validation and limit errors carry none).
+//! Schema extensions: the write-scope check for mutations, an `extensions.code` on every
+//! error (async-graphql's own parse, validation and limit errors carry none), and the
+//! request metrics.
 
 use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
 use async_graphql::extensions::{
     Extension, ExtensionContext, ExtensionFactory, NextParseQuery, NextPrepareRequest, NextRequest,
@@ -133,5 +135,110 @@ impl Extension for MutationScopeCheck {
             }
         }
         Ok(doc)
+    }
+}
+
+/// Counts and times every request by operation name and error code (see
+/// [`crate::metrics::graphql_request`]). Registered first, so that it sees the codes the
+/// other extensions add.
+pub struct RequestMetrics;
+
+impl ExtensionFactory for RequestMetrics {
+    fn create(&self) -> Arc<dyn Extension> {
+        Arc::new(RequestMetricsRecorder::default())
+    }
+}
+
+#[derive(Default)]
+struct RequestMetricsRecorder {
+    /// The operation the request asked for, by name.
+    requested: Mutex<Option<String>>,
+    /// The `operation` label, once the document is parsed.
+    operation: Mutex<Option<String>>,
+}
+
+/// The name of the operation `name` selects in `doc`: [`crate::metrics::OPERATION_UNKNOWN`]
+/// when there is no such operation, [`crate::metrics::OPERATION_ANONYMOUS`] when it has no
+/// name.
+fn selected_operation_label(doc: &ExecutableDocument, name: Option<&str>) -> String {
+    use crate::metrics::{OPERATION_ANONYMOUS, OPERATION_UNKNOWN, operation_label};
+    match (&doc.operations, name) {
+        (DocumentOperations::Single(_), Some(name)) => operation_label(name),
+        (DocumentOperations::Single(_), None) => OPERATION_ANONYMOUS.to_owned(),
+        (DocumentOperations::Multiple(ops), Some(name)) if ops.contains_key(name) => {
+            operation_label(name)
+        }
+        (DocumentOperations::Multiple(ops), None) if ops.len() == 1 => ops
+            .keys()
+            .next()
+            .map(|n| operation_label(n))
+            .unwrap_or_else(|| OPERATION_UNKNOWN.to_owned()),
+        _ => OPERATION_UNKNOWN.to_owned(),
+    }
+}
+
+impl RequestMetricsRecorder {
+    fn label(&self, doc: &ExecutableDocument) -> String {
+        let requested = self.requested.lock().expect("not poisoned");
+        selected_operation_label(doc, requested.as_deref())
+    }
+}
+
+#[async_graphql::async_trait::async_trait]
+impl Extension for RequestMetricsRecorder {
+    async fn request(&self, ctx: &ExtensionContext<'_>, next: NextRequest<'_>) -> Response {
+        let started = Instant::now();
+        let response = next.run(ctx).await;
+        let code = match response.errors.first() {
+            None => crate::metrics::CODE_OK.to_owned(),
+            Some(error) => error
+                .extensions
+                .as_ref()
+                .and_then(|e| e.get("code"))
+                .and_then(|code| match code {
+                    async_graphql::Value::String(code) => Some(code.clone()),
+                    async_graphql::Value::Enum(code) => Some(code.to_string()),
+                    _ => None,
+                })
+                .unwrap_or_else(|| "UNKNOWN".to_owned()),
+        };
+        let operation = self
+            .operation
+            .lock()
+            .expect("not poisoned")
+            .take()
+            .unwrap_or_else(|| crate::metrics::OPERATION_UNKNOWN.to_owned());
+        crate::metrics::graphql_request(operation, &code, started.elapsed());
+        response
+    }
+
+    async fn prepare_request(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        request: Request,
+        next: NextPrepareRequest<'_>,
+    ) -> ServerResult<Request> {
+        *self.requested.lock().expect("not poisoned") = request.operation_name.clone();
+        next.run(ctx, request).await
+    }
+
+    async fn parse_query(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        query: &str,
+        variables: &Variables,
+        next: NextParseQuery<'_>,
+    ) -> ServerResult<ExecutableDocument> {
+        let result = next.run(ctx, query, variables).await;
+        // A document refused after parsing (a mutation for a `read` token) is parsed again
+        // for its label; only failures pay for that.
+        let label = match &result {
+            Ok(doc) => Some(self.label(doc)),
+            Err(_) => async_graphql::parser::parse_query(query)
+                .ok()
+                .map(|doc| self.label(&doc)),
+        };
+        *self.operation.lock().expect("not poisoned") = label;
+        result
     }
 }

@@ -36,6 +36,7 @@ fn builder() -> SchemaBuilder<query::Query, mutation::Mutation, EmptySubscriptio
     )
     .limit_depth(MAX_DEPTH)
     .limit_complexity(MAX_COMPLEXITY)
+    .extension(extensions::RequestMetrics)
     .extension(extensions::ErrorCodes)
     .extension(extensions::MutationScope)
 }

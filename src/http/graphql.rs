@@ -30,9 +30,15 @@ pub async fn execute(
     headers: HeaderMap,
     request: GraphQLRequest,
 ) -> Response {
+    let started = std::time::Instant::now();
     let viewer = match super::auth::viewer(&state.db, &headers).await {
         Ok(viewer) => viewer,
-        Err(err) => return error_response(err),
+        Err(err) => {
+            // Refused before the schema (and its metrics extension) saw the request.
+            let operation = crate::metrics::OPERATION_UNKNOWN.to_owned();
+            crate::metrics::graphql_request(operation, err.code(), started.elapsed());
+            return error_response(err);
+        }
     };
     let (viewer, loaders, analytics) = graphql::request_data(&state.db, &state.analytics, viewer);
     let request = request

@@ -3,18 +3,23 @@
 pub mod auth;
 mod export;
 mod graphql;
+mod metrics;
 mod webhooks;
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, Method, Request, StatusCode, header};
 use axum::response::{IntoResponse, Redirect};
 use axum::routing::get;
 use axum::{Json, Router};
 use sea_orm::DatabaseConnection;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::request_id::{
+    MakeRequestUuid, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
+};
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
@@ -25,6 +30,8 @@ use crate::sync::webhook::WebhookVerifier;
 
 /// Largest request body accepted (a GraphQL document with its variables).
 const MAX_BODY_BYTES: usize = 1024 * 1024;
+/// The request id header: kept when the client sends one, made up otherwise, and echoed.
+const X_REQUEST_ID: header::HeaderName = header::HeaderName::from_static("x-request-id");
 /// Longest a request may take before it is answered with 408.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
 
@@ -67,6 +74,8 @@ pub struct HttpOptions {
     /// Origins allowed to call the API from a browser; empty allows any origin (safe with
     /// bearer tokens: browsers never attach them on their own).
     pub cors_origins: Vec<String>,
+    /// Bearer token `GET /metrics` requires; `None` leaves it open (bind or firewall it).
+    pub metrics_token: Option<crate::plaid::client::Secret>,
 }
 
 fn cors(options: &HttpOptions) -> CorsLayer {
@@ -83,11 +92,36 @@ fn cors(options: &HttpOptions) -> CorsLayer {
     CorsLayer::new()
         .allow_origin(origins)
         .allow_methods([Method::GET, Method::POST])
-        .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE])
+        .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE, X_REQUEST_ID])
+        .expose_headers([X_REQUEST_ID])
         .max_age(Duration::from_secs(3600))
 }
 
+/// The span of one request: its id (`x-request-id`, given or made) is on every log line
+/// written while the request is served.
+fn request_span<B>(request: &Request<B>) -> tracing::Span {
+    let request_id = request
+        .extensions()
+        .get::<RequestId>()
+        .and_then(|id| id.header_value().to_str().ok())
+        .unwrap_or("-");
+    tracing::info_span!(
+        "request",
+        method = %request.method(),
+        uri = %request.uri(),
+        version = ?request.version(),
+        request_id = %request_id,
+    )
+}
+
 pub fn router(state: AppState, options: &HttpOptions) -> Router {
+    crate::metrics::install();
+    let metrics_token: Option<Arc<str>> = options
+        .metrics_token
+        .as_ref()
+        .map(|t| t.expose())
+        .filter(|t| !t.is_empty())
+        .map(Arc::from);
     Router::new()
         .route("/", get(|| async { Redirect::temporary("/graphiql") }))
         .route("/graphql", axum::routing::post(graphql::execute))
@@ -100,6 +134,12 @@ pub fn router(state: AppState, options: &HttpOptions) -> Router {
         )
         .route("/export/holdings.csv", get(export::csv::<export::Holdings>))
         .route("/webhooks/plaid", axum::routing::post(webhooks::plaid))
+        .route(
+            "/metrics",
+            get(move |State(state): State<AppState>, headers: HeaderMap| {
+                metrics::page(state, headers, metrics_token.clone())
+            }),
+        )
         .with_state(state)
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
         .layer(TimeoutLayer::with_status_code(
@@ -107,7 +147,11 @@ pub fn router(state: AppState, options: &HttpOptions) -> Router {
             REQUEST_TIMEOUT,
         ))
         .layer(cors(options))
-        .layer(TraceLayer::new_for_http())
+        // Outermost last: an id is set (or the client's kept), the trace span carries it,
+        // and every response, 408 and CORS answers included, echoes it.
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(TraceLayer::new_for_http().make_span_with(request_span))
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
 }
 
 /// Liveness and database reachability; no authentication.
@@ -145,4 +189,46 @@ pub async fn shutdown_signal() {
         _ = terminate => {},
     }
     tracing::info!("shutting down");
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use super::*;
+
+    #[derive(Clone, Default)]
+    struct Captured(Arc<Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Captured {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_request_s_logs_carry_its_id() {
+        let captured = Captured::default();
+        let sink = captured.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_ansi(false)
+            .with_writer(move || sink.clone())
+            .finish();
+        let mut request = Request::new(());
+        request
+            .extensions_mut()
+            .insert(RequestId::new(HeaderValue::from_static("req-42")));
+        tracing::subscriber::with_default(subscriber, || {
+            let span = request_span(&request);
+            let _entered = span.enter();
+            tracing::info!("handled");
+        });
+        let text = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+        assert!(text.contains("request_id=req-42"), "{text}");
+        assert!(text.contains("handled"), "{text}");
+    }
 }

@@ -15,6 +15,7 @@ use serde::de::DeserializeOwned;
 
 use super::error::{Disposition, PlaidError};
 use super::types::*;
+use crate::metrics::{self, PlaidStatus};
 
 /// Which Plaid environment the credentials belong to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -222,12 +223,12 @@ impl PlaidClient {
 
     async fn send_once<Resp: DeserializeOwned>(
         &self,
-        path: &str,
+        path: &'static str,
         body: &[u8],
         timeout: Duration,
     ) -> Result<Resp, PlaidError> {
         let started = Instant::now();
-        let response = self
+        let sent = self
             .http
             .post(format!(
                 "{}{path}",
@@ -240,14 +241,29 @@ impl PlaidClient {
             .header("Plaid-Version", PLAID_VERSION)
             .body(body.to_vec())
             .send()
-            .await
-            // reqwest's message carries the URL, never headers or body.
-            .map_err(|e| PlaidError::Transport(e.without_url().to_string()))?;
-        let status = response.status().as_u16();
-        let bytes = response
-            .bytes()
-            .await
-            .map_err(|e| PlaidError::Transport(e.without_url().to_string()))?;
+            .await;
+        let received = match sent {
+            Ok(response) => {
+                let status = response.status().as_u16();
+                let bytes = response.bytes().await;
+                bytes.map(|b| (status, b)).map_err(|e| (Some(status), e))
+            }
+            Err(e) => Err((None, e)),
+        };
+        let (status, bytes) = match received {
+            Ok(received) => received,
+            Err((status, e)) => {
+                let outcome = match status {
+                    _ if e.is_timeout() => PlaidStatus::Timeout,
+                    Some(status) => PlaidStatus::Http(status),
+                    None => PlaidStatus::Transport,
+                };
+                metrics::plaid_request(path, outcome, started.elapsed());
+                // reqwest's message carries the URL, never headers or body.
+                return Err(PlaidError::Transport(e.without_url().to_string()));
+            }
+        };
+        metrics::plaid_request(path, PlaidStatus::Http(status), started.elapsed());
         let request_id = serde_json::from_slice::<RequestIdOnly>(&bytes)
             .ok()
             .and_then(|r| r.request_id);
@@ -278,7 +294,7 @@ impl PlaidClient {
 
     async fn call<Req: Serialize, Resp: DeserializeOwned>(
         &self,
-        path: &str,
+        path: &'static str,
         request: &Req,
         timeout: Duration,
     ) -> Result<Resp, PlaidError> {

@@ -40,7 +40,8 @@ impl AnalyticsCache {
     }
 
     /// The value under `key`, computed by `compute` if no one has yet (a failed
-    /// computation is not kept: the next caller tries again).
+    /// computation is not kept: the next caller tries again). A lookup that computed counts
+    /// as a miss, one that found the value (or waited for another caller's) as a hit.
     pub async fn get_or_compute<T, F>(&self, key: CacheKey, compute: F) -> ApiResult<Arc<T>>
     where
         T: Send + Sync + 'static,
@@ -52,10 +53,16 @@ impl AnalyticsCache {
             .expect("not poisoned")
             .get_or_insert(key, Entry::default)
             .clone();
+        let mut computed = false;
         let value = cell
-            .get_or_try_init(|| async { ApiResult::<Value>::Ok(Arc::new(compute.await?)) })
-            .await?
-            .clone();
+            .get_or_try_init(|| async {
+                computed = true;
+                ApiResult::<Value>::Ok(Arc::new(compute.await?))
+            })
+            .await
+            .cloned();
+        crate::metrics::analytics_cache(!computed);
+        let value = value?;
         Ok(value
             .downcast::<T>()
             .expect("a cache key names one type of value"))

@@ -423,6 +423,7 @@ impl SyncService {
         run_id: &watch::Sender<Option<i64>>,
     ) -> SyncOutcome {
         let requested_at = self.clock().now();
+        let started = std::time::Instant::now();
         let run = match db::sync_runs::start(
             &self.0.db,
             item.user_id,
@@ -442,7 +443,7 @@ impl SyncService {
             Ok(lock) => lock,
             Err(err) => {
                 return self
-                    .finish(item, run.id, trigger, Err(Failure::Api(err)))
+                    .finish(item, run.id, trigger, started, Err(Failure::Api(err)))
                     .await;
             }
         };
@@ -459,7 +460,7 @@ impl SyncService {
                     Some(code) => Err(Failure::Joined(failed_run_error(code, &other, &item))),
                     None => Ok(counts_of(&other)),
                 };
-                return self.finish(item, run.id, trigger, result).await;
+                return self.finish(item, run.id, trigger, started, result).await;
             }
         }
         // Reload: the item may have changed while this run waited.
@@ -478,7 +479,7 @@ impl SyncService {
             }
             Err(err) => Err(Failure::Api(err)),
         };
-        let outcome = self.finish(item, run.id, trigger, result).await;
+        let outcome = self.finish(item, run.id, trigger, started, result).await;
         lock.release().await;
         outcome
     }
@@ -497,6 +498,7 @@ impl SyncService {
         item: plaid_items::Model,
         run_id: i64,
         trigger: Trigger,
+        started: std::time::Instant,
         result: Result<db::sync_runs::SyncCounts, Failure>,
     ) -> SyncOutcome {
         let now = self.clock().now();
@@ -539,6 +541,7 @@ impl SyncService {
                 }
             }
         };
+        crate::metrics::sync_run(trigger, outcome.error.is_none(), started.elapsed());
         let _ = self.0.events.send(SyncEvent {
             item_id: outcome.item.id,
             run_id: Some(run_id),

@@ -143,7 +143,20 @@ impl TestApp {
         &self.plaid.as_ref().expect("started with Plaid").1
     }
 
+    /// A server (without Plaid) with these HTTP options.
+    pub async fn start_with_http(backend: Backend, options: HttpOptions) -> TestApp {
+        Self::start_configured(backend, None, options).await
+    }
+
     async fn start_with(backend: Backend, simulator: Option<SimulatorConfig>) -> TestApp {
+        Self::start_configured(backend, simulator, HttpOptions::default()).await
+    }
+
+    async fn start_configured(
+        backend: Backend,
+        simulator: Option<SimulatorConfig>,
+        options: HttpOptions,
+    ) -> TestApp {
         let _ = tracing_subscriber::fmt()
             .with_env_filter(
                 tracing_subscriber::EnvFilter::try_from_env("TEST_LOG")
@@ -217,7 +230,7 @@ impl TestApp {
             .unwrap_or_default();
         let router = http::router(
             AppState::new(conn.clone(), plaid.as_ref().map(|(_, s)| s.clone()), clock),
-            &HttpOptions::default(),
+            &options,
         );
         tokio::spawn(async move {
             axum::serve(listener, router).await.expect("server");
@@ -233,6 +246,15 @@ impl TestApp {
             _sqlite_dir: sqlite_dir,
             _schema: schema,
         }
+    }
+
+    /// GETs `path` with these headers.
+    pub async fn get(&self, path: &str, headers: &[(&str, &str)]) -> reqwest::Response {
+        let mut request = self.client.get(format!("{}{path}", self.base_url));
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        request.send().await.expect("request")
     }
 
     /// A user with a token of `scope`; returns (user id, token).

@@ -14,6 +14,7 @@ mod export;
 mod filters;
 mod isolation;
 mod loaders;
+mod metrics;
 mod pagination;
 mod portfolio;
 mod replicas;
