@@ -60,7 +60,7 @@ pub async fn progress<C: ConnectionTrait>(
     run_id: i64,
     phase: RunPhase,
     window: Option<(NaiveDate, NaiveDate)>,
-) -> ApiResult<()> {
+) -> ApiResult<sync_runs::Model> {
     let mut run = sync_runs::ActiveModel {
         id: Set(run_id),
         phase: Set(Some(phase.as_str().to_owned())),
@@ -70,8 +70,7 @@ pub async fn progress<C: ConnectionTrait>(
         run.window_start = Set(Some(start));
         run.window_end = Set(Some(end));
     }
-    run.update(conn).await?;
-    Ok(())
+    Ok(run.update(conn).await?)
 }
 
 /// One run by id.

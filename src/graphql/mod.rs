@@ -10,9 +10,10 @@ pub mod mutation;
 pub mod prefetch;
 pub mod query;
 pub mod scalars;
+pub mod subscription;
 pub mod types;
 
-use async_graphql::{Context, EmptySubscription, Schema, SchemaBuilder};
+use async_graphql::{Context, Schema, SchemaBuilder};
 use sea_orm::DatabaseConnection;
 
 use crate::auth::Viewer;
@@ -21,18 +22,18 @@ use crate::error::{ApiError, ApiResult};
 use crate::sync::SyncService;
 use loaders::Loaders;
 
-pub type AppSchema = Schema<query::Query, mutation::Mutation, EmptySubscription>;
+pub type AppSchema = Schema<query::Query, mutation::Mutation, subscription::SubscriptionRoot>;
 
 /// Deepest selection accepted. GraphiQL's introspection query needs 13.
 pub const MAX_DEPTH: usize = 16;
 /// Most expensive query accepted; a connection costs its page size times its selection.
 pub const MAX_COMPLEXITY: usize = 50_000;
 
-fn builder() -> SchemaBuilder<query::Query, mutation::Mutation, EmptySubscription> {
+fn builder() -> SchemaBuilder<query::Query, mutation::Mutation, subscription::SubscriptionRoot> {
     Schema::build(
         query::Query,
         mutation::Mutation::default(),
-        EmptySubscription,
+        subscription::SubscriptionRoot,
     )
     .limit_depth(MAX_DEPTH)
     .limit_complexity(MAX_COMPLEXITY)

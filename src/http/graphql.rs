@@ -1,7 +1,9 @@
 //! `POST /graphql` and the GraphiQL page.
 
+use async_graphql::http::ALL_WEBSOCKET_PROTOCOLS;
 use async_graphql::http::GraphiQLSource;
-use async_graphql_axum::{GraphQLRequest, GraphQLResponse};
+use async_graphql_axum::{GraphQLProtocol, GraphQLRequest, GraphQLResponse, GraphQLWebSocket};
+use axum::extract::WebSocketUpgrade;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
@@ -49,6 +51,47 @@ pub async fn execute(
     GraphQLResponse::from(state.schema.execute(request).await).into_response()
 }
 
+/// `GET /graphql/ws`: subscriptions over `graphql-transport-ws` (and the older
+/// `graphql-ws`), as Apollo Client's `GraphQLWsLink` and urql's `subscriptionExchange`
+/// speak them. The token comes in `connection_init`'s payload (`{"Authorization": "Bearer
+/// ..."}`, any case); the same tokens and scopes as `/graphql`, and an unknown token closes
+/// the connection.
+pub async fn subscriptions(
+    State(state): State<AppState>,
+    protocol: GraphQLProtocol,
+    upgrade: WebSocketUpgrade,
+) -> Response {
+    upgrade
+        .protocols(ALL_WEBSOCKET_PROTOCOLS)
+        .on_upgrade(move |socket| {
+            let schema = state.schema.clone();
+            GraphQLWebSocket::new(socket, schema, protocol)
+                .on_connection_init(move |payload| async move {
+                    let mut headers = HeaderMap::new();
+                    let token = payload.as_object().and_then(|fields| {
+                        fields
+                            .iter()
+                            .find(|(name, _)| name.eq_ignore_ascii_case("authorization"))
+                            .and_then(|(_, value)| value.as_str())
+                    });
+                    if let Some(value) = token.and_then(|t| HeaderValue::from_str(t).ok()) {
+                        headers.insert(header::AUTHORIZATION, value);
+                    }
+                    let viewer = super::auth::viewer(&state.db, &headers)
+                        .await
+                        .map_err(async_graphql::Error::from)?;
+                    let (viewer, loaders, analytics) =
+                        graphql::request_data(&state.db, &state.analytics, viewer);
+                    let mut data = async_graphql::Data::default();
+                    data.insert(viewer);
+                    data.insert(loaders);
+                    data.insert(analytics);
+                    Ok(data)
+                })
+                .serve()
+        })
+}
+
 /// GraphiQL's scripts and styles, served by us so that the playground works offline.
 const GRAPHIQL_ASSETS: &[(&str, &str, &[u8])] = &[
     (
@@ -76,6 +119,7 @@ const GRAPHIQL_ASSETS: &[(&str, &str, &[u8])] = &[
 pub async fn graphiql(State(state): State<AppState>) -> Html<String> {
     let mut source = GraphiQLSource::build()
         .endpoint("/graphql")
+        .subscription_endpoint("/graphql/ws")
         .title("investments — GraphiQL");
     for (name, value) in &state.graphiql_headers {
         source = source.header(name, value);

@@ -125,6 +125,7 @@ pub fn router(state: AppState, options: &HttpOptions) -> Router {
     Router::new()
         .route("/", get(|| async { Redirect::temporary("/graphiql") }))
         .route("/graphql", axum::routing::post(graphql::execute))
+        .route("/graphql/ws", get(graphql::subscriptions))
         .route("/graphiql", get(graphql::graphiql))
         .route("/graphiql/assets/{file}", get(graphql::graphiql_asset))
         .route("/healthz", get(health))

@@ -175,6 +175,8 @@ struct Inner {
     options: SyncOptions,
     running: Mutex<HashMap<i64, Running>>,
     events: tokio::sync::broadcast::Sender<SyncEvent>,
+    /// Every run each time it moves (recorded, each phase, its end): subscriptions.
+    updates: tokio::sync::broadcast::Sender<sync_runs::Model>,
     /// Syncs that may run at once, whatever started them (webhook bursts queue here).
     slots: Arc<Semaphore>,
     /// Every sync task, to drain them at shutdown.
@@ -235,11 +237,21 @@ impl SyncService {
             cipher,
             running: Mutex::new(HashMap::new()),
             events: tokio::sync::broadcast::channel(256).0,
+            updates: tokio::sync::broadcast::channel(1024).0,
             slots: Arc::new(Semaphore::new(options.concurrency.max(1))),
             tasks: TaskTracker::new(),
             accepting: AtomicBool::new(true),
             options,
         }))
+    }
+
+    /// Every run each time it moves, from now on (all users': subscribers filter).
+    pub fn run_updates(&self) -> tokio::sync::broadcast::Receiver<sync_runs::Model> {
+        self.0.updates.subscribe()
+    }
+
+    fn announce(&self, run: &sync_runs::Model) {
+        let _ = self.0.updates.send(run.clone());
     }
 
     /// Finished syncs from now on (background ones included).
@@ -437,6 +449,7 @@ impl SyncService {
             Err(err) => return self.outcome_without_run(item, err).await,
         };
         run_id.send_replace(Some(run.id));
+        self.announce(&run);
         let _slot = self.0.slots.acquire().await.expect("never closed");
         let lock = match lock::AdvisoryLock::acquire(&self.0.db, lock::LockKey::Item(item.id)).await
         {
@@ -542,6 +555,9 @@ impl SyncService {
             }
         };
         crate::metrics::sync_run(trigger, outcome.error.is_none(), started.elapsed());
+        if let Some(run) = &outcome.run {
+            self.announce(run);
+        }
         let _ = self.0.events.send(SyncEvent {
             item_id: outcome.item.id,
             run_id: Some(run_id),
@@ -631,9 +647,10 @@ impl SyncService {
         run_id: i64,
         window: (NaiveDate, NaiveDate),
     ) -> Result<db::sync_runs::SyncCounts, Failure> {
-        db::sync_runs::progress(&self.0.db, run_id, RunPhase::Fetching, Some(window))
+        let run = db::sync_runs::progress(&self.0.db, run_id, RunPhase::Fetching, Some(window))
             .await
             .map_err(Failure::Api)?;
+        self.announce(&run);
         let access_token = self.access_token(item).map_err(Failure::Api)?;
         let plan = fetch::FetchPlan {
             access_token,
@@ -645,9 +662,10 @@ impl SyncService {
         let fetched = fetch::fetch(self.0.plaid.as_ref(), &plan)
             .await
             .map_err(Failure::Plaid)?;
-        db::sync_runs::progress(&self.0.db, run_id, RunPhase::Storing, None)
+        let run = db::sync_runs::progress(&self.0.db, run_id, RunPhase::Storing, None)
             .await
             .map_err(Failure::Api)?;
+        self.announce(&run);
         // A deadlock, a serialization failure or a lost connection rolls the whole write
         // back: it is tried again from the start, a bounded number of times.
         let mut attempt = 1;

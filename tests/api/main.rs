@@ -23,6 +23,7 @@ mod scenarios;
 mod schema;
 mod secrets;
 mod simulator;
+mod subscriptions;
 mod supervisor;
 mod sync;
 mod webhooks;

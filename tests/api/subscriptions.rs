@@ -1,0 +1,169 @@
+//! Live sync progress over a real WebSocket with the `graphql-transport-ws` protocol (what
+//! Apollo Client's `GraphQLWsLink` and urql's `subscriptionExchange` speak), on SQLite
+//! and PostgreSQL.
+
+use futures_util::{SinkExt, StreamExt};
+use investments::auth::Scope;
+use investments::plaid::simulator::{Scenario, SimulatorConfig};
+use investments::sync::Trigger;
+use serde_json::{Value, json};
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+
+use crate::common::{TestApp, on_each_backend_with_plaid};
+use crate::plaid_support::{item_row, link};
+
+type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// A `graphql-transport-ws` client: connects, initialises with `token`, and returns the
+/// socket once the server acknowledged.
+async fn connect(app: &TestApp, token: &str) -> Socket {
+    let url = format!("{}/graphql/ws", app.base_url.replace("http://", "ws://"));
+    let mut request = url.into_client_request().unwrap();
+    request.headers_mut().insert(
+        "Sec-WebSocket-Protocol",
+        "graphql-transport-ws".parse().unwrap(),
+    );
+    let (mut socket, _) = tokio_tungstenite::connect_async(request).await.unwrap();
+    send(&mut socket, json!({ "type": "connection_init", "payload": { "Authorization": format!("Bearer {token}") } })).await;
+    assert_eq!(next(&mut socket).await["type"], "connection_ack");
+    socket
+}
+
+async fn send(socket: &mut Socket, message: Value) {
+    socket
+        .send(Message::Text(message.to_string().into()))
+        .await
+        .unwrap();
+}
+
+/// The next protocol message (pings answered on the way).
+async fn next(socket: &mut Socket) -> Value {
+    loop {
+        match socket.next().await.expect("socket open").unwrap() {
+            Message::Text(text) => return serde_json::from_str(&text).unwrap(),
+            Message::Ping(_) | Message::Pong(_) => continue,
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+}
+
+/// Subscribes, then makes sure the server has taken the subscription in (two protocol
+/// ping/pong round trips, processed in order after it).
+async fn subscribe(socket: &mut Socket, query: &str) {
+    send(
+        socket,
+        json!({ "id": "1", "type": "subscribe", "payload": { "query": query } }),
+    )
+    .await;
+    for _ in 0..2 {
+        send(socket, json!({ "type": "ping" })).await;
+        assert_eq!(next(socket).await["type"], "pong");
+    }
+}
+
+const SUBSCRIPTION: &str =
+    "subscription { syncRunUpdated { id outcome phase trigger item { plaidItemId } } }";
+
+#[tokio::test]
+async fn a_sync_is_seen_through_every_phase_in_order() {
+    on_each_backend_with_plaid(SimulatorConfig::default(), |app| async move {
+        let (_, token) = app.user("alice", Scope::Read).await;
+        let (_, writer) = app.user("alice", Scope::Write).await;
+        let item = link(&app, &writer, "ins_109508").await;
+        // Slower than a request would wait: the subscription still sees it end.
+        app.simulator().set_scenario(
+            &item.plaid_item_id,
+            Scenario {
+                latency_ms: 200,
+                ..Default::default()
+            },
+        );
+        let mut socket = connect(&app, &token).await; // a read token may subscribe
+        subscribe(&mut socket, SUBSCRIPTION).await;
+        app.sync()
+            .start_sync(
+                item_row(&app, item.row.id).await,
+                Trigger::Manual,
+                None,
+                None,
+            )
+            .unwrap();
+        let mut seen = Vec::new();
+        loop {
+            let message = next(&mut socket).await;
+            assert_eq!(message["type"], "next", "{message}");
+            let run = &message["payload"]["data"]["syncRunUpdated"];
+            assert_eq!(run["item"]["plaidItemId"], json!(item.plaid_item_id));
+            seen.push((run["outcome"].clone(), run["phase"].clone()));
+            if run["outcome"] != "RUNNING" {
+                break;
+            }
+        }
+        assert_eq!(
+            seen,
+            vec![
+                (json!("RUNNING"), json!("QUEUED")),
+                (json!("RUNNING"), json!("FETCHING")),
+                (json!("RUNNING"), json!("STORING")),
+                (json!("SUCCEEDED"), Value::Null),
+            ]
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn another_users_runs_never_arrive_and_a_bad_token_is_refused() {
+    on_each_backend_with_plaid(SimulatorConfig::default(), |app| async move {
+        let (_, alice) = app.user("alice", Scope::Write).await;
+        let (_, bob) = app.user("bob", Scope::Read).await;
+        let alices = link(&app, &alice, "ins_109508").await;
+        let (_, bob_writer) = app.user("bob", Scope::Write).await;
+        let bobs = link(&app, &bob_writer, "ins_109511").await;
+        let mut socket = connect(&app, &bob).await;
+        subscribe(&mut socket, SUBSCRIPTION).await;
+        // Alice's sync first, then Bob's: the first message Bob sees is his own.
+        app.sync()
+            .sync_item(
+                item_row(&app, alices.row.id).await,
+                Trigger::Manual,
+                None,
+                None,
+            )
+            .await;
+        app.sync()
+            .start_sync(
+                item_row(&app, bobs.row.id).await,
+                Trigger::Manual,
+                None,
+                None,
+            )
+            .unwrap();
+        let message = next(&mut socket).await;
+        assert_eq!(
+            message["payload"]["data"]["syncRunUpdated"]["item"]["plaidItemId"],
+            json!(bobs.plaid_item_id)
+        );
+
+        // A connection with an unknown token is not acknowledged.
+        let url = format!("{}/graphql/ws", app.base_url.replace("http://", "ws://"));
+        let mut request = url.into_client_request().unwrap();
+        request.headers_mut().insert(
+            "Sec-WebSocket-Protocol",
+            "graphql-transport-ws".parse().unwrap(),
+        );
+        let (mut socket, _) = tokio_tungstenite::connect_async(request).await.unwrap();
+        send(
+            &mut socket,
+            json!({ "type": "connection_init", "payload": { "Authorization": "Bearer nope" } }),
+        )
+        .await;
+        match socket.next().await {
+            Some(Ok(Message::Close(_))) | None | Some(Err(_)) => {}
+            Some(Ok(other)) => panic!("expected the connection closed, got {other:?}"),
+        }
+    })
+    .await;
+}
