@@ -45,6 +45,10 @@ pub use crate::vocabulary::Trigger;
 /// serialization failure, lost connection), 50 ms, 200 ms, 800 ms apart.
 const STORE_ATTEMPTS: u32 = 4;
 
+/// Longest a sync that asked for an institution refresh waits for Plaid's webhook before
+/// it reads what Plaid has.
+pub const REFRESH_TIMEOUT: Duration = Duration::from_secs(120);
+
 /// A run still `running` after this long, whose item lock nobody holds, was left by a
 /// process that is gone.
 const ABANDONED_AFTER: chrono::TimeDelta = chrono::TimeDelta::minutes(15);
@@ -183,6 +187,8 @@ struct Inner {
     tasks: TaskTracker,
     /// False once shutting down: no new sync starts.
     accepting: AtomicBool,
+    /// Runs waiting for Plaid to announce the end of an institution refresh, by item.
+    refreshing: Mutex<HashMap<i64, Arc<tokio::sync::Notify>>>,
 }
 
 /// The sync engine; cheap to clone.
@@ -241,6 +247,7 @@ impl SyncService {
             slots: Arc::new(Semaphore::new(options.concurrency.max(1))),
             tasks: TaskTracker::new(),
             accepting: AtomicBool::new(true),
+            refreshing: Mutex::new(HashMap::new()),
             options,
         }))
     }
@@ -329,6 +336,48 @@ impl SyncService {
         start: Option<NaiveDate>,
         end: Option<NaiveDate>,
     ) -> ApiResult<SyncTicket> {
+        self.spawn_sync(item, trigger, start, end, false)
+    }
+
+    /// [`Self::start_sync`] that first asks Plaid to refresh the item's data from the
+    /// institution (`/investments/refresh`) and reads it once Plaid announces the end of
+    /// that refresh (a `DEFAULT_UPDATE` webhook), or after [`REFRESH_TIMEOUT`].
+    pub fn start_refreshed_sync(
+        &self,
+        item: plaid_items::Model,
+        trigger: Trigger,
+        start: Option<NaiveDate>,
+        end: Option<NaiveDate>,
+    ) -> ApiResult<SyncTicket> {
+        self.spawn_sync(item, trigger, start, end, true)
+    }
+
+    /// Wakes the run waiting for the end of an institution refresh of `item_id`; false
+    /// when none waits.
+    pub(crate) fn refresh_done(&self, item_id: i64) -> bool {
+        match self
+            .0
+            .refreshing
+            .lock()
+            .expect("not poisoned")
+            .get(&item_id)
+        {
+            Some(done) => {
+                done.notify_one();
+                true
+            }
+            None => false,
+        }
+    }
+
+    fn spawn_sync(
+        &self,
+        item: plaid_items::Model,
+        trigger: Trigger,
+        start: Option<NaiveDate>,
+        end: Option<NaiveDate>,
+        refresh: bool,
+    ) -> ApiResult<SyncTicket> {
         self.window(&item, start, end)?;
         if !self.0.accepting.load(Ordering::SeqCst) {
             return Err(ApiError::Unavailable);
@@ -351,7 +400,14 @@ impl SyncService {
         let task_follow_up = follow_up.clone();
         let handle = self.0.tasks.spawn(async move {
             service
-                .supervise(task_item, trigger, start, end, run_tx, task_follow_up)
+                .supervise(
+                    task_item,
+                    trigger,
+                    (start, end),
+                    refresh,
+                    run_tx,
+                    task_follow_up,
+                )
                 .await
         });
         let abort = handle.abort_handle();
@@ -405,14 +461,14 @@ impl SyncService {
         self,
         item: plaid_items::Model,
         mut trigger: Trigger,
-        mut start: Option<NaiveDate>,
-        mut end: Option<NaiveDate>,
+        (mut start, mut end): (Option<NaiveDate>, Option<NaiveDate>),
+        mut refresh: bool,
         run_id: watch::Sender<Option<i64>>,
         follow_up: Arc<AtomicBool>,
     ) -> SyncOutcome {
         loop {
             let outcome = self
-                .run_exclusive(item.clone(), trigger, start, end, &run_id)
+                .run_exclusive(item.clone(), trigger, start, end, refresh, &run_id)
                 .await;
             let mut running = self.0.running.lock().expect("not poisoned");
             if !follow_up.swap(false, Ordering::SeqCst) {
@@ -420,7 +476,7 @@ impl SyncService {
                 return outcome;
             }
             drop(running);
-            (trigger, start, end) = (Trigger::Webhook, None, None);
+            (trigger, start, end, refresh) = (Trigger::Webhook, None, None, false);
         }
     }
 
@@ -432,6 +488,7 @@ impl SyncService {
         trigger: Trigger,
         start: Option<NaiveDate>,
         end: Option<NaiveDate>,
+        refresh: bool,
         run_id: &watch::Sender<Option<i64>>,
     ) -> SyncOutcome {
         let requested_at = self.clock().now();
@@ -478,6 +535,9 @@ impl SyncService {
         }
         // Reload: the item may have changed while this run waited.
         let item = db::items::get(&self.0.db, item.id).await.unwrap_or(item);
+        if refresh {
+            self.refresh_at_institution(&item).await;
+        }
         let result = match self.window(&item, start, end) {
             Ok(window) => {
                 let span = tracing::info_span!(
@@ -565,6 +625,45 @@ impl SyncService {
             succeeded: outcome.error.is_none(),
         });
         outcome
+    }
+
+    /// Asks Plaid to refresh the item from its institution, then waits for Plaid's
+    /// `DEFAULT_UPDATE` webhook (or [`REFRESH_TIMEOUT`]). A refused refresh (Plaid limits
+    /// them) is logged and the sync reads what Plaid has.
+    async fn refresh_at_institution(&self, item: &plaid_items::Model) {
+        let done = Arc::new(tokio::sync::Notify::new());
+        self.0
+            .refreshing
+            .lock()
+            .expect("not poisoned")
+            .insert(item.id, done.clone());
+        let asked = match self.access_token(item) {
+            Ok(token) => self
+                .0
+                .plaid
+                .investments_refresh(&token)
+                .await
+                .map_err(|e| e.code().to_owned()),
+            Err(err) => Err(err.code().to_owned()),
+        };
+        match asked {
+            Ok(_) => {
+                if tokio::time::timeout(REFRESH_TIMEOUT, done.notified())
+                    .await
+                    .is_err()
+                {
+                    tracing::info!(item = %item.plaid_item_id, "no refresh webhook in time: reading what Plaid has");
+                }
+            }
+            Err(code) => {
+                tracing::warn!(item = %item.plaid_item_id, %code, "institution refresh refused: reading what Plaid has")
+            }
+        }
+        self.0
+            .refreshing
+            .lock()
+            .expect("not poisoned")
+            .remove(&item.id);
     }
 
     /// Stops taking syncs, lets the running ones finish for up to `grace`, then stops the

@@ -381,9 +381,12 @@ impl SyncService {
             ("HOLDINGS", "DEFAULT_UPDATE")
             | ("INVESTMENTS_TRANSACTIONS", "DEFAULT_UPDATE")
             | ("INVESTMENTS_TRANSACTIONS", "HISTORICAL_UPDATE") => {
-                // A supervised task (joined, or queued as a follow-up run when one is
-                // running): Plaid gets its answer at once.
-                self.start_sync(item, Trigger::Webhook, None, None)?;
+                // The end of an institution refresh a run waits for; otherwise a
+                // supervised task (joined, or queued as a follow-up run when one is
+                // running). Plaid gets its answer at once either way.
+                if !self.refresh_done(item.id) {
+                    self.start_sync(item, Trigger::Webhook, None, None)?;
+                }
                 WebhookAction::SyncStarted
             }
             ("ITEM", "ERROR") => {

@@ -227,3 +227,36 @@ async fn a_wait_out_of_range_is_refused_before_any_sync() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_refresh_at_the_institution_reads_once_plaid_announces_it() {
+    on_each_backend_with_plaid(SimulatorConfig::default(), |app| async move {
+        let (_, token) = app.user("alice", Scope::Write).await;
+        let item = link(&app, &token, "ins_109508").await;
+        let refreshes = app.simulator().calls("/investments/refresh");
+        let data = app
+            .query(
+                &token,
+                r#"mutation($id: ID!) {
+                  refreshItem(input: {itemId: $id, refreshAtInstitution: true}) {
+                    syncRun { outcome trigger } } }"#,
+                json!({ "id": item.id }),
+            )
+            .await;
+        // Ended within the default 20 s wait: Plaid's webhook, not the 120 s timeout,
+        // let the run read.
+        assert_eq!(
+            data["refreshItem"]["syncRun"]["outcome"], "SUCCEEDED",
+            "{data}"
+        );
+        assert_eq!(app.simulator().calls("/investments/refresh") - refreshes, 1);
+        // The webhook woke the waiting run; it started no follow-up run.
+        let triggers: Vec<String> = runs_of(&app, item.row.id)
+            .await
+            .into_iter()
+            .map(|r| r.trigger)
+            .collect();
+        assert_eq!(triggers, ["link", "manual"]);
+    })
+    .await;
+}

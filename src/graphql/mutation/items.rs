@@ -24,6 +24,11 @@ pub struct RefreshItemInput {
     start_date: Option<Date>,
     /// Last day of the transaction window (default: today).
     end_date: Option<Date>,
+    /// First ask Plaid to refresh the item's data from the institution
+    /// (`/investments/refresh`, which Plaid rate-limits) and read it once Plaid announces
+    /// the refresh done (its `DEFAULT_UPDATE` webhook), or after 120 seconds.
+    #[graphql(default = false)]
+    refresh_at_institution: bool,
     /// Seconds to wait for the sync to end (0 to 50, default 20). Past it the answer
     /// carries the run as it stands (`outcome: RUNNING`, with its `phase`); the sync goes
     /// on in the background either way.
@@ -211,16 +216,14 @@ impl ItemMutations {
     ) -> Result<Option<RefreshItemPayload>> {
         let budget = wait_budget(input.wait)?;
         let item = owned_item(ctx, &input.item_id).await?;
-        let outcome = sync(ctx)?
-            .start_sync(
-                item,
-                Trigger::Manual,
-                input.start_date.map(|d| d.0),
-                input.end_date.map(|d| d.0),
-            )?
-            .within(budget)
-            .await
-            .into_result()?;
+        let service = sync(ctx)?;
+        let window = (input.start_date.map(|d| d.0), input.end_date.map(|d| d.0));
+        let ticket = if input.refresh_at_institution {
+            service.start_refreshed_sync(item, Trigger::Manual, window.0, window.1)?
+        } else {
+            service.start_sync(item, Trigger::Manual, window.0, window.1)?
+        };
+        let outcome = ticket.within(budget).await.into_result()?;
         Ok(Some(RefreshItemPayload {
             item: PlaidItem(outcome.item),
             sync_run: outcome.run.map(SyncRun),

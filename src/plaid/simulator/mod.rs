@@ -364,6 +364,23 @@ fn webhook_body(
     serde_json::to_vec_pretty(&body).expect("webhook body serializes")
 }
 
+/// After `/investments/refresh`: a `HOLDINGS` `DEFAULT_UPDATE` webhook for the item, sent
+/// in the background (the refresh answer does not wait for it).
+fn announce_refresh(state: &Arc<State>, body: &[u8]) {
+    let token = serde_json::from_slice::<Value>(body)
+        .ok()
+        .and_then(|v| v.get("access_token")?.as_str().map(str::to_owned));
+    let Some(Ok(item_id)) = token.map(|t| server::item_id_for_token(state, &t)) else {
+        return;
+    };
+    let state = state.clone();
+    tokio::spawn(async move {
+        if let Err(reason) = deliver(&state, &item_id, "HOLDINGS", "DEFAULT_UPDATE", None).await {
+            tracing::debug!(item = %item_id, %reason, "refresh webhook not delivered");
+        }
+    });
+}
+
 /// Sends a signed webhook about `item_id` to its webhook URL; returns the HTTP status.
 async fn deliver(
     state: &Arc<State>,

@@ -909,6 +909,10 @@ pub async fn dispatch(
         }
         _ => state.handle(&path, &headers, &body),
     };
+    // As Plaid does once an institution refresh is done: announce it with a webhook.
+    if path == "/investments/refresh" && result.is_ok() {
+        super::announce_refresh(&state, &body);
+    }
     match result {
         Ok(mut value) => {
             if let Value::Object(object) = &mut value {
