@@ -105,6 +105,9 @@ pub struct DbConfig {
     pub schema: Option<String>,
     /// Largest pool size (an in-memory SQLite database always has one connection).
     pub max_connections: u32,
+    /// PostgreSQL `application_name` of the pool's connections (seen in
+    /// `pg_stat_activity`); `None` keeps the default (`PGAPPNAME`, if set).
+    pub application_name: Option<String>,
 }
 
 impl DbConfig {
@@ -113,6 +116,7 @@ impl DbConfig {
             url: url.into(),
             schema: None,
             max_connections: default_pool_size(crate::sync::SyncOptions::default().concurrency),
+            application_name: None,
         }
     }
 }
@@ -179,6 +183,9 @@ pub async fn connect(config: &DbConfig) -> Result<DatabaseConnection, DbErr> {
     }
     if let Some(schema) = &config.schema {
         opts.set_schema_search_path(schema.clone());
+    }
+    if let Some(name) = config.application_name.clone() {
+        opts.map_sqlx_postgres_opts(move |o| o.application_name(&name));
     }
     Database::connect(opts).await
 }

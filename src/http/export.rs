@@ -42,12 +42,9 @@ pub struct ExportParams {
 }
 
 fn error_response(err: ApiError) -> Response {
-    let status = match err {
-        ApiError::Unauthenticated => StatusCode::UNAUTHORIZED,
-        ApiError::BadUserInput(_) => StatusCode::BAD_REQUEST,
-        ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
-        _ => StatusCode::INTERNAL_SERVER_ERROR,
-    };
+    // The shared mapping: a database that is down is a 503 (with `Retry-After`, added by
+    // the router), never a 500.
+    let status = err.status();
     let body = serde_json::json!({ "error": err.message(), "code": err.code() });
     let mut response = (status, axum::Json(body)).into_response();
     if status == StatusCode::UNAUTHORIZED {

@@ -34,6 +34,21 @@ const MAX_BODY_BYTES: usize = 1024 * 1024;
 const X_REQUEST_ID: header::HeaderName = header::HeaderName::from_static("x-request-id");
 /// Longest a request may take before it is answered with 408.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
+/// Seconds a client should wait before trying a 503 again (`Retry-After`).
+pub const RETRY_AFTER_SECS: u64 = 1;
+
+/// Every 503, whichever handler made it (GraphQL, export, webhooks, health), tells the
+/// client when to try again: it is a passing state (database unreachable or busy).
+async fn retry_after(mut response: axum::response::Response) -> axum::response::Response {
+    if response.status() == StatusCode::SERVICE_UNAVAILABLE
+        && !response.headers().contains_key(header::RETRY_AFTER)
+    {
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECS));
+    }
+    response
+}
 
 /// Shared by every handler.
 #[derive(Clone)]
@@ -142,6 +157,7 @@ pub fn router(state: AppState, options: &HttpOptions) -> Router {
             }),
         )
         .with_state(state)
+        .layer(axum::middleware::map_response(retry_after))
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,

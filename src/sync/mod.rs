@@ -577,9 +577,7 @@ impl SyncService {
         let now = self.clock().now();
         let outcome = match result {
             Ok(counts) => {
-                let run = db::sync_runs::finish(&self.0.db, run_id, Ok(counts), now)
-                    .await
-                    .ok();
+                let run = self.record_end(run_id, Ok(counts), now).await;
                 let item = db::items::get(&self.0.db, item.id).await.unwrap_or(item);
                 tracing::info!(item = %item.plaid_item_id, ?counts, "sync succeeded");
                 SyncOutcome {
@@ -604,9 +602,7 @@ impl SyncService {
                     Failure::Joined(_) => item,
                     _ => self.record_failure(&item, &failure).await.unwrap_or(item),
                 };
-                let run = db::sync_runs::finish(&self.0.db, run_id, Err((code, message)), now)
-                    .await
-                    .ok();
+                let run = self.record_end(run_id, Err((code, message)), now).await;
                 SyncOutcome {
                     item,
                     run,
@@ -664,6 +660,35 @@ impl SyncService {
             .lock()
             .expect("not poisoned")
             .remove(&item.id);
+    }
+
+    /// Records the end of a run, trying again on a passing database fault like the store
+    /// does: a run must not stay `running` because its last write met a lost connection.
+    async fn record_end(
+        &self,
+        run_id: i64,
+        result: Result<db::sync_runs::SyncCounts, (String, String)>,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Option<sync_runs::Model> {
+        let mut attempt = 1;
+        loop {
+            match db::sync_runs::finish(&self.0.db, run_id, result.clone(), now).await {
+                Ok(run) => return Some(run),
+                Err(ApiError::Unavailable) if attempt < STORE_ATTEMPTS => {
+                    tracing::warn!(
+                        run = run_id,
+                        attempt,
+                        "recording a run's end failed on a passing database fault; trying again"
+                    );
+                    tokio::time::sleep(Duration::from_millis(50 << (2 * attempt))).await;
+                    attempt += 1;
+                }
+                Err(err) => {
+                    tracing::warn!(run = run_id, code = err.code(), "recording a run's end");
+                    return None;
+                }
+            }
+        }
     }
 
     /// Stops taking syncs, lets the running ones finish for up to `grace`, then stops the

@@ -188,6 +188,9 @@ impl TestApp {
                     schema: schema.clone(),
                 };
                 let mut config = DbConfig::new(url);
+                // Its connections are known by the schema's name in `pg_stat_activity`:
+                // fault tests terminate this test's connections and no other test's.
+                config.application_name = Some(schema.clone());
                 config.schema = Some(schema);
                 config.max_connections = 5;
                 (config, None, Some(guard))
