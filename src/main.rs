@@ -210,6 +210,7 @@ async fn serve(db_config: &DbConfig, args: ServeArgs, clock: Clock) -> anyhow::R
             .metrics_token
             .filter(|t| !t.is_empty())
             .map(investments::plaid::client::Secret::new),
+        request_timeout: None,
     };
     let app = http::router(AppState::new(db, sync.clone(), clock), &options);
     let listener = tokio::net::TcpListener::bind(args.bind)

@@ -91,6 +91,9 @@ pub struct HttpOptions {
     pub cors_origins: Vec<String>,
     /// Bearer token `GET /metrics` requires; `None` leaves it open (bind or firewall it).
     pub metrics_token: Option<crate::plaid::client::Secret>,
+    /// Longest a request may take before it is answered with 408; `None`: 60 seconds.
+    /// Syncs outlive it: they run as background tasks.
+    pub request_timeout: Option<Duration>,
 }
 
 fn cors(options: &HttpOptions) -> CorsLayer {
@@ -161,7 +164,7 @@ pub fn router(state: AppState, options: &HttpOptions) -> Router {
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
-            REQUEST_TIMEOUT,
+            options.request_timeout.unwrap_or(REQUEST_TIMEOUT),
         ))
         .layer(cors(options))
         // Outermost last: an id is set (or the client's kept), the trace span carries it,

@@ -148,6 +148,15 @@ impl TestApp {
         Self::start_configured(backend, None, options).await
     }
 
+    /// A server whose Plaid is a simulator with `config`, with these HTTP options.
+    pub async fn start_with_plaid_and_http(
+        backend: Backend,
+        config: SimulatorConfig,
+        options: HttpOptions,
+    ) -> TestApp {
+        Self::start_configured(backend, Some(config), options).await
+    }
+
     async fn start_with(backend: Backend, simulator: Option<SimulatorConfig>) -> TestApp {
         Self::start_configured(backend, simulator, HttpOptions::default()).await
     }

@@ -167,3 +167,55 @@ async fn another_users_runs_never_arrive_and_a_bad_token_is_refused() {
     })
     .await;
 }
+
+/// A sync slower than the request timeout: the request ends with 408, the sync runs on
+/// and is seen to the end through the subscription.
+#[tokio::test]
+async fn a_sync_slower_than_the_request_timeout_is_seen_to_its_end() {
+    for backend in crate::common::backends() {
+        let app = TestApp::start_with_plaid_and_http(
+            backend,
+            SimulatorConfig::default(),
+            investments::http::HttpOptions {
+                request_timeout: Some(std::time::Duration::from_millis(300)),
+                ..Default::default()
+            },
+        )
+        .await;
+        let (_, token) = app.user("alice", Scope::Write).await;
+        let item = link(&app, &token, "ins_109508").await;
+        // Every Plaid answer takes 400 ms: a sync (holdings, then transactions) > 800 ms.
+        app.simulator().set_scenario(
+            &item.plaid_item_id,
+            Scenario {
+                latency_ms: 400,
+                ..Default::default()
+            },
+        );
+        let mut socket = connect(&app, &token).await;
+        subscribe(&mut socket, SUBSCRIPTION).await;
+        let response = reqwest::Client::new()
+            .post(format!("{}/graphql", app.base_url))
+            .bearer_auth(&token)
+            .json(&json!({
+                "query": "mutation($id: ID!) { refreshItem(input: {itemId: $id}) { syncRun { id } } }",
+                "variables": { "id": item.id },
+            }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            response.status(),
+            408,
+            "[{backend:?}] the request timed out"
+        );
+        let last = loop {
+            let message = next(&mut socket).await;
+            let run = message["payload"]["data"]["syncRunUpdated"].clone();
+            if run["outcome"] != "RUNNING" {
+                break run;
+            }
+        };
+        assert_eq!(last["outcome"], "SUCCEEDED", "[{backend:?}]");
+    }
+}
