@@ -38,10 +38,16 @@ async fn send(socket: &mut Socket, message: Value) {
         .unwrap();
 }
 
+/// Longest a test waits for one message: a hang fails the test instead of stalling CI.
+const MESSAGE_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// The next protocol message (pings answered on the way).
 async fn next(socket: &mut Socket) -> Value {
     loop {
-        match socket.next().await.expect("socket open").unwrap() {
+        let message = tokio::time::timeout(MESSAGE_WAIT, socket.next())
+            .await
+            .expect("a message within 30 s");
+        match message.expect("socket open").unwrap() {
             Message::Text(text) => return serde_json::from_str(&text).unwrap(),
             Message::Ping(_) | Message::Pong(_) => continue,
             other => panic!("unexpected {other:?}"),
@@ -160,7 +166,10 @@ async fn another_users_runs_never_arrive_and_a_bad_token_is_refused() {
             json!({ "type": "connection_init", "payload": { "Authorization": "Bearer nope" } }),
         )
         .await;
-        match socket.next().await {
+        match tokio::time::timeout(MESSAGE_WAIT, socket.next())
+            .await
+            .expect("closed within 30 s")
+        {
             Some(Ok(Message::Close(_))) | None | Some(Err(_)) => {}
             Some(Ok(other)) => panic!("expected the connection closed, got {other:?}"),
         }
