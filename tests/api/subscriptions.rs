@@ -191,8 +191,23 @@ async fn a_sync_slower_than_the_request_timeout_is_seen_to_its_end() {
             },
         )
         .await;
-        let (_, token) = app.user("alice", Scope::Write).await;
-        let item = link(&app, &token, "ins_109508").await;
+        let (user, token) = app.user("alice", Scope::Write).await;
+        // Linked through the service: a request would not outlive the 300 ms timeout.
+        let linked = app
+            .sync()
+            .sandbox_link(user, "ins_109508", None)
+            .await
+            .unwrap();
+        assert!(linked.error.is_none());
+        let item = crate::plaid_support::Linked {
+            id: investments::graphql::ids::encode(
+                investments::graphql::ids::NodeKind::PlaidItem,
+                linked.item.id,
+            )
+            .to_string(),
+            plaid_item_id: linked.item.plaid_item_id.clone(),
+            row: linked.item,
+        };
         // Every Plaid answer takes 400 ms: a sync (holdings, then transactions) > 800 ms.
         app.simulator().set_scenario(
             &item.plaid_item_id,
