@@ -718,16 +718,20 @@ impl SyncService {
             })
             .collect();
         tracing::warn!(runs = ?runs, "shutdown grace period over: syncs interrupted");
-        if let Err(err) = db::sync_runs::end_unfinished(
-            &self.0.db,
-            &runs,
-            RunOutcome::Interrupted,
-            self.clock().now(),
-        )
-        .await
-        {
+        if let Err(err) = self.end_unfinished(&runs, RunOutcome::Interrupted).await {
             tracing::warn!(code = err.code(), "marking interrupted runs");
         }
+    }
+
+    /// Ends runs that never finished and tells subscribers.
+    async fn end_unfinished(&self, runs: &[i64], outcome: RunOutcome) -> ApiResult<()> {
+        db::sync_runs::end_unfinished(&self.0.db, runs, outcome, self.clock().now()).await?;
+        for id in runs {
+            if let Some(run) = db::sync_runs::get(&self.0.db, *id).await? {
+                self.announce(&run);
+            }
+        }
+        Ok(())
     }
 
     /// Marks `abandoned` the runs left `running` by a process that is gone: not running
@@ -760,7 +764,8 @@ impl SyncService {
         }
         if !abandoned.is_empty() {
             tracing::warn!(runs = ?abandoned, "runs left running by a process that is gone marked abandoned");
-            db::sync_runs::end_unfinished(db, &abandoned, RunOutcome::Abandoned, now).await?;
+            self.end_unfinished(&abandoned, RunOutcome::Abandoned)
+                .await?;
         }
         Ok(abandoned)
     }

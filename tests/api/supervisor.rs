@@ -192,8 +192,12 @@ async fn runs_left_running_by_a_process_that_is_gone_are_marked_abandoned() {
         let fresh = db::sync_runs::start(&app.db, user, item.row.id, "manual", now)
             .await
             .unwrap();
+        let mut updates = app.sync().run_updates();
         let abandoned = app.sync().recover_abandoned(false).await.unwrap();
         assert_eq!(abandoned, vec![old.id], "only a run older than 15 minutes");
+        // Subscribers are told.
+        let update = updates.recv().await.unwrap();
+        assert_eq!((update.id, update.outcome.as_str()), (old.id, "abandoned"));
         let runs = runs_of(&app, item.row.id).await;
         let outcome_of = |id| runs.iter().find(|r| r.id == id).unwrap().outcome.clone();
         assert_eq!(outcome_of(old.id), "abandoned");
