@@ -1,5 +1,6 @@
-//! `sync_runs.phase`: where a running sync is (queued, fetching, storing), so that a
-//! request that stops waiting, and any replica, can say how far a run has come.
+//! `sync_runs.phase` and the transaction pages fetched: where a running sync is (queued,
+//! fetching page k of n, storing), so that a request that stops waiting, any replica and
+//! a subscriber can say how far a run has come.
 
 use sea_orm_migration::prelude::*;
 
@@ -15,6 +16,8 @@ impl MigrationName for Migration {
 enum SyncRuns {
     Table,
     Phase,
+    PagesFetched,
+    PagesTotal,
 }
 
 #[async_trait::async_trait]
@@ -27,10 +30,41 @@ impl MigrationTrait for Migration {
                     .add_column(ColumnDef::new(SyncRuns::Phase).string().null())
                     .to_owned(),
             )
+            .await?;
+        manager
+            .alter_table(
+                Table::alter()
+                    .table(SyncRuns::Table)
+                    .add_column(
+                        ColumnDef::new(SyncRuns::PagesFetched)
+                            .integer()
+                            .not_null()
+                            .default(0),
+                    )
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .alter_table(
+                Table::alter()
+                    .table(SyncRuns::Table)
+                    .add_column(ColumnDef::new(SyncRuns::PagesTotal).integer().null())
+                    .to_owned(),
+            )
             .await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        for column in [SyncRuns::PagesTotal, SyncRuns::PagesFetched] {
+            manager
+                .alter_table(
+                    Table::alter()
+                        .table(SyncRuns::Table)
+                        .drop_column(column)
+                        .to_owned(),
+                )
+                .await?;
+        }
         manager
             .alter_table(
                 Table::alter()

@@ -60,12 +60,17 @@ pub async fn progress<C: ConnectionTrait>(
     run_id: i64,
     phase: RunPhase,
     window: Option<(NaiveDate, NaiveDate)>,
+    pages: Option<(i32, Option<i32>)>,
 ) -> ApiResult<sync_runs::Model> {
     let mut run = sync_runs::ActiveModel {
         id: Set(run_id),
         phase: Set(Some(phase.as_str().to_owned())),
         ..Default::default()
     };
+    if let Some((fetched, total)) = pages {
+        run.pages_fetched = Set(fetched);
+        run.pages_total = Set(total);
+    }
     if let Some((start, end)) = window {
         run.window_start = Set(Some(start));
         run.window_end = Set(Some(end));

@@ -39,6 +39,10 @@ pub const MAX_WALKS: u32 = 3;
 /// Plaid's answer for an item without any investment account.
 const NO_INVESTMENT_ACCOUNTS: &str = "NO_INVESTMENT_ACCOUNTS";
 
+/// Told after each page of transactions: pages read so far, and the pages the window
+/// takes by Plaid's total.
+pub type OnPage<'a> = &'a (dyn Fn(u32, u32) + Send + Sync);
+
 pub struct FetchPlan {
     pub access_token: AccessToken,
     pub start: NaiveDate,
@@ -64,7 +68,11 @@ fn merge_securities(into: &mut HashMap<String, Security>, securities: Vec<Securi
 /// empty page, or on a page that repeats the previous one; if the total changes midway
 /// (rows arrived and shifted the offsets), the window is walked again, up to
 /// [`MAX_WALKS`] times, and the result says whether the last walk was stable.
-pub async fn fetch(plaid: &dyn PlaidApi, plan: &FetchPlan) -> Result<Fetched, PlaidError> {
+pub async fn fetch(
+    plaid: &dyn PlaidApi,
+    plan: &FetchPlan,
+    on_page: OnPage<'_>,
+) -> Result<Fetched, PlaidError> {
     let holdings_answer = match plaid
         .investments_holdings_get(&plan.access_token, None)
         .await
@@ -143,6 +151,12 @@ pub async fn fetch(plaid: &dyn PlaidApi, plan: &FetchPlan) -> Result<Fetched, Pl
                 }
                 _ => total = Some(page.total_investment_transactions),
             }
+            let size = plan.page_size.max(1);
+            let pages = (page.total_investment_transactions + size - 1) / size;
+            on_page(
+                fetched.pages,
+                u32::try_from(pages.max(1)).unwrap_or(u32::MAX),
+            );
             fetched
                 .transaction_accounts
                 .extend(page.accounts.iter().map(|a| a.account_id.clone()));

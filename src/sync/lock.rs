@@ -10,9 +10,8 @@ use sea_orm::{
 
 use crate::error::ApiResult;
 
-/// Namespace of our advisory lock keys ("inv"), so they cannot collide with another
-/// application's locks in the same database.
-const NAMESPACE: i64 = 0x0069_6e76;
+/// The key of the scheduled round, out of the range of item ids.
+const SCHEDULED_ROUND: i32 = -1;
 
 /// What a lock protects.
 #[derive(Clone, Copy, Debug)]
@@ -24,10 +23,13 @@ pub enum LockKey {
 }
 
 impl LockKey {
-    fn value(self) -> i64 {
+    /// The second half of the two-part advisory lock key; the first is the hash of the
+    /// current schema, so deployments (or tests) sharing a database in different schemas
+    /// never lock each other out.
+    fn value(self) -> i32 {
         match self {
-            LockKey::Item(id) => (NAMESPACE << 32) | (id & 0xffff_ffff),
-            LockKey::ScheduledRound => NAMESPACE << 32 | 0xffff_ffff,
+            LockKey::Item(id) => (id.rem_euclid(i64::from(i32::MAX))) as i32,
+            LockKey::ScheduledRound => SCHEDULED_ROUND,
         }
     }
 }
@@ -45,7 +47,7 @@ async fn try_lock(txn: &DatabaseTransaction, key: LockKey) -> ApiResult<bool> {
     let row = txn
         .query_one_raw(Statement::from_sql_and_values(
             DbBackend::Postgres,
-            "SELECT pg_try_advisory_xact_lock($1) AS locked",
+            "SELECT pg_try_advisory_xact_lock(hashtext(current_schema()), $1) AS locked",
             [key.value().into()],
         ))
         .await?;

@@ -776,9 +776,10 @@ impl SyncService {
         run_id: i64,
         window: (NaiveDate, NaiveDate),
     ) -> Result<db::sync_runs::SyncCounts, Failure> {
-        let run = db::sync_runs::progress(&self.0.db, run_id, RunPhase::Fetching, Some(window))
-            .await
-            .map_err(Failure::Api)?;
+        let run =
+            db::sync_runs::progress(&self.0.db, run_id, RunPhase::Fetching, Some(window), None)
+                .await
+                .map_err(Failure::Api)?;
         self.announce(&run);
         let access_token = self.access_token(item).map_err(Failure::Api)?;
         let plan = fetch::FetchPlan {
@@ -788,10 +789,22 @@ impl SyncService {
             page_size: self.0.options.page_size,
             first_sync: item.last_success_at.is_none(),
         };
-        let fetched = fetch::fetch(self.0.plaid.as_ref(), &plan)
+        // Subscribers see every page ("page k of n"); the row is written at phase changes.
+        let fetching = run.clone();
+        let on_page = |done: u32, total: u32| {
+            let mut run = fetching.clone();
+            run.pages_fetched = i32::try_from(done).unwrap_or(i32::MAX);
+            run.pages_total = i32::try_from(total).ok();
+            self.announce(&run);
+        };
+        let fetched = fetch::fetch(self.0.plaid.as_ref(), &plan, &on_page)
             .await
             .map_err(Failure::Plaid)?;
-        let run = db::sync_runs::progress(&self.0.db, run_id, RunPhase::Storing, None)
+        let pages = (
+            i32::try_from(fetched.pages).unwrap_or(i32::MAX),
+            Some(i32::try_from(fetched.pages).unwrap_or(i32::MAX)),
+        );
+        let run = db::sync_runs::progress(&self.0.db, run_id, RunPhase::Storing, None, Some(pages))
             .await
             .map_err(Failure::Api)?;
         self.announce(&run);

@@ -69,12 +69,17 @@ async fn subscribe(socket: &mut Socket, query: &str) {
     }
 }
 
-const SUBSCRIPTION: &str =
-    "subscription { syncRunUpdated { id outcome phase trigger item { plaidItemId } } }";
+const SUBSCRIPTION: &str = "subscription { syncRunUpdated {
+    id outcome phase trigger transactionPagesFetched transactionPagesTotal
+    item { plaidItemId } } }";
 
 #[tokio::test]
 async fn a_sync_is_seen_through_every_phase_in_order() {
-    on_each_backend_with_plaid(SimulatorConfig::default(), |app| async move {
+    let config = SimulatorConfig {
+        transactions_per_item: 1200,
+        ..Default::default()
+    };
+    on_each_backend_with_plaid(config, |app| async move {
         let (_, token) = app.user("alice", Scope::Read).await;
         let (_, writer) = app.user("alice", Scope::Write).await;
         let item = link(&app, &writer, "ins_109508").await;
@@ -88,11 +93,14 @@ async fn a_sync_is_seen_through_every_phase_in_order() {
         );
         let mut socket = connect(&app, &token).await; // a read token may subscribe
         subscribe(&mut socket, SUBSCRIPTION).await;
+        // The whole history: 1,200 generated rows over 24 months, several pages of 500
+        // (how many fall in the window depends on the generated dates: n is read).
+        let start = chrono::Utc::now().date_naive() - chrono::Days::new(729);
         app.sync()
             .start_sync(
                 item_row(&app, item.row.id).await,
                 Trigger::Manual,
-                None,
+                Some(start),
                 None,
             )
             .unwrap();
@@ -102,20 +110,29 @@ async fn a_sync_is_seen_through_every_phase_in_order() {
             assert_eq!(message["type"], "next", "{message}");
             let run = &message["payload"]["data"]["syncRunUpdated"];
             assert_eq!(run["item"]["plaidItemId"], json!(item.plaid_item_id));
-            seen.push((run["outcome"].clone(), run["phase"].clone()));
+            seen.push((
+                run["outcome"].as_str().unwrap().to_owned(),
+                run["phase"].as_str().unwrap_or("-").to_owned(),
+                run["transactionPagesFetched"].as_i64().unwrap(),
+                run["transactionPagesTotal"].as_i64(),
+            ));
             if run["outcome"] != "RUNNING" {
                 break;
             }
         }
-        assert_eq!(
-            seen,
-            vec![
-                (json!("RUNNING"), json!("QUEUED")),
-                (json!("RUNNING"), json!("FETCHING")),
-                (json!("RUNNING"), json!("STORING")),
-                (json!("SUCCEEDED"), Value::Null),
-            ]
-        );
+        let n = seen[2].3.expect("the first page gave the total");
+        assert!(n >= 2, "several pages: {seen:?}");
+        let step = |outcome: &str, phase: &str, k: i64, total: Option<i64>| {
+            (outcome.to_owned(), phase.to_owned(), k, total)
+        };
+        let mut expected = vec![
+            step("RUNNING", "QUEUED", 0, None),
+            step("RUNNING", "FETCHING", 0, None),
+        ];
+        expected.extend((1..=n).map(|k| step("RUNNING", "FETCHING", k, Some(n))));
+        expected.push(step("RUNNING", "STORING", n, Some(n)));
+        expected.push(step("SUCCEEDED", "-", n, Some(n)));
+        assert_eq!(seen, expected);
     })
     .await;
 }

@@ -18,6 +18,10 @@ pub struct Model {
     pub outcome: String,
     /// While running: `queued`, `fetching` or `storing`.
     pub phase: Option<String>,
+    /// Transaction pages read from Plaid so far (restarts included).
+    pub pages_fetched: i32,
+    /// Pages the window takes, once Plaid's first page gave its total.
+    pub pages_total: Option<i32>,
     pub accounts_upserted: i32,
     pub securities_upserted: i32,
     pub holdings_upserted: i32,

@@ -112,6 +112,18 @@ impl SyncRun {
         }
     }
 
+    /// Pages of transactions read from Plaid so far (500 per page; a walk restarted
+    /// because rows arrived meanwhile counts again).
+    async fn transaction_pages_fetched(&self) -> i32 {
+        self.0.pages_fetched
+    }
+
+    /// Pages the transaction window takes by Plaid's total, once the first page told it;
+    /// with `transactionPagesFetched`, "page k of n".
+    async fn transaction_pages_total(&self) -> Option<i32> {
+        self.0.pages_total
+    }
+
     /// Where the run is while `outcome` is `RUNNING`; null once it ended.
     async fn phase(&self) -> Option<SyncRunPhase> {
         let phase = RunPhase::from_stored(self.0.phase.as_deref()?)?;
