@@ -42,8 +42,31 @@ pub use link::LinkToken;
 pub use crate::vocabulary::Trigger;
 
 /// Tries of a sync's database write when it fails on a passing fault (deadlock,
-/// serialization failure, lost connection), 50 ms, 200 ms, 800 ms apart.
+/// serialization failure, lost connection), 200 ms, 800 ms, 3.2 s apart.
 const STORE_ATTEMPTS: u32 = 4;
+
+/// Runs `write` again while it fails on a passing database fault (`Unavailable`), up to
+/// [`STORE_ATTEMPTS`] tries in all; any other outcome is returned as it is.
+async fn through_passing_faults<T, F, Fut>(what: &str, mut write: F) -> ApiResult<T>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = ApiResult<T>>,
+{
+    let mut attempt = 1;
+    loop {
+        match write().await {
+            Err(ApiError::Unavailable) if attempt < STORE_ATTEMPTS => {
+                tracing::warn!(
+                    attempt,
+                    "{what} failed on a passing database fault; trying again"
+                );
+                tokio::time::sleep(Duration::from_millis(50 << (2 * attempt))).await;
+                attempt += 1;
+            }
+            other => return other,
+        }
+    }
+}
 
 /// Longest a sync that asked for an institution refresh waits for Plaid's webhook before
 /// it reads what Plaid has.
@@ -670,23 +693,15 @@ impl SyncService {
         result: Result<db::sync_runs::SyncCounts, (String, String)>,
         now: chrono::DateTime<chrono::Utc>,
     ) -> Option<sync_runs::Model> {
-        let mut attempt = 1;
-        loop {
-            match db::sync_runs::finish(&self.0.db, run_id, result.clone(), now).await {
-                Ok(run) => return Some(run),
-                Err(ApiError::Unavailable) if attempt < STORE_ATTEMPTS => {
-                    tracing::warn!(
-                        run = run_id,
-                        attempt,
-                        "recording a run's end failed on a passing database fault; trying again"
-                    );
-                    tokio::time::sleep(Duration::from_millis(50 << (2 * attempt))).await;
-                    attempt += 1;
-                }
-                Err(err) => {
-                    tracing::warn!(run = run_id, code = err.code(), "recording a run's end");
-                    return None;
-                }
+        let recorded = through_passing_faults("recording a run's end", || {
+            db::sync_runs::finish(&self.0.db, run_id, result.clone(), now)
+        })
+        .await;
+        match recorded {
+            Ok(run) => Some(run),
+            Err(err) => {
+                tracing::warn!(run = run_id, code = err.code(), "recording a run's end");
+                None
             }
         }
     }
@@ -810,18 +825,11 @@ impl SyncService {
         self.announce(&run);
         // A deadlock, a serialization failure or a lost connection rolls the whole write
         // back: it is tried again from the start, a bounded number of times.
-        let mut attempt = 1;
-        let counts = loop {
-            match self.store_fetched(item, &fetched, window).await {
-                Err(ApiError::Unavailable) if attempt < STORE_ATTEMPTS => {
-                    tracing::warn!(item = %item.plaid_item_id, attempt, "storing a sync failed on a passing database fault; trying again");
-                    tokio::time::sleep(std::time::Duration::from_millis(50 << (2 * attempt))).await;
-                    attempt += 1;
-                }
-                other => break other.map_err(Failure::Api)?,
-            }
-        };
-        Ok(counts)
+        through_passing_faults("storing a sync", || {
+            self.store_fetched(item, &fetched, window)
+        })
+        .await
+        .map_err(Failure::Api)
     }
 
     /// One database transaction: the whole of a sync's writes, or nothing.
