@@ -403,7 +403,11 @@ pub fn plan<E: EntityTrait>(
         None => None,
     };
 
-    let count = count_statement(backend, select.clone().into_query());
+    // Only the filter matters to the count: an index that covers it answers alone.
+    let count = count_statement(
+        backend,
+        select.clone().select_only().expr(Expr::val(1)).into_query(),
+    );
     let mut query = select.clone();
     if let Some(values) = &after {
         query = query.filter(seek(ordering, values, Side::After, false));

@@ -323,3 +323,126 @@ async fn a_revoked_token_stops_at_once_though_tokens_are_cached() {
     })
     .await;
 }
+
+const NAMES: &str = r#"query($f: InvestmentTransactionFilter) {
+  investmentTransactions(first: 500, filter: $f) { totalCount nodes { name } }
+}"#;
+
+/// `name: { contains }` through the trigram index (SQLite FTS5, PostgreSQL `pg_trgm`)
+/// means what it meant as a plain `LIKE`: any case, literal `%`, `_` and `"`, needles
+/// shorter than a trigram, and names a later sync changes.
+#[tokio::test]
+async fn name_search_through_the_trigram_index_matches_like() {
+    on_each_backend(|app| async move {
+        let (user, token) = app.user("alice", Scope::Read).await;
+        let f = Fixture::new(&app, user);
+        let item = f.item("item", "ins_1", "Bank").await;
+        let account = f
+            .account(&item, "a", "A", "investment", "brokerage")
+            .await;
+        let names = [
+            "BUY 10 VTI @ 250",
+            "Dividend \"VTI\" 100% qualified",
+            "sell_all vti",
+            "Interest",
+        ];
+        let specs = |names: &[&'static str]| -> Vec<TxSpec<'_>> {
+            names
+                .iter()
+                .enumerate()
+                .map(|(i, name)| TxSpec {
+                    key: format!("n{i}"),
+                    account: &account,
+                    security: None,
+                    date: "2024-01-02",
+                    name,
+                    transaction_type: "cash",
+                    subtype: "deposit",
+                    amount: "1",
+                    quantity: "0",
+                })
+                .collect()
+        };
+        f.transactions(&specs(&names)).await;
+        let search = |needle: &'static str| {
+            let app = &app;
+            let token = &token;
+            async move {
+                let data = app
+                    .query(
+                        token,
+                        NAMES,
+                        json!({ "f": { "name": { "contains": needle } } }),
+                    )
+                    .await;
+                let mut found: Vec<String> = data["investmentTransactions"]["nodes"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|n| n["name"].as_str().unwrap().to_owned())
+                    .collect();
+                found.sort();
+                assert_eq!(
+                    data["investmentTransactions"]["totalCount"],
+                    json!(found.len())
+                );
+                found
+            }
+        };
+        let mark = app.statement_count();
+        assert_eq!(
+            search("vti").await,
+            [names[0], names[1], names[2]],
+            "any case"
+        );
+        // SQLite: the page and the count both read the index. PostgreSQL plans the `LIKE`
+        // on the `pg_trgm` index once the table is large (a handful of rows is read
+        // faster through the user's index): there the index must exist.
+        for statement in app
+            .statements_since(mark)
+            .iter()
+            .filter(|s| s.sql.contains("FROM \"investment_transactions\""))
+        {
+            if app.backend == Backend::Sqlite {
+                let plan = plan(&app, statement).await.join("\n");
+                assert!(
+                    plan.contains("VIRTUAL TABLE INDEX"),
+                    "{plan}\nfor {}",
+                    statement.sql
+                );
+            }
+        }
+        if app.backend != Backend::Sqlite {
+            let index = app
+                .db
+                .query_one_raw(Statement::from_string(
+                    sea_orm::DbBackend::Postgres,
+                    "SELECT indexdef FROM pg_indexes WHERE indexname = 'idx_transactions_name_trgm' \
+                     AND schemaname = current_schema()",
+                ))
+                .await
+                .unwrap()
+                .expect("the trigram index");
+            let definition: String = index.try_get("", "indexdef").unwrap();
+            assert!(definition.contains("gin_trgm_ops"), "{definition}");
+        }
+        assert_eq!(search("\"vti\"").await, [names[1]], "a literal quote");
+        assert_eq!(search("0% q").await, [names[1]], "a literal percent");
+        assert_eq!(search("l_a").await, [names[2]], "a literal underscore");
+        assert_eq!(search("ll vx").await, Vec::<String>::new(), "no match");
+        assert_eq!(search("in").await, [names[3]], "shorter than a trigram");
+        assert_eq!(search("@").await, [names[0]], "one character");
+
+        // A later sync renames a row: the index follows.
+        let renamed = [
+            "BUY 10 VXUS @ 60",
+            "Dividend \"VTI\" 100% qualified",
+            "sell_all vti",
+            "Interest",
+        ];
+        f.transactions(&specs(&renamed)).await;
+        assert_eq!(search("vxus").await, [renamed[0]]);
+        assert_eq!(search("vti").await, [names[1], names[2]]);
+    })
+    .await;
+}
