@@ -145,7 +145,10 @@ pub fn router(state: AppState, options: &HttpOptions) -> Router {
         .map(Arc::from);
     Router::new()
         .route("/", get(|| async { Redirect::temporary("/graphiql") }))
-        .route("/graphql", axum::routing::post(graphql::execute))
+        .route(
+            "/graphql",
+            axum::routing::post(graphql::execute).get(graphql::execute),
+        )
         .route("/graphql/ws", get(graphql::subscriptions))
         .route("/graphiql", get(graphql::graphiql))
         .route("/graphiql/assets/{file}", get(graphql::graphiql_asset))

@@ -16,6 +16,7 @@ mod filters;
 mod isolation;
 mod loaders;
 mod metrics;
+mod over_http;
 mod pagination;
 mod portfolio;
 mod replicas;
