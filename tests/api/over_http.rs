@@ -150,3 +150,53 @@ async fn requests_that_are_not_graphql_get_a_json_error_with_a_code() {
         }
     }
 }
+
+/// Text filters, `in:` lists and id lists are bounded: beyond the bound, `BAD_USER_INPUT`
+/// before any SQL, in GraphQL and in the CSV export alike (which then sends no CSV).
+#[tokio::test]
+async fn oversized_inputs_are_refused_before_any_sql() {
+    let app = TestApp::start(Backend::Sqlite).await;
+    let (_, token) = app.user("alice", Scope::Read).await;
+    // Warm the token cache, so that the refused requests below would run SQL only for
+    // their filters.
+    app.query(&token, "{ viewer { name } }", json!({})).await;
+    let long = "x".repeat(201);
+    let many: Vec<String> = (0..501).map(|i| format!("t{i}")).collect();
+    let filters = [
+        json!({ "name": { "contains": long } }),
+        json!({ "name": { "eq": long } }),
+        json!({ "type": { "in": many } }),
+        json!({ "institutionIds": many }),
+    ];
+    const QUERY: &str = "query($f: InvestmentTransactionFilter) { investmentTransactions(filter: $f) { totalCount } }";
+    for filter in &filters {
+        let mark = app.statement_count();
+        let code = app.error_code(&token, QUERY, json!({ "f": filter })).await;
+        assert_eq!(code, "BAD_USER_INPUT", "{filter}");
+        assert_eq!(app.statement_count(), mark, "no SQL for {filter}");
+
+        let url = reqwest::Url::parse_with_params(
+            &format!("{}/export/investment_transactions.csv", app.base_url),
+            &[("filter", filter.to_string())],
+        )
+        .unwrap();
+        let response = reqwest::Client::new()
+            .get(url)
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 400, "export {filter}");
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(body["code"], "BAD_USER_INPUT", "export {filter}");
+        assert_eq!(
+            app.statement_count(),
+            mark,
+            "no SQL for the export of {filter}"
+        );
+    }
+    // At the bound, accepted.
+    let at_bound = json!({ "name": { "contains": "x".repeat(200) } });
+    let data = app.query(&token, QUERY, json!({ "f": at_bound })).await;
+    assert_eq!(data["investmentTransactions"]["totalCount"], 0);
+}
