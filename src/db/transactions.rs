@@ -52,12 +52,26 @@ pub fn select(
     user_id: i64,
     f: &TransactionFilter,
 ) -> Select<transactions::Entity> {
-    let mut select = transactions::Entity::find()
-        .filter(transactions::Column::UserId.eq(user_id))
-        .filter(
-            f.scope
-                .condition(user_id, col(transactions::Column::AccountId)),
-        );
+    let candidates = f
+        .name
+        .as_ref()
+        .and_then(|m| m.contains.as_deref())
+        .and_then(|needle| name_candidates(backend, needle));
+    let owner = match candidates {
+        // Without statistics (the application never runs ANALYZE) SQLite would walk the
+        // user's index and probe the trigram matches for each of their rows; `+` keeps
+        // it from using that index, so it starts from the matches (a count over 22,000
+        // matches of 1,000,000 rows: 286 ms walking, a tenth of that from the matches).
+        Some(_) => Condition::all().add(Expr::cust_with_values(
+            "+\"investment_transactions\".\"user_id\" = ?",
+            [user_id],
+        )),
+        None => Condition::all().add(transactions::Column::UserId.eq(user_id)),
+    };
+    let mut select = transactions::Entity::find().filter(owner).filter(
+        f.scope
+            .condition(user_id, col(transactions::Column::AccountId)),
+    );
     if let Some(ids) = &f.security_ids {
         select = select.filter(filter::in_ids(col(transactions::Column::SecurityId), ids));
     }
@@ -85,14 +99,10 @@ pub fn select(
     if let Some(r) = &f.amount {
         select = select.filter(filter::decimal_range(backend, &amount(), r));
     }
+    if let Some(candidates) = candidates {
+        select = select.filter(candidates);
+    }
     if let Some(m) = &f.name {
-        if let Some(candidates) = m
-            .contains
-            .as_deref()
-            .and_then(|n| name_candidates(backend, n))
-        {
-            select = select.filter(candidates);
-        }
         select = select.filter(filter::text(col(transactions::Column::Name), m));
     }
     if let Some(cancelled) = f.cancelled {
