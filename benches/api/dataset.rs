@@ -21,13 +21,13 @@ use investments::db::entities::{
 use investments::db::{self, Numeric};
 use rust_decimal::Decimal;
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QuerySelect,
-    Set, TransactionTrait,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, Iterable, QueryFilter,
+    QuerySelect, Set, TransactionTrait,
 };
 
-/// Rows per multi-row `INSERT`: about 20 bound values a row stays below SQLite's limit
-/// of 32,766 bound values per statement (PostgreSQL's is 65,535).
-const ROWS_PER_INSERT: usize = 1_000;
+/// Bound values per multi-row `INSERT`: below SQLite's limit of 32,766 (PostgreSQL's is
+/// 65,535); rows per statement follow from the table's column count.
+const VALUES_PER_INSERT: usize = 32_000;
 /// The last day with transactions; fixed, so the data does not depend on the day it runs.
 pub const LAST_DAY: (i32, u32, u32) = (2026, 6, 30);
 /// Days of transactions, ending on [`LAST_DAY`] (24 months).
@@ -367,7 +367,7 @@ fn stamp() -> DateTime<Utc> {
     DateTime::from_timestamp(1_782_777_600, 0).expect("timestamp")
 }
 
-/// Inserts `rows` in multi-row statements of [`ROWS_PER_INSERT`].
+/// Inserts `rows` in multi-row statements of as many rows as [`VALUES_PER_INSERT`] allows.
 async fn insert_all<E, C>(
     conn: &C,
     rows: impl IntoIterator<Item = E::ActiveModel>,
@@ -376,9 +376,10 @@ where
     E: EntityTrait,
     C: ConnectionTrait,
 {
+    let per_insert = VALUES_PER_INSERT / E::Column::iter().count();
     let mut rows = rows.into_iter().peekable();
     while rows.peek().is_some() {
-        let chunk: Vec<E::ActiveModel> = rows.by_ref().take(ROWS_PER_INSERT).collect();
+        let chunk: Vec<E::ActiveModel> = rows.by_ref().take(per_insert).collect();
         E::insert_many(chunk).exec_without_returning(conn).await?;
     }
     Ok(())

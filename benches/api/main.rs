@@ -30,7 +30,7 @@ use serde_json::Value;
 use crate::dataset::Shape;
 use crate::load::{Limits, Measurement, Operation};
 use crate::queries::QueryShape;
-use crate::record::Recorder;
+use crate::record::{Recorded, Recorder};
 
 /// What one run does.
 struct Settings {
@@ -227,9 +227,9 @@ async fn bump(conn: &DatabaseConnection, user_id: i64) {
         .expect("bump data version");
 }
 
-fn replay_operation(conn: &DatabaseConnection, statements: &[Statement]) -> Operation {
+fn replay_operation(conn: &DatabaseConnection, recorded: &[Recorded]) -> Operation {
     let conn = conn.clone();
-    let statements: Arc<[Statement]> = statements.into();
+    let statements: Arc<[Statement]> = recorded.iter().map(|r| r.statement.clone()).collect();
     Arc::new(move || {
         let conn = conn.clone();
         let statements = statements.clone();
@@ -275,17 +275,18 @@ fn line(label: &str, clients: usize, ours: &Measurement, raw: &Measurement) -> S
     )
 }
 
-fn print_statements(recorded: &[(String, Vec<Statement>)]) {
-    println!("\nstatements per request, in the order they finished:");
+/// Each shape's statements with their time in the recorded request (alone on the
+/// server, so without queueing).
+fn print_statements(recorded: &[(String, Vec<Recorded>)]) {
+    println!("\nstatements per request, in the order they finished, with their time alone:");
     for (label, statements) in recorded {
         println!("{label} ({} statements)", statements.len());
-        for statement in statements {
-            let values = statement
-                .values
-                .as_ref()
-                .map(|v| v.0.len())
-                .unwrap_or_default();
-            println!("  {} -- {values} values", statement.sql);
+        for r in statements {
+            println!(
+                "  {:>8.2} ms  {}",
+                ms(r.elapsed),
+                record::compact(&r.statement.sql)
+            );
         }
     }
 }

@@ -14,10 +14,17 @@ use std::time::{Duration, Instant};
 
 use sea_orm::{ConnectionTrait, DatabaseConnection, Statement};
 
+/// A statement a request ran, and how long it took inside the driver (rows read).
+#[derive(Clone, Debug)]
+pub struct Recorded {
+    pub statement: Statement,
+    pub elapsed: Duration,
+}
+
 #[derive(Default)]
 pub struct Recorder {
     on: AtomicBool,
-    statements: Mutex<Vec<Statement>>,
+    statements: Mutex<Vec<Recorded>>,
 }
 
 impl Recorder {
@@ -31,7 +38,10 @@ impl Recorder {
                 hook.statements
                     .lock()
                     .expect("not poisoned")
-                    .push(info.statement.clone());
+                    .push(Recorded {
+                        statement: info.statement.clone(),
+                        elapsed: info.elapsed,
+                    });
             }
         });
         recorder
@@ -39,7 +49,7 @@ impl Recorder {
 
     /// Runs `work` with recording on and returns its output and the statements it ran,
     /// in the order they finished. Nothing else may use the connection meanwhile.
-    pub async fn record<T>(&self, work: impl Future<Output = T>) -> (T, Vec<Statement>) {
+    pub async fn record<T>(&self, work: impl Future<Output = T>) -> (T, Vec<Recorded>) {
         self.statements.lock().expect("not poisoned").clear();
         self.on.store(true, Ordering::SeqCst);
         let output = work.await;
@@ -58,4 +68,77 @@ pub async fn replay(conn: &DatabaseConnection, statements: &[Statement]) -> Dura
             .unwrap_or_else(|e| panic!("replaying {}: {e}", statement.sql));
     }
     started.elapsed()
+}
+
+/// `sql` shortened for reading: a run of plain columns of one table becomes
+/// `"table".<N columns>`, and a list of four or more placeholders (`?` or `$n`) becomes `(<N values>)`.
+pub fn compact(sql: &str) -> String {
+    let mut out = String::with_capacity(sql.len());
+    let mut rest = sql;
+    // Column lists: between `SELECT ` and the next ` FROM `.
+    while let Some(start) = rest.find("SELECT ") {
+        let (head, tail) = rest.split_at(start + "SELECT ".len());
+        out.push_str(head);
+        let Some(end) = tail.find(" FROM ") else {
+            rest = tail;
+            break;
+        };
+        out.push_str(&compact_columns(&tail[..end]));
+        rest = &tail[end..];
+    }
+    out.push_str(rest);
+    compact_placeholders(&out)
+}
+
+fn plain_column(item: &str) -> Option<&str> {
+    let (table, column) = item.split_once("\".\"")?;
+    let ok = table.starts_with('"') && column.ends_with('"') && !column.contains(' ');
+    ok.then_some(&table[1..])
+}
+
+fn compact_columns(list: &str) -> String {
+    let items: Vec<&str> = list.split(", ").collect();
+    let mut parts: Vec<String> = Vec::new();
+    let mut i = 0;
+    while i < items.len() {
+        let table = plain_column(items[i]);
+        let run = items[i..]
+            .iter()
+            .take_while(|item| table.is_some() && plain_column(item) == table)
+            .count();
+        if run >= 4 {
+            parts.push(format!("\"{}\".<{run} columns>", table.unwrap_or_default()));
+            i += run;
+        } else {
+            parts.push(items[i].to_owned());
+            i += 1;
+        }
+    }
+    parts.join(", ")
+}
+
+fn placeholder(item: &str) -> bool {
+    item == "?"
+        || item
+            .strip_prefix('$')
+            .is_some_and(|n| n.parse::<u32>().is_ok())
+}
+
+fn compact_placeholders(sql: &str) -> String {
+    let mut out = String::with_capacity(sql.len());
+    let mut rest = sql;
+    while let Some(open) = rest.find('(') {
+        out.push_str(&rest[..=open]);
+        rest = &rest[open + 1..];
+        let Some(close) = rest.find(')') else {
+            continue;
+        };
+        let items: Vec<&str> = rest[..close].split(", ").collect();
+        if items.len() >= 4 && items.iter().all(|i| placeholder(i)) {
+            out.push_str(&format!("<{} values>", items.len()));
+            rest = &rest[close..];
+        }
+    }
+    out.push_str(rest);
+    out
 }
