@@ -22,7 +22,7 @@ use investments::db::{self, Numeric};
 use rust_decimal::Decimal;
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, Iterable, QueryFilter,
-    QuerySelect, Set, TransactionTrait,
+    QuerySelect, QueryTrait, Set, Statement, TransactionTrait,
 };
 
 /// Bound values per multi-row `INSERT`: below SQLite's limit of 32,766 (PostgreSQL's is
@@ -362,26 +362,127 @@ fn transaction(
     }
 }
 
+/// What the transaction generator counts for the checks (see [`Dataset`]).
+#[derive(Default)]
+struct Counts {
+    recent_of_first_account: usize,
+    buys: usize,
+    popular_named: usize,
+}
+
+/// The transactions of the dataset as `ActiveModel`s, in date order, counting as it goes.
+struct TransactionRows {
+    shape: Shape,
+    specs: Vec<SecuritySpec>,
+    account_ids: Vec<i64>,
+    security_ids: Vec<i64>,
+    user_id: i64,
+    first_day: NaiveDate,
+    recent_from: NaiveDate,
+    now: DateTime<Utc>,
+    next: usize,
+    counts: Counts,
+}
+
+impl Iterator for TransactionRows {
+    type Item = transactions::ActiveModel;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.next >= self.shape.transactions {
+            return None;
+        }
+        let i = self.next;
+        self.next += 1;
+        let row = transaction(&self.shape, &self.specs, self.first_day, i);
+        if row.account == 0 && row.date >= self.recent_from {
+            self.counts.recent_of_first_account += 1;
+        }
+        if matches!(row.kind, Kind::Buy) {
+            self.counts.buys += 1;
+        }
+        if row.name.contains(POPULAR_TICKER) {
+            self.counts.popular_named += 1;
+        }
+        let (kind, subtype) = row.kind.type_and_subtype();
+        Some(transactions::ActiveModel {
+            user_id: Set(self.user_id),
+            account_id: Set(self.account_ids[row.account]),
+            security_id: Set(row.security.map(|s| self.security_ids[s])),
+            plaid_investment_transaction_id: Set(format!("bench-tx-{i:08}")),
+            cancel_transaction_id: Set(None),
+            date: Set(row.date),
+            transaction_datetime: Set(None),
+            name: Set(row.name),
+            quantity: Set(Numeric(row.quantity)),
+            amount: Set(Numeric(row.amount)),
+            price: Set(Numeric(row.price)),
+            fees: Set(row.fees.map(Numeric)),
+            transaction_type: Set(kind.to_owned()),
+            subtype: Set(subtype.to_owned()),
+            iso_currency_code: Set(Some(row.currency.to_owned())),
+            unofficial_currency_code: Set(None),
+            cancelled: Set(false),
+            cancelled_by: Set(None),
+            created_at: Set(self.now),
+            updated_at: Set(self.now),
+            ..Default::default()
+        })
+    }
+}
+
 /// The fixed time every row was "created" and "updated".
 fn stamp() -> DateTime<Utc> {
     DateTime::from_timestamp(1_782_777_600, 0).expect("timestamp")
 }
 
-/// Inserts `rows` in multi-row statements of as many rows as [`VALUES_PER_INSERT`] allows.
-async fn insert_all<E, C>(
+/// Inserts `rows` in multi-row statements of as many rows as [`VALUES_PER_INSERT`] allows,
+/// and gives the iterator back (with whatever it counted). A blocking thread builds the
+/// statements while the database runs the previous one: on two cores, generating rows
+/// and binding values costs about as much as the database's work.
+async fn insert_all<E, C, I>(conn: &C, mut rows: I) -> Result<I, DbErr>
+where
+    E: EntityTrait,
+    E::ActiveModel: Send,
+    C: ConnectionTrait,
+    I: Iterator<Item = E::ActiveModel> + Send + 'static,
+{
+    let backend = conn.get_database_backend();
+    let per_insert = VALUES_PER_INSERT / E::Column::iter().count();
+    let (sender, mut statements) = tokio::sync::mpsc::channel::<Statement>(2);
+    let producer = tokio::task::spawn_blocking(move || {
+        loop {
+            let chunk: Vec<E::ActiveModel> = rows.by_ref().take(per_insert).collect();
+            if chunk.is_empty()
+                || sender
+                    .blocking_send(E::insert_many(chunk).build(backend))
+                    .is_err()
+            {
+                return rows;
+            }
+        }
+    });
+    while let Some(statement) = statements.recv().await {
+        if let Err(e) = conn.execute_raw(statement).await {
+            drop(statements);
+            let _ = producer.await;
+            return Err(e);
+        }
+    }
+    Ok(producer.await.expect("row producer"))
+}
+
+/// [`insert_all`] for the small tables, whose rows borrow from the builder.
+async fn insert_rows<E, C>(
     conn: &C,
     rows: impl IntoIterator<Item = E::ActiveModel>,
 ) -> Result<(), DbErr>
 where
     E: EntityTrait,
+    E::ActiveModel: Send,
     C: ConnectionTrait,
 {
-    let per_insert = VALUES_PER_INSERT / E::Column::iter().count();
-    let mut rows = rows.into_iter().peekable();
-    while rows.peek().is_some() {
-        let chunk: Vec<E::ActiveModel> = rows.by_ref().take(per_insert).collect();
-        E::insert_many(chunk).exec_without_returning(conn).await?;
-    }
+    let rows: Vec<E::ActiveModel> = rows.into_iter().collect();
+    insert_all::<E, C, _>(conn, rows.into_iter()).await?;
     Ok(())
 }
 
@@ -421,7 +522,7 @@ pub async fn build(conn: &DatabaseConnection, shape: Shape) -> Result<Dataset, D
     let now = stamp();
     let txn = conn.begin().await?;
 
-    insert_all::<plaid_items::Entity, _>(
+    insert_rows::<plaid_items::Entity, _>(
         &txn,
         (0..shape.items).map(|i| plaid_items::ActiveModel {
             user_id: Set(user_id),
@@ -455,7 +556,7 @@ pub async fn build(conn: &DatabaseConnection, shape: Shape) -> Result<Dataset, D
         ("401k", "investment", "401k"),
         ("Crypto", "investment", "crypto exchange"),
     ];
-    insert_all::<accounts::Entity, _>(
+    insert_rows::<accounts::Entity, _>(
         &txn,
         (0..shape.accounts()).map(|a| {
             let (name, kind, subtype) = ACCOUNT_KINDS[a % ACCOUNT_KINDS.len()];
@@ -488,7 +589,7 @@ pub async fn build(conn: &DatabaseConnection, shape: Shape) -> Result<Dataset, D
         .collect();
 
     let specs: Vec<SecuritySpec> = (0..shape.securities).map(security_spec).collect();
-    insert_all::<securities::Entity, _>(
+    insert_rows::<securities::Entity, _>(
         &txn,
         specs
             .iter()
@@ -530,7 +631,7 @@ pub async fn build(conn: &DatabaseConnection, shape: Shape) -> Result<Dataset, D
     let holdings_rows = (0..shape.accounts()).flat_map(|a| {
         (0..shape.holdings_per_account).map(move |j| (a, (a * stride + j) % shape.securities))
     });
-    insert_all::<holdings::Entity, _>(
+    insert_rows::<holdings::Entity, _>(
         &txn,
         holdings_rows.map(|(a, s)| {
             let mut rng = Rng(0x401D ^ ((a as u64) << 32 | s as u64));
@@ -558,48 +659,21 @@ pub async fn build(conn: &DatabaseConnection, shape: Shape) -> Result<Dataset, D
     )
     .await?;
 
-    let first_account = account_ids[0];
-    let needle = POPULAR_TICKER.to_lowercase();
-    let mut recent_of_first_account = 0;
-    let mut buys = 0;
-    let mut popular_named = 0;
-    let rows = (0..shape.transactions).map(|i| {
-        let row = transaction(&shape, &specs, first_day, i);
-        if account_ids[row.account] == first_account && row.date >= recent_from {
-            recent_of_first_account += 1;
-        }
-        if matches!(row.kind, Kind::Buy) {
-            buys += 1;
-        }
-        if row.name.to_lowercase().contains(&needle) {
-            popular_named += 1;
-        }
-        let (kind, subtype) = row.kind.type_and_subtype();
-        transactions::ActiveModel {
-            user_id: Set(user_id),
-            account_id: Set(account_ids[row.account]),
-            security_id: Set(row.security.map(|s| security_ids[s])),
-            plaid_investment_transaction_id: Set(format!("bench-tx-{i:08}")),
-            cancel_transaction_id: Set(None),
-            date: Set(row.date),
-            transaction_datetime: Set(None),
-            name: Set(row.name),
-            quantity: Set(Numeric(row.quantity)),
-            amount: Set(Numeric(row.amount)),
-            price: Set(Numeric(row.price)),
-            fees: Set(row.fees.map(Numeric)),
-            transaction_type: Set(kind.to_owned()),
-            subtype: Set(subtype.to_owned()),
-            iso_currency_code: Set(Some(row.currency.to_owned())),
-            unofficial_currency_code: Set(None),
-            cancelled: Set(false),
-            cancelled_by: Set(None),
-            created_at: Set(now),
-            updated_at: Set(now),
-            ..Default::default()
-        }
-    });
-    insert_all::<transactions::Entity, _>(&txn, rows).await?;
+    let rows = TransactionRows {
+        shape,
+        specs,
+        account_ids: account_ids.clone(),
+        security_ids,
+        user_id,
+        first_day,
+        recent_from,
+        now,
+        next: 0,
+        counts: Counts::default(),
+    };
+    let counts = insert_all::<transactions::Entity, _, _>(&txn, rows)
+        .await?
+        .counts;
 
     txn.commit().await?;
     analyze(conn).await?;
@@ -610,10 +684,10 @@ pub async fn build(conn: &DatabaseConnection, shape: Shape) -> Result<Dataset, D
         holdings: shape.accounts() * shape.holdings_per_account,
         first_item_holdings: shape.accounts_per_item * shape.holdings_per_account,
         last_day,
-        recent_of_first_account,
+        recent_of_first_account: counts.recent_of_first_account,
         recent_from,
-        buys,
-        popular_named,
+        buys: counts.buys,
+        popular_named: counts.popular_named,
     })
 }
 

@@ -80,13 +80,19 @@ async fn run(database_url: Option<String>, settings: &Settings) {
     let mut conn = bench_db.conn.clone();
     let recorder = Recorder::install(&mut conn);
 
+    println!(
+        "\n{} CPUs, {}; load average {}",
+        std::thread::available_parallelism().map_or(0, |n| n.get()),
+        cpu_model(),
+        load_average()
+    );
     let started = Instant::now();
     let dataset = dataset::build(&conn, settings.shape)
         .await
         .expect("dataset");
     let built_in = started.elapsed();
     println!(
-        "\n{}: {} transactions, {} holdings, {} securities, {} accounts, {} items \
+        "{}: {} transactions, {} holdings, {} securities, {} accounts, {} items \
          built in {:.1} s ({:.0} transactions/s); RSS {} MiB",
         bench_db.label,
         settings.shape.transactions,
@@ -307,4 +313,24 @@ fn memory_kib(field: &str) -> u64 {
             })
         })
         .unwrap_or(0)
+}
+
+/// The 1, 5 and 15 minute load averages: other work on the machine skews every figure.
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|_| "unknown".to_owned())
+}
+
+fn cpu_model() -> String {
+    std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|info| {
+            info.lines().find_map(|l| {
+                l.strip_prefix("model name")?
+                    .split_once(':')
+                    .map(|(_, m)| m.trim().to_owned())
+            })
+        })
+        .unwrap_or_else(|| "unknown CPU".to_owned())
 }
