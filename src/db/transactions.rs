@@ -4,12 +4,12 @@ use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use sea_orm::sea_query::{Expr, Query};
 use sea_orm::{
-    ColumnTrait, DatabaseConnection, DbBackend, EntityTrait, ExprTrait, QueryFilter, QuerySelect,
-    Select,
+    ColumnTrait, Condition, DatabaseConnection, DbBackend, EntityTrait, ExprTrait, QueryFilter,
+    QuerySelect, Select,
 };
 
 use super::accounts::AccountScope;
-use super::decimal::comparable;
+use super::decimal::{Keyed, sort_key};
 use super::entities::{investment_transactions as transactions, securities};
 use super::filter::{self, Range, TextMatch};
 use super::page::{self, KeyKind, OrderBy, Page, PageRequest};
@@ -38,6 +38,13 @@ pub enum TransactionOrderField {
 
 fn col(c: transactions::Column) -> Expr {
     Expr::col((transactions::Entity, c))
+}
+
+fn amount() -> Keyed {
+    Keyed {
+        value: col(transactions::Column::Amount),
+        key: col(transactions::Column::AmountKey),
+    }
 }
 
 pub fn select(
@@ -76,19 +83,40 @@ pub fn select(
         select = select.filter(filter::range(col(transactions::Column::Date), r));
     }
     if let Some(r) = &f.amount {
-        select = select.filter(filter::decimal_range(
-            backend,
-            col(transactions::Column::Amount),
-            r,
-        ));
+        select = select.filter(filter::decimal_range(backend, &amount(), r));
     }
     if let Some(m) = &f.name {
+        if let Some(candidates) = m
+            .contains
+            .as_deref()
+            .and_then(|n| name_candidates(backend, n))
+        {
+            select = select.filter(candidates);
+        }
         select = select.filter(filter::text(col(transactions::Column::Name), m));
     }
     if let Some(cancelled) = f.cancelled {
         select = select.filter(transactions::Column::Cancelled.eq(cancelled));
     }
     select
+}
+
+/// On SQLite, the rows whose name may contain `needle`, from the FTS5 trigram index the
+/// migrations keep (`investment_transactions_name`): a superset of the `LIKE` matches
+/// (trigrams fold case beyond ASCII), which the `LIKE` beside it then confirms. Trigrams
+/// need three characters; shorter needles, and PostgreSQL (whose `pg_trgm` index serves
+/// the `LIKE` itself), get `None`.
+fn name_candidates(backend: DbBackend, needle: &str) -> Option<Condition> {
+    if backend != DbBackend::Sqlite || needle.chars().count() < 3 {
+        return None;
+    }
+    // A phrase of the needle's trigrams: its substring occurrences.
+    let phrase = format!("\"{}\"", needle.replace('"', "\"\""));
+    Some(Condition::all().add(Expr::cust_with_values(
+        "\"investment_transactions\".\"id\" IN (SELECT rowid FROM investment_transactions_name \
+         WHERE investment_transactions_name MATCH ?)",
+        [phrase],
+    )))
 }
 
 /// The row's currency (see [`super::holdings::currency_of_row`]).
@@ -128,23 +156,27 @@ pub async fn page(
         },
         |field| match field {
             TransactionOrderField::Date => ("date", col(transactions::Column::Date), KeyKind::Date),
-            TransactionOrderField::Amount => (
-                "amount",
-                comparable(backend, col(transactions::Column::Amount)),
-                KeyKind::Decimal,
-            ),
+            TransactionOrderField::Amount => {
+                ("amount", amount().expr(backend), KeyKind::decimal(backend))
+            }
         },
         col(transactions::Column::Id),
     );
     page::fetch(db, select(backend, user_id, f), &ordering, request).await
 }
 
-/// Inserts or updates transactions by Plaid `investment_transaction_id`. A stored row's
-/// cancellation is kept: only the cancel matching of a sync changes it.
+/// Inserts or updates transactions by Plaid `investment_transaction_id`, with the amount's
+/// order key. A stored row's cancellation is kept: only the cancel matching of a sync
+/// changes it.
 pub async fn upsert<C: sea_orm::ConnectionTrait>(
     conn: &C,
-    rows: Vec<transactions::ActiveModel>,
+    mut rows: Vec<transactions::ActiveModel>,
 ) -> ApiResult<()> {
+    for row in &mut rows {
+        if let Some(amount) = row.amount.try_as_ref() {
+            row.amount_key = sea_orm::Set(sort_key(amount.0));
+        }
+    }
     super::upsert_many_keeping::<transactions::Entity, _>(
         conn,
         rows,

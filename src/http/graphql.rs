@@ -33,7 +33,7 @@ pub async fn execute(
     request: GraphQLRequest,
 ) -> Response {
     let started = std::time::Instant::now();
-    let viewer = match super::auth::viewer(&state.db, &headers).await {
+    let viewer = match super::auth::viewer(&state, &headers).await {
         Ok(viewer) => viewer,
         Err(err) => {
             // Refused before the schema (and its metrics extension) saw the request.
@@ -42,13 +42,30 @@ pub async fn execute(
             return error_response(err);
         }
     };
-    let (viewer, loaders, analytics) = graphql::request_data(&state.db, &state.analytics, viewer);
-    let request = request
-        .into_inner()
-        .data(viewer)
-        .data(loaders)
-        .data(analytics);
-    GraphQLResponse::from(state.schema.execute(request).await).into_response()
+    let mut request = request.into_inner();
+    request.data = graphql::request_data(&state.db, &state.analytics, &state.tokens, viewer);
+    let response = state.schema.execute(request).await;
+    let unavailable = unavailable(&response);
+    let mut response = GraphQLResponse::from(response).into_response();
+    if unavailable {
+        // Nothing could be answered because the database is down: the same retryable 503
+        // (with `Retry-After`) as when it fails before execution.
+        *response.status_mut() = StatusCode::SERVICE_UNAVAILABLE;
+    }
+    response
+}
+
+/// True when a response has no data and every error is `SERVICE_UNAVAILABLE`.
+fn unavailable(response: &async_graphql::Response) -> bool {
+    let code = ApiError::Unavailable.code();
+    response.data == async_graphql::Value::Null
+        && !response.errors.is_empty()
+        && response.errors.iter().all(|e| {
+            e.extensions
+                .as_ref()
+                .and_then(|x| x.get("code"))
+                .is_some_and(|c| *c == async_graphql::Value::from(code))
+        })
 }
 
 /// `GET /graphql/ws`: subscriptions over `graphql-transport-ws` (and the older
@@ -77,16 +94,15 @@ pub async fn subscriptions(
                     if let Some(value) = token.and_then(|t| HeaderValue::from_str(t).ok()) {
                         headers.insert(header::AUTHORIZATION, value);
                     }
-                    let viewer = super::auth::viewer(&state.db, &headers)
+                    let viewer = super::auth::viewer(&state, &headers)
                         .await
                         .map_err(async_graphql::Error::from)?;
-                    let (viewer, loaders, analytics) =
-                        graphql::request_data(&state.db, &state.analytics, viewer);
-                    let mut data = async_graphql::Data::default();
-                    data.insert(viewer);
-                    data.insert(loaders);
-                    data.insert(analytics);
-                    Ok(data)
+                    Ok(graphql::request_data(
+                        &state.db,
+                        &state.analytics,
+                        &state.tokens,
+                        viewer,
+                    ))
                 })
                 .serve()
         })

@@ -65,6 +65,8 @@ pub struct AppState {
     pub clock: Clock,
     /// Computed portfolio figures, per user and data version.
     pub analytics: Arc<crate::portfolio::AnalyticsCache>,
+    /// Recently verified API tokens.
+    pub tokens: crate::auth::TokenCache,
 }
 
 impl AppState {
@@ -79,6 +81,7 @@ impl AppState {
             db,
             graphiql_headers: Vec::new(),
             analytics: Arc::new(crate::portfolio::AnalyticsCache::default()),
+            tokens: crate::auth::TokenCache::default(),
         }
     }
 }

@@ -23,6 +23,7 @@ mod returns;
 mod scenarios;
 mod schema;
 mod secrets;
+mod seek;
 mod simulator;
 mod subscriptions;
 mod supervisor;
