@@ -14,6 +14,7 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
+use investments::db::decimal::sort_key;
 use investments::db::entities::{
     accounts, investment_holdings as holdings, investment_transactions as transactions,
     plaid_items, securities,
@@ -415,6 +416,7 @@ impl Iterator for TransactionRows {
             name: Set(row.name),
             quantity: Set(Numeric(row.quantity)),
             amount: Set(Numeric(row.amount)),
+            amount_key: Set(sort_key(row.amount)),
             price: Set(Numeric(row.price)),
             fees: Set(row.fees.map(Numeric)),
             transaction_type: Set(kind.to_owned()),
@@ -650,6 +652,8 @@ pub async fn build(conn: &DatabaseConnection, shape: Shape) -> Result<Dataset, D
                 institution_price: Set(Numeric(price)),
                 institution_price_as_of: Set(Some(last_day)),
                 institution_value: Set(Numeric(value)),
+                institution_value_key: Set(sort_key(value)),
+                quantity_key: Set(sort_key(quantity)),
                 iso_currency_code: Set(Some(spec.currency.to_owned())),
                 created_at: Set(now),
                 updated_at: Set(now),
