@@ -7,9 +7,10 @@
 //!
 //! Rows go in through the entities' `ActiveModel`s, so every column the schema requires
 //! is set the way the application sets it; a new column is one line in the row builder.
-//! Speed comes from multi-row `INSERT`s of [`ROWS_PER_INSERT`] rows inside one database
-//! transaction, and from writing transactions in date order, so that the date-leading
-//! indexes grow at their ends instead of splitting pages all over.
+//! Speed comes from multi-row `INSERT`s of as many rows as [`VALUES_PER_INSERT`] bound
+//! values allow, inside one database transaction, built on another thread while the
+//! database runs the previous one, and from writing transactions in date order, so that
+//! the date-leading indexes grow at their ends instead of splitting pages all over.
 
 use std::collections::HashMap;
 
