@@ -3,8 +3,13 @@
 //! A token is 256 random bits, shown once when created. Only its SHA-256 is stored; a
 //! token has enough entropy that a fast hash is the right tool (no password stretching).
 
+use std::num::NonZeroUsize;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use lru::LruCache;
 use rand::RngCore;
 use sea_orm::DatabaseConnection;
 use sha2::{Digest, Sha256};
@@ -86,12 +91,16 @@ pub async fn issue_token(
     Ok(IssuedToken { token, record })
 }
 
-/// The viewer a bearer token stands for, or `UNAUTHENTICATED`.
+/// The viewer a bearer token stands for, or `UNAUTHENTICATED`; always from the database.
 pub async fn authenticate(db: &DatabaseConnection, token: &str) -> ApiResult<Viewer> {
     if !token.starts_with(TOKEN_PREFIX) {
         return Err(ApiError::Unauthenticated);
     }
-    let record = users::find_token_by_hash(db, &hash(token))
+    lookup(db, &hash(token)).await
+}
+
+async fn lookup(db: &DatabaseConnection, token_hash: &str) -> ApiResult<Viewer> {
+    let record = users::find_token_by_hash(db, token_hash)
         .await?
         .ok_or(ApiError::Unauthenticated)?;
     let scope = Scope::parse(&record.scope).ok_or_else(|| {
@@ -102,4 +111,75 @@ pub async fn authenticate(db: &DatabaseConnection, token: &str) -> ApiResult<Vie
         token_id: record.id,
         scope,
     })
+}
+
+/// How long a verified token is trusted without asking the database again, unless
+/// configured (`INVESTMENTS_TOKEN_CACHE_TTL`).
+pub const DEFAULT_TOKEN_CACHE_TTL: Duration = Duration::from_secs(5);
+
+/// Tokens most recently seen, so that a request does not spend a statement on its token
+/// each time. Revoking through this process forgets the token at once; another replica
+/// (or the CLI) that revokes it is heeded within the time to live. Unknown tokens are
+/// never cached, so a new token works at once everywhere.
+#[derive(Clone)]
+pub struct TokenCache {
+    ttl: Duration,
+    entries: Arc<Mutex<LruCache<String, (Viewer, Instant)>>>,
+}
+
+impl TokenCache {
+    /// Tokens remembered at most (an LRU: the least recently used go first).
+    const CAPACITY: usize = 10_000;
+
+    /// A cache trusting a token for `ttl`; zero disables it.
+    pub fn new(ttl: Duration) -> Self {
+        TokenCache {
+            ttl,
+            entries: Arc::new(Mutex::new(LruCache::new(
+                NonZeroUsize::new(Self::CAPACITY).expect("non-zero"),
+            ))),
+        }
+    }
+
+    /// [`authenticate`], answered from the cache while the token's entry is fresh.
+    pub async fn authenticate(&self, db: &DatabaseConnection, token: &str) -> ApiResult<Viewer> {
+        if !token.starts_with(TOKEN_PREFIX) {
+            return Err(ApiError::Unauthenticated);
+        }
+        let token_hash = hash(token);
+        if let Some((viewer, at)) = self.lock().get(&token_hash).copied()
+            && at.elapsed() < self.ttl
+        {
+            return Ok(viewer);
+        }
+        let viewer = lookup(db, &token_hash).await?;
+        if !self.ttl.is_zero() {
+            self.lock().put(token_hash, (viewer, Instant::now()));
+        }
+        Ok(viewer)
+    }
+
+    /// Forgets a revoked token, so that it stops working here at once.
+    pub fn forget(&self, token_id: i64) {
+        let mut entries = self.lock();
+        let stale: Vec<String> = entries
+            .iter()
+            .filter(|(_, (viewer, _))| viewer.token_id == token_id)
+            .map(|(key, _)| key.clone())
+            .collect();
+        for key in stale {
+            entries.pop(&key);
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, LruCache<String, (Viewer, Instant)>> {
+        // A panic while holding the lock cannot leave the cache inconsistent.
+        self.entries.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+impl Default for TokenCache {
+    fn default() -> Self {
+        TokenCache::new(DEFAULT_TOKEN_CACHE_TTL)
+    }
 }

@@ -132,6 +132,12 @@ pub struct ServeArgs {
     #[arg(long, env = "INVESTMENTS_METRICS_TOKEN", hide_env_values = true)]
     pub metrics_token: Option<String>,
 
+    /// How long a verified API token is trusted before the database is asked again
+    /// (`0s` disables the cache). A token revoked on another replica or by the CLI stops
+    /// working here within this time; one revoked through this server, at once.
+    #[arg(long, env = "INVESTMENTS_TOKEN_CACHE_TTL", default_value = "5s", value_parser = humantime::parse_duration)]
+    pub token_cache_ttl: Duration,
+
     /// Sync every item this often inside the server (`6h`, `30m`); one replica at a time
     /// runs a round.
     #[arg(long, env = "INVESTMENTS_SYNC_EVERY", value_parser = humantime::parse_duration)]

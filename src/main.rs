@@ -212,7 +212,9 @@ async fn serve(db_config: &DbConfig, args: ServeArgs, clock: Clock) -> anyhow::R
             .map(investments::plaid::client::Secret::new),
         request_timeout: None,
     };
-    let app = http::router(AppState::new(db, sync.clone(), clock), &options);
+    let mut state = AppState::new(db, sync.clone(), clock);
+    state.tokens = investments::auth::TokenCache::new(args.token_cache_ttl);
+    let app = http::router(state, &options);
     let listener = tokio::net::TcpListener::bind(args.bind)
         .await
         .with_context(|| format!("cannot listen on {}", args.bind))?;

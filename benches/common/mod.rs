@@ -27,9 +27,14 @@ pub struct BenchDatabase {
 
 impl BenchDatabase {
     pub async fn open() -> BenchDatabase {
+        Self::open_at(std::env::var("BENCH_DATABASE_URL").ok()).await
+    }
+
+    /// A fresh schema of the PostgreSQL database at `url`, or a temporary SQLite file.
+    pub async fn open_at(url: Option<String>) -> BenchDatabase {
         let dir = tempfile::tempdir().expect("temp dir");
-        let (config, label) = match std::env::var("BENCH_DATABASE_URL") {
-            Ok(url) => {
+        let (config, label) = match url {
+            Some(url) => {
                 let schema = format!("bench_{}", std::process::id());
                 let admin = db::connect(&DbConfig::new(url.clone()))
                     .await
@@ -44,7 +49,7 @@ impl BenchDatabase {
                 config.schema = Some(schema);
                 (config, "PostgreSQL")
             }
-            Err(_) => (
+            None => (
                 DbConfig::new(format!(
                     "sqlite://{}",
                     dir.path().join("bench.db").display()

@@ -7,6 +7,8 @@ mod m20261124_000002_data_version;
 mod m20261130_000003_account_snapshots;
 mod m20261201_000004_real_world;
 mod m20261201_000005_sync_phase;
+mod m20261202_000006_seek_indexes;
+pub mod sort_key;
 
 pub struct Migrator;
 
@@ -19,6 +21,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000003_account_snapshots::Migration),
             Box::new(m20261201_000004_real_world::Migration),
             Box::new(m20261201_000005_sync_phase::Migration),
+            Box::new(m20261202_000006_seek_indexes::Migration),
         ]
     }
 }

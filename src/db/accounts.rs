@@ -58,10 +58,17 @@ impl AccountScope {
         query
     }
 
-    /// Limits rows whose account column is `account_column` to this scope.
+    /// Limits rows whose account column is `account_column` to this scope. The rows'
+    /// own `user_id` condition (every caller has one) is what keeps them the user's; so a
+    /// scope of account ids alone is a plain `IN (ids)`, an equality the planner can
+    /// seek an `(account_id, ...)` index with, where a subquery would hide it.
     pub fn condition(&self, user_id: i64, account_column: Expr) -> Condition {
         if self.is_unrestricted() {
             return Condition::all();
+        }
+        if let (Some(ids), None, None) = (&self.account_ids, &self.item_ids, &self.institution_ids)
+        {
+            return filter::in_ids(account_column, ids);
         }
         filter::in_subquery(account_column, self.account_ids_query(user_id))
     }

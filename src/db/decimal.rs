@@ -4,8 +4,10 @@
 //! (sea-orm would read its `REAL` columns through `f64`), so there the columns have text
 //! affinity and hold the decimal's own digits; [`Numeric`] reads that text back exactly, and
 //! the `decimal` collation registered on every SQLite connection makes comparisons and
-//! ordering numeric (`9.5` before `10`, negatives first). Sums are always taken as
-//! [`Decimal`] in Rust or as `NUMERIC` in PostgreSQL, never as floats.
+//! ordering numeric (`9.5` before `10`, negatives first). Columns the API orders or
+//! range-filters by also keep a [`sort_key`] beside them, so that an ordinary index serves
+//! those orders and ranges on SQLite ([`Keyed`]). Sums are always taken as [`Decimal`] in
+//! Rust or as `NUMERIC` in PostgreSQL, never as floats.
 
 use std::cmp::Ordering;
 use std::str::FromStr;
@@ -99,6 +101,50 @@ pub fn comparable(backend: DbBackend, column: Expr) -> Expr {
     match backend {
         DbBackend::Sqlite => Expr::cust_with_expr(format!("? COLLATE {SQLITE_COLLATION}"), column),
         _ => column,
+    }
+}
+
+/// The order key stored beside a decimal column: text whose byte order is numeric order
+/// (see `migration::sort_key`, which owns the encoding because migrations write it too).
+pub fn sort_key(value: Decimal) -> String {
+    migration::sort_key::encode(value)
+}
+
+/// The value of a [`sort_key`].
+pub fn from_sort_key(key: &str) -> Option<Decimal> {
+    migration::sort_key::decode(key)
+}
+
+/// A decimal column with its [`sort_key`] column: PostgreSQL orders and compares the
+/// `NUMERIC` itself, SQLite the key, so that on both an index serves the order and ranges.
+#[derive(Clone, Debug)]
+pub struct Keyed {
+    pub value: Expr,
+    pub key: Expr,
+}
+
+impl Keyed {
+    /// Whether `backend` compares through the key column.
+    pub fn by_key(backend: DbBackend) -> bool {
+        backend == DbBackend::Sqlite
+    }
+
+    /// The expression to order and compare by.
+    pub fn expr(&self, backend: DbBackend) -> Expr {
+        if Self::by_key(backend) {
+            self.key.clone()
+        } else {
+            self.value.clone()
+        }
+    }
+
+    /// `value` as compared with [`Keyed::expr`].
+    pub fn bind(backend: DbBackend, value: Decimal) -> Value {
+        if Self::by_key(backend) {
+            Value::from(sort_key(value))
+        } else {
+            Value::from(Numeric(value))
+        }
     }
 }
 

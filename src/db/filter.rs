@@ -7,8 +7,7 @@ use rust_decimal::Decimal;
 use sea_orm::sea_query::{Expr, Func, LikeExpr, SelectStatement};
 use sea_orm::{Condition, DbBackend, ExprTrait, Value};
 
-use super::Numeric;
-use super::decimal::comparable;
+use super::decimal::Keyed;
 
 /// A match on a text column: exact value, one of several, or a case-insensitive substring.
 /// All given parts must hold.
@@ -118,9 +117,10 @@ pub fn range<T: Clone + Into<Value>>(expr: Expr, r: &Range<T>) -> Condition {
     range_of(expr, r, Into::into)
 }
 
-/// Bounds on an exact decimal column, compared as numbers on both databases.
-pub fn decimal_range(backend: DbBackend, expr: Expr, r: &Range<Decimal>) -> Condition {
-    range_of(comparable(backend, expr), r, |d| Value::from(Numeric(d)))
+/// Bounds on an exact decimal column, compared as numbers on both databases through an
+/// index (see [`Keyed`]).
+pub fn decimal_range(backend: DbBackend, column: &Keyed, r: &Range<Decimal>) -> Condition {
+    range_of(column.expr(backend), r, |d| Keyed::bind(backend, d))
 }
 
 #[cfg(test)]

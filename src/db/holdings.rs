@@ -7,7 +7,7 @@ use sea_orm::{
 };
 
 use super::accounts::AccountScope;
-use super::decimal::comparable;
+use super::decimal::{Keyed, sort_key};
 use super::entities::{investment_holdings as holdings, securities};
 use super::filter::{self, TextMatch};
 use super::page::{self, KeyKind, OrderBy, Page, PageRequest};
@@ -132,13 +132,21 @@ pub async fn page(
         |field| match field {
             HoldingOrderField::MarketValue => (
                 "market_value",
-                comparable(backend, col(holdings::Column::InstitutionValue)),
-                KeyKind::Decimal,
+                Keyed {
+                    value: col(holdings::Column::InstitutionValue),
+                    key: col(holdings::Column::InstitutionValueKey),
+                }
+                .expr(backend),
+                KeyKind::decimal(backend),
             ),
             HoldingOrderField::Quantity => (
                 "quantity",
-                comparable(backend, col(holdings::Column::Quantity)),
-                KeyKind::Decimal,
+                Keyed {
+                    value: col(holdings::Column::Quantity),
+                    key: col(holdings::Column::QuantityKey),
+                }
+                .expr(backend),
+                KeyKind::decimal(backend),
             ),
             HoldingOrderField::SecurityName => (
                 "security_name",
@@ -179,11 +187,19 @@ pub async fn of_parents(
         .await?)
 }
 
-/// Inserts or updates positions by (account, security).
+/// Inserts or updates positions by (account, security), with their order keys.
 pub async fn upsert<C: sea_orm::ConnectionTrait>(
     conn: &C,
-    rows: Vec<holdings::ActiveModel>,
+    mut rows: Vec<holdings::ActiveModel>,
 ) -> ApiResult<()> {
+    for row in &mut rows {
+        if let Some(value) = row.institution_value.try_as_ref() {
+            row.institution_value_key = sea_orm::Set(sort_key(value.0));
+        }
+        if let Some(quantity) = row.quantity.try_as_ref() {
+            row.quantity_key = sea_orm::Set(sort_key(quantity.0));
+        }
+    }
     super::upsert_many::<holdings::Entity, _>(
         conn,
         rows,

@@ -12,13 +12,15 @@ use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use sea_orm::sea_query::{Alias, Expr, Query, SelectStatement};
 use sea_orm::{
-    Condition, ConnectionTrait, DatabaseConnection, EntityTrait, ExprTrait, FromQueryResult, Order,
-    QueryFilter, QueryOrder, QueryResult, QuerySelect, QueryTrait, Select, Statement, Value,
+    Condition, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, ExprTrait,
+    FromQueryResult, Order, QueryFilter, QueryOrder, QueryResult, QuerySelect, QueryTrait, Select,
+    Statement, Value,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
 
 use super::Numeric;
+use super::decimal::{from_sort_key, sort_key};
 use crate::error::{ApiError, ApiResult};
 
 /// Page size when neither `first` nor `last` is given.
@@ -33,6 +35,19 @@ pub enum KeyKind {
     Text,
     Date,
     Decimal,
+    /// A decimal, compared in SQL through its [`super::decimal::sort_key`] column.
+    DecimalKey,
+}
+
+impl KeyKind {
+    /// The kind of a [`super::decimal::Keyed`] column's order expression on `backend`.
+    pub fn decimal(backend: DbBackend) -> KeyKind {
+        if super::decimal::Keyed::by_key(backend) {
+            KeyKind::DecimalKey
+        } else {
+            KeyKind::Decimal
+        }
+    }
 }
 
 /// One component of an ordering: a non-null SQL expression and its direction.
@@ -46,7 +61,7 @@ pub struct SortKey {
 
 impl SortKey {
     /// `expr` must never be NULL (wrap nullable columns in `COALESCE`) and, for decimals,
-    /// must already be comparable (see [`super::decimal::comparable`]).
+    /// must already be comparable (see [`super::decimal::Keyed`]).
     pub fn new(name: &'static str, expr: Expr, kind: KeyKind, descending: bool) -> Self {
         SortKey {
             name,
@@ -120,11 +135,13 @@ pub enum KeyValue {
 }
 
 impl KeyValue {
-    fn to_value(&self) -> Value {
+    /// The value as bound against a key of `kind`.
+    fn to_value(&self, kind: KeyKind) -> Value {
         match self {
             KeyValue::Int(v) => Value::from(*v),
             KeyValue::Text(v) => Value::from(v.clone()),
             KeyValue::Date(v) => Value::from(*v),
+            KeyValue::Decimal(v) if kind == KeyKind::DecimalKey => Value::from(sort_key(*v)),
             KeyValue::Decimal(v) => Value::from(Numeric(*v)),
         }
     }
@@ -146,7 +163,7 @@ impl KeyValue {
                 .as_str()
                 .and_then(|s| s.parse().ok())
                 .map(KeyValue::Date),
-            KeyKind::Decimal => json
+            KeyKind::Decimal | KeyKind::DecimalKey => json
                 .as_str()
                 .and_then(|s| s.parse().ok())
                 .map(KeyValue::Decimal),
@@ -159,6 +176,12 @@ impl KeyValue {
             KeyKind::Text => KeyValue::Text(row.try_get("", column)?),
             KeyKind::Date => KeyValue::Date(row.try_get("", column)?),
             KeyKind::Decimal => KeyValue::Decimal(row.try_get::<Numeric>("", column)?.0),
+            KeyKind::DecimalKey => {
+                let key: String = row.try_get("", column)?;
+                KeyValue::Decimal(from_sort_key(&key).ok_or_else(|| {
+                    sea_orm::DbErr::Type(format!("not a decimal sort key: {key:?}"))
+                })?)
+            }
         })
     }
 }
@@ -200,13 +223,15 @@ fn decode_cursor(ordering: &Ordering, argument: &str, cursor: &str) -> ApiResult
         .collect()
 }
 
-/// The Relay arguments of a connection field.
+/// The Relay arguments of a connection field, and whether `totalCount` is asked (then
+/// it is counted alongside the page instead of after it).
 #[derive(Clone, Debug, Default)]
 pub struct PageRequest {
     pub first: Option<i32>,
     pub after: Option<String>,
     pub last: Option<i32>,
     pub before: Option<String>,
+    pub with_count: bool,
 }
 
 fn page_size(value: Option<i32>, argument: &str) -> ApiResult<u64> {
@@ -223,18 +248,29 @@ fn page_size(value: Option<i32>, argument: &str) -> ApiResult<u64> {
     }
 }
 
-/// The count of all rows matching a connection's filter, run only if `totalCount` is asked.
+/// The count of all rows matching a connection's filter: already counted when the request
+/// asked for it, else a statement run only if `totalCount` is resolved after all.
 #[derive(Clone, Debug)]
-pub struct CountQuery(Statement);
+pub enum Count {
+    Counted(i64),
+    Deferred(Statement),
+}
 
-impl CountQuery {
-    pub async fn run(&self, db: &DatabaseConnection) -> ApiResult<i64> {
-        let row = db
-            .query_one_raw(self.0.clone())
-            .await?
-            .ok_or_else(|| ApiError::internal("count", "COUNT(*) returned no row"))?;
-        Ok(row.try_get::<i64>("", "total")?)
+impl Count {
+    pub async fn get(&self, db: &DatabaseConnection) -> ApiResult<i64> {
+        match self {
+            Count::Counted(n) => Ok(*n),
+            Count::Deferred(statement) => run_count(db, statement).await,
+        }
     }
+}
+
+async fn run_count(db: &DatabaseConnection, statement: &Statement) -> ApiResult<i64> {
+    let row = db
+        .query_one_raw(statement.clone())
+        .await?
+        .ok_or_else(|| ApiError::internal("count", "COUNT(*) returned no row"))?;
+    Ok(row.try_get::<i64>("", "total")?)
 }
 
 /// One page of rows, each with its cursor.
@@ -243,7 +279,7 @@ pub struct Page<M> {
     pub edges: Vec<(String, M)>,
     pub has_previous_page: bool,
     pub has_next_page: bool,
-    pub count: CountQuery,
+    pub count: Count,
 }
 
 impl<M: Clone> Page<M> {
@@ -259,17 +295,20 @@ enum Side {
     Before,
 }
 
-/// Rows strictly after (or before) the cursor's position in `ordering`. The leading
-/// `k1 >= v1` (or `<=`) is redundant but sargable: it lets the index seek to the cursor.
-fn seek(ordering: &Ordering, values: &[KeyValue], side: Side) -> Condition {
+/// Rows after (or before) the cursor's position in `ordering`, the cursor's own row
+/// included when `inclusive`. Always a positive range: the leading `k1 >= v1` (or `<=`)
+/// is redundant but lets an index seek to the cursor, which a `NOT (...)` around the
+/// condition would hide (a deep page's probe then reads every row up to the cursor).
+fn seek(ordering: &Ordering, values: &[KeyValue], side: Side, inclusive: bool) -> Condition {
     let greater = |key: &SortKey| key.descending == (side == Side::Before);
+    let equal = |key: &SortKey, value: &KeyValue| key.expr.clone().eq(value.to_value(key.kind));
     let mut any = Condition::any();
     for (i, key) in ordering.keys.iter().enumerate() {
         let mut all = Condition::all();
         for (prev, value) in ordering.keys[..i].iter().zip(values) {
-            all = all.add(prev.expr.clone().eq(value.to_value()));
+            all = all.add(equal(prev, value));
         }
-        let value = values[i].to_value();
+        let value = values[i].to_value(key.kind);
         all = all.add(if greater(key) {
             key.expr.clone().gt(value)
         } else {
@@ -277,48 +316,73 @@ fn seek(ordering: &Ordering, values: &[KeyValue], side: Side) -> Condition {
         });
         any = any.add(all);
     }
+    if inclusive {
+        let mut at = Condition::all();
+        for (key, value) in ordering.keys.iter().zip(values) {
+            at = at.add(equal(key, value));
+        }
+        any = any.add(at);
+    }
     let first = &ordering.keys[0];
+    let value = values[0].to_value(first.kind);
     let bound = if greater(first) {
-        first.expr.clone().gte(values[0].to_value())
+        first.expr.clone().gte(value)
     } else {
-        first.expr.clone().lte(values[0].to_value())
+        first.expr.clone().lte(value)
     };
     Condition::all().add(bound).add(any)
 }
 
-fn count_statement(db: &DatabaseConnection, filtered: SelectStatement) -> Statement {
+fn count_statement(backend: DbBackend, filtered: SelectStatement) -> Statement {
     let query = Query::select()
         .expr_as(Expr::cust("COUNT(*)"), Alias::new("total"))
         .from_subquery(filtered, Alias::new("filtered"))
         .to_owned();
-    db.get_database_backend().build(&query)
+    backend.build(&query)
 }
 
-async fn exists<E: EntityTrait>(
-    db: &DatabaseConnection,
+/// Whether any row of `select` meets `condition`, looked for from the cursor outwards
+/// (`ordering` walked forwards, or backwards when `reverse`): the index that yields the
+/// order then finds the answer in the first row it reads, where an unordered probe may
+/// let the planner filter a scan of another index.
+fn exists_statement<E: EntityTrait>(
+    backend: DbBackend,
     select: Select<E>,
     condition: Condition,
-) -> ApiResult<bool> {
-    let query = select
-        .filter(condition)
-        .select_only()
-        .expr(Expr::val(1))
-        .limit(1)
-        .into_query();
-    Ok(db.query_one(&query).await?.is_some())
+    ordering: &Ordering,
+    reverse: bool,
+) -> Statement {
+    let mut query = select.filter(condition).select_only().expr(Expr::val(1));
+    for key in &ordering.keys {
+        let order = if key.descending != reverse {
+            Order::Desc
+        } else {
+            Order::Asc
+        };
+        query = query.order_by(key.expr.clone(), order);
+    }
+    backend.build(&query.limit(1).into_query())
 }
 
-/// Fetches one page of `select` (already filtered and limited to its owner) in `ordering`.
-pub async fn fetch<E>(
-    db: &DatabaseConnection,
+/// The statements of one page: the rows (one more than asked, to know if more follow),
+/// the probe for rows on the far side of the cursor it started from, and the count.
+#[derive(Clone, Debug)]
+pub struct PagePlan {
+    pub rows: Statement,
+    pub probe: Option<Statement>,
+    pub count: Statement,
+    limit: u64,
+    backward: bool,
+}
+
+/// Plans one page of `select` (already filtered and limited to its owner) in `ordering`;
+/// every argument is checked here, before any statement runs.
+pub fn plan<E: EntityTrait>(
+    backend: DbBackend,
     select: Select<E>,
     ordering: &Ordering,
     request: &PageRequest,
-) -> ApiResult<Page<E::Model>>
-where
-    E: EntityTrait,
-    E::Model: FromQueryResult,
-{
+) -> ApiResult<PagePlan> {
     if request.first.is_some() && request.last.is_some() {
         return Err(ApiError::bad_input(
             "give either `first` (with `after`) or `last` (with `before`), not both",
@@ -339,13 +403,17 @@ where
         None => None,
     };
 
-    let count = CountQuery(count_statement(db, select.clone().into_query()));
+    // Only the filter matters to the count: an index that covers it answers alone.
+    let count = count_statement(
+        backend,
+        select.clone().select_only().expr(Expr::val(1)).into_query(),
+    );
     let mut query = select.clone();
     if let Some(values) = &after {
-        query = query.filter(seek(ordering, values, Side::After));
+        query = query.filter(seek(ordering, values, Side::After, false));
     }
     if let Some(values) = &before {
-        query = query.filter(seek(ordering, values, Side::Before));
+        query = query.filter(seek(ordering, values, Side::Before, false));
     }
     for (i, key) in ordering.keys.iter().enumerate() {
         let order = if key.descending != backward {
@@ -357,8 +425,56 @@ where
             .order_by(key.expr.clone(), order)
             .expr_as(key.expr.clone(), format!("__k{i}"));
     }
-    let rows = db.query_all(&query.limit(limit + 1).into_query()).await?;
+    let rows = backend.build(&query.limit(limit + 1).into_query());
+    // The far side of the cursor the page started from: the cursor's row and beyond.
+    let probe = if backward {
+        before.map(|values| seek(ordering, &values, Side::After, true))
+    } else {
+        after.map(|values| seek(ordering, &values, Side::Before, true))
+    }
+    .map(|far_side| exists_statement(backend, select, far_side, ordering, !backward));
+    Ok(PagePlan {
+        rows,
+        probe,
+        count,
+        limit,
+        backward,
+    })
+}
 
+/// Fetches one page of `select` (already filtered and limited to its owner) in `ordering`.
+/// The rows, the probe and (when asked) the count run concurrently.
+pub async fn fetch<E>(
+    db: &DatabaseConnection,
+    select: Select<E>,
+    ordering: &Ordering,
+    request: &PageRequest,
+) -> ApiResult<Page<E::Model>>
+where
+    E: EntityTrait,
+    E::Model: FromQueryResult,
+{
+    let plan = plan(db.get_database_backend(), select, ordering, request)?;
+    let probe = async {
+        match &plan.probe {
+            Some(statement) => Ok(db.query_one_raw(statement.clone()).await?.is_some()),
+            None => Ok::<_, ApiError>(false),
+        }
+    };
+    let count = async {
+        if request.with_count {
+            Ok(Some(run_count(db, &plan.count).await?))
+        } else {
+            Ok::<_, ApiError>(None)
+        }
+    };
+    let (rows, far_side, counted) = tokio::try_join!(
+        async { Ok(db.query_all_raw(plan.rows.clone()).await?) },
+        probe,
+        count
+    )?;
+
+    let limit = plan.limit;
     let has_more = rows.len() as u64 > limit;
     let mut edges = Vec::with_capacity(rows.len().min(limit as usize));
     for row in rows.iter().take(limit as usize) {
@@ -371,29 +487,21 @@ where
         let model = E::Model::from_query_result(row, "")?;
         edges.push((encode_cursor(ordering, &keys), model));
     }
-    if backward {
+    if plan.backward {
         edges.reverse();
     }
-
-    // The other direction: is there any row on the far side of the cursor we started from?
-    let (has_previous_page, has_next_page) = if backward {
-        let more_after = match &before {
-            Some(values) => exists(db, select, seek(ordering, values, Side::Before).not()).await?,
-            None => false,
-        };
-        (has_more, more_after)
+    let (has_previous_page, has_next_page) = if plan.backward {
+        (has_more, far_side)
     } else {
-        let more_before = match &after {
-            Some(values) => exists(db, select, seek(ordering, values, Side::After).not()).await?,
-            None => false,
-        };
-        (more_before, has_more)
+        (far_side, has_more)
     };
-
     Ok(Page {
         edges,
         has_previous_page,
         has_next_page,
-        count,
+        count: match counted {
+            Some(n) => Count::Counted(n),
+            None => Count::Deferred(plan.count),
+        },
     })
 }

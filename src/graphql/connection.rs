@@ -7,7 +7,7 @@ use std::borrow::Cow;
 
 use async_graphql::{Context, Object, OutputType, Result, SimpleObject, TypeName};
 
-use crate::db::page::{CountQuery, DEFAULT_PAGE_SIZE, Page, PageRequest};
+use crate::db::page::{Count, DEFAULT_PAGE_SIZE, Page, PageRequest};
 
 /// Where a page sits in the whole list.
 #[derive(SimpleObject)]
@@ -53,7 +53,7 @@ pub struct Connection<N> {
     edges: Vec<Edge<N>>,
     has_previous_page: bool,
     has_next_page: bool,
-    count: CountQuery,
+    count: Count,
 }
 
 impl<N: OutputType> TypeName for Connection<N> {
@@ -88,7 +88,7 @@ impl<N: OutputType> Connection<N> {
 
     /// Number of objects matching the filter, across all pages.
     async fn total_count(&self, ctx: &Context<'_>) -> Result<i64> {
-        Ok(self.count.run(super::db(ctx)).await?)
+        Ok(self.count.get(super::db(ctx)).await?)
     }
 }
 
@@ -108,7 +108,10 @@ pub fn from_page<M, N: OutputType>(page: Page<M>, node: impl Fn(M) -> N) -> Conn
     }
 }
 
+/// The page arguments of the connection field being resolved; `totalCount`, when
+/// selected, is counted alongside the page.
 pub fn request(
+    ctx: &Context<'_>,
     first: Option<i32>,
     after: Option<String>,
     last: Option<i32>,
@@ -119,6 +122,7 @@ pub fn request(
         after,
         last,
         before,
+        with_count: ctx.look_ahead().field("totalCount").exists(),
     }
 }
 

@@ -18,12 +18,14 @@ use crate::error::ApiResult;
 /// Conditions on a text field; all given conditions must hold.
 #[derive(InputObject, Clone, Default)]
 pub struct StringFilter {
-    /// Exactly this value (case-sensitive).
+    /// Exactly this value (case-sensitive; at most 200 characters).
+    #[graphql(validator(max_length = 200))]
     eq: Option<String>,
-    /// Any of these values (case-sensitive).
-    #[graphql(name = "in")]
+    /// Any of these values (case-sensitive; at most 500 values of 200 characters).
+    #[graphql(name = "in", validator(max_items = 500, list, max_length = 200))]
     any_of: Option<Vec<String>>,
-    /// Contains this text, ignoring case.
+    /// Contains this text, ignoring case (at most 200 characters).
+    #[graphql(validator(max_length = 200))]
     contains: Option<String>,
 }
 
@@ -128,10 +130,13 @@ fn scope(
 #[derive(InputObject, Clone, Default)]
 pub struct PortfolioFilter {
     /// Only these accounts.
+    #[graphql(validator(max_items = 500))]
     account_ids: Option<Vec<ID>>,
     /// Only accounts of these items.
+    #[graphql(validator(max_items = 500))]
     item_ids: Option<Vec<ID>>,
     /// Only accounts at these institutions (Plaid institution ids, e.g. `ins_109508`).
+    #[graphql(validator(max_items = 500))]
     institution_ids: Option<Vec<String>>,
 }
 
@@ -145,12 +150,16 @@ impl PortfolioFilter {
 #[derive(InputObject, Clone, Default)]
 pub struct InvestmentTransactionFilter {
     /// Only in these accounts.
+    #[graphql(validator(max_items = 500))]
     account_ids: Option<Vec<ID>>,
     /// Only in accounts of these items.
+    #[graphql(validator(max_items = 500))]
     item_ids: Option<Vec<ID>>,
     /// Only at these institutions (Plaid institution ids).
+    #[graphql(validator(max_items = 500))]
     institution_ids: Option<Vec<String>>,
     /// Only of these securities.
+    #[graphql(validator(max_items = 500))]
     security_ids: Option<Vec<ID>>,
     /// On the ticker symbol of the transaction's security.
     ticker_symbol: Option<StringFilter>,
@@ -217,12 +226,16 @@ impl From<InvestmentTransactionOrder> for OrderBy<TransactionOrderField> {
 #[derive(InputObject, Clone, Default)]
 pub struct HoldingFilter {
     /// Only in these accounts.
+    #[graphql(validator(max_items = 500))]
     account_ids: Option<Vec<ID>>,
     /// Only in accounts of these items.
+    #[graphql(validator(max_items = 500))]
     item_ids: Option<Vec<ID>>,
     /// Only at these institutions (Plaid institution ids).
+    #[graphql(validator(max_items = 500))]
     institution_ids: Option<Vec<String>>,
     /// Only of these securities.
+    #[graphql(validator(max_items = 500))]
     security_ids: Option<Vec<ID>>,
     /// On the type of the security held (`equity`, `etf`, `cash`...).
     security_type: Option<StringFilter>,
@@ -276,6 +289,7 @@ impl From<HoldingOrder> for OrderBy<HoldingOrderField> {
 #[derive(InputObject, Clone, Default)]
 pub struct SecurityFilter {
     /// Only these securities.
+    #[graphql(validator(max_items = 500))]
     ids: Option<Vec<ID>>,
     /// On the security type (`equity`, `etf`, `mutual fund`, `cash`...).
     #[graphql(name = "type")]
@@ -329,8 +343,10 @@ impl From<SecurityOrder> for OrderBy<SecurityOrderField> {
 #[derive(InputObject, Clone, Default)]
 pub struct AccountFilter {
     /// Only accounts of these items.
+    #[graphql(validator(max_items = 500))]
     item_ids: Option<Vec<ID>>,
     /// Only accounts at these institutions (Plaid institution ids).
+    #[graphql(validator(max_items = 500))]
     institution_ids: Option<Vec<String>>,
     /// On the account type (`investment`, `depository`...).
     #[graphql(name = "type")]
@@ -354,6 +370,7 @@ impl AccountFilter {
 #[derive(InputObject, Clone, Default)]
 pub struct PlaidItemFilter {
     /// Only items at these institutions (Plaid institution ids).
+    #[graphql(validator(max_items = 500))]
     institution_ids: Option<Vec<String>>,
     /// Only items in one of these states.
     status: Option<Vec<ItemStatus>>,

@@ -55,17 +55,24 @@ pub fn sdl() -> String {
         .sdl_with_options(async_graphql::SDLExportOptions::new().sorted_fields())
 }
 
-/// Per-request data: the caller, their loaders and their analytics.
+/// Per-request data: the caller, their loaders and their analytics, and the token cache
+/// that revoking a token must update.
 pub fn request_data(
     db: &DatabaseConnection,
     cache: &std::sync::Arc<crate::portfolio::AnalyticsCache>,
+    tokens: &crate::auth::TokenCache,
     viewer: Viewer,
-) -> (Viewer, Loaders, crate::portfolio::Analytics) {
-    (
-        viewer,
-        Loaders::new(db, viewer.user_id),
-        crate::portfolio::Analytics::new(db.clone(), cache.clone(), viewer.user_id),
-    )
+) -> async_graphql::Data {
+    let mut data = async_graphql::Data::default();
+    data.insert(viewer);
+    data.insert(Loaders::new(db, viewer.user_id));
+    data.insert(crate::portfolio::Analytics::new(
+        db.clone(),
+        cache.clone(),
+        viewer.user_id,
+    ));
+    data.insert(tokens.clone());
+    data
 }
 
 pub(crate) fn viewer<'a>(ctx: &Context<'a>) -> ApiResult<&'a Viewer> {

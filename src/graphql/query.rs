@@ -99,7 +99,7 @@ impl Query {
     ) -> Result<Connection<PlaidItem>> {
         let user_id = viewer(ctx)?.user_id;
         let filter = filter.unwrap_or_default().into_query();
-        let request = connection::request(first, after, last, before);
+        let request = connection::request(ctx, first, after, last, before);
         let page = queries::items::page(db(ctx), user_id, &filter, &request).await?;
         for selection in prefetch::connection_nodes(ctx) {
             prefetch::items(ctx, &selection, page.models()).await?;
@@ -120,7 +120,7 @@ impl Query {
     ) -> Result<Connection<Account>> {
         let user_id = viewer(ctx)?.user_id;
         let filter = filter.unwrap_or_default().into_query()?;
-        let request = connection::request(first, after, last, before);
+        let request = connection::request(ctx, first, after, last, before);
         let page = queries::accounts::page(db(ctx), user_id, &filter, &request).await?;
         for selection in prefetch::connection_nodes(ctx) {
             prefetch::accounts(ctx, &selection, page.models()).await?;
@@ -150,7 +150,7 @@ impl Query {
             .into_iter()
             .map(Into::into)
             .collect();
-        let request = connection::request(first, after, last, before);
+        let request = connection::request(ctx, first, after, last, before);
         let page =
             queries::securities::page(db(ctx), user_id, &filter, &order_by, &request).await?;
         for selection in prefetch::connection_nodes(ctx) {
@@ -180,7 +180,7 @@ impl Query {
             .into_iter()
             .map(Into::into)
             .collect();
-        let request = connection::request(first, after, last, before);
+        let request = connection::request(ctx, first, after, last, before);
         let page = queries::holdings::page(db(ctx), user_id, &filter, &order_by, &request).await?;
         for selection in prefetch::connection_nodes(ctx) {
             prefetch::holdings(ctx, &selection, page.models()).await?;
@@ -204,7 +204,7 @@ impl Query {
         #[graphql(desc = "Cursor before which the page ends.")] before: Option<String>,
     ) -> Result<Connection<InvestmentTransaction>> {
         let filter = filter.unwrap_or_default().into_query()?;
-        let request = connection::request(first, after, last, before);
+        let request = connection::request(ctx, first, after, last, before);
         transactions_connection(ctx, filter, order_by, request).await
     }
 

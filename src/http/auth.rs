@@ -1,10 +1,9 @@
 //! Bearer-token authentication of HTTP requests.
 
-use axum::http::{HeaderMap, header};
-use sea_orm::DatabaseConnection;
-
-use crate::auth::{self, Viewer};
+use super::AppState;
+use crate::auth::Viewer;
 use crate::error::{ApiError, ApiResult};
+use axum::http::{HeaderMap, header};
 
 /// The token of an `Authorization: Bearer <token>` header (scheme case-insensitive).
 pub fn bearer_token(headers: &HeaderMap) -> Option<&str> {
@@ -17,7 +16,7 @@ pub fn bearer_token(headers: &HeaderMap) -> Option<&str> {
 }
 
 /// The caller of a request, or `UNAUTHENTICATED`.
-pub async fn viewer(db: &DatabaseConnection, headers: &HeaderMap) -> ApiResult<Viewer> {
+pub async fn viewer(state: &AppState, headers: &HeaderMap) -> ApiResult<Viewer> {
     let token = bearer_token(headers).ok_or(ApiError::Unauthenticated)?;
-    auth::authenticate(db, token).await
+    state.tokens.authenticate(&state.db, token).await
 }

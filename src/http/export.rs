@@ -135,74 +135,84 @@ fn csv_bytes(rows: &[Vec<String>]) -> ApiResult<Bytes> {
 type RowsOf<M> =
     fn(&M, &HashMap<i64, accounts::Model>, &HashMap<i64, securities::Model>) -> Vec<String>;
 
-/// Fetches pages one after another and renders each as CSV; the header goes first.
-fn stream_pages<M, F, Fut>(
+/// Fetches the page after `after` and renders it as CSV, with the cursor of the next page
+/// (`None` after the last).
+async fn render_page<M, F, Fut>(
+    db: &DatabaseConnection,
+    user_id: i64,
+    fetch: &F,
+    after: Option<String>,
+    rows_of: RowsOf<M>,
+    ids_of: fn(&M) -> (i64, Option<i64>),
+) -> ApiResult<(Bytes, Option<String>)>
+where
+    M: Clone,
+    F: Fn(PageRequest) -> Fut,
+    Fut: std::future::Future<Output = ApiResult<Page<M>>>,
+{
+    let page = fetch(PageRequest {
+        first: Some(MAX_PAGE_SIZE as i32),
+        after,
+        ..Default::default()
+    })
+    .await?;
+    let models = page.models();
+    let (account_ids, security_ids): (Vec<i64>, Vec<Option<i64>>) =
+        models.iter().map(ids_of).unzip();
+    let accounts = db::owned_by_id::<accounts::Entity>(db, user_id, account_ids).await?;
+    let securities =
+        db::owned_by_id::<securities::Entity>(db, user_id, security_ids.into_iter().flatten())
+            .await?;
+    let rows: Vec<Vec<String>> = models
+        .iter()
+        .map(|m| rows_of(m, &accounts, &securities))
+        .collect();
+    let next = if page.has_next_page {
+        page.edges.last().map(|(cursor, _)| cursor.clone())
+    } else {
+        None
+    };
+    Ok((csv_bytes(&rows)?, next))
+}
+
+/// The header and the pages as CSV. The first page is read before the answer starts, so
+/// that a failure there is still an error status; later pages are fetched as the client
+/// reads.
+async fn stream_pages<M, F, Fut>(
     db: DatabaseConnection,
     user_id: i64,
     header: &'static [&'static str],
     fetch: F,
     rows_of: RowsOf<M>,
     ids_of: fn(&M) -> (i64, Option<i64>),
-) -> Body
+) -> ApiResult<Body>
 where
     M: Clone + Send + Sync + 'static,
     F: Fn(PageRequest) -> Fut + Send + Sync + 'static,
     Fut: std::future::Future<Output = ApiResult<Page<M>>> + Send + 'static,
 {
+    let header = csv_bytes(&[header.iter().map(|h| (*h).to_owned()).collect()])?;
+    let (first, next) = render_page(&db, user_id, &fetch, None, rows_of, ids_of).await?;
     let fetch = Arc::new(fetch);
-    let first = csv_bytes(&[header.iter().map(|h| (*h).to_owned()).collect()]);
     // State: the cursor to continue after, or None when done.
-    let pages = stream::unfold(Some(None::<String>), move |state| {
+    let pages = stream::unfold(next, move |after| {
         let fetch = fetch.clone();
         let db = db.clone();
         async move {
-            let after = state?;
-            let request = PageRequest {
-                first: Some(MAX_PAGE_SIZE as i32),
-                after,
-                ..Default::default()
-            };
-            let page = match fetch(request).await {
-                Ok(page) => page,
+            let after = Some(after?);
+            match render_page(&db, user_id, &*fetch, after, rows_of, ids_of).await {
+                Ok((chunk, next)) => Some((Ok(chunk), next)),
                 Err(err) => {
                     tracing::error!(error = %err.message(), "export failed mid-stream");
-                    return Some((Err(std::io::Error::other("export failed")), None));
+                    Some((Err(std::io::Error::other("export failed")), None))
                 }
-            };
-            let models = page.models();
-            let (account_ids, security_ids): (Vec<i64>, Vec<Option<i64>>) =
-                models.iter().map(ids_of).unzip();
-            let lookups = async {
-                let accounts = db::owned_by_id::<accounts::Entity>(&db, user_id, account_ids);
-                let securities = db::owned_by_id::<securities::Entity>(
-                    &db,
-                    user_id,
-                    security_ids.into_iter().flatten(),
-                );
-                ApiResult::Ok((accounts.await?, securities.await?))
-            };
-            let (accounts, securities) = match lookups.await {
-                Ok(maps) => maps,
-                Err(err) => {
-                    tracing::error!(error = %err.message(), "export failed mid-stream");
-                    return Some((Err(std::io::Error::other("export failed")), None));
-                }
-            };
-            let rows: Vec<Vec<String>> = models
-                .iter()
-                .map(|m| rows_of(m, &accounts, &securities))
-                .collect();
-            let next = if page.has_next_page {
-                page.edges.last().map(|(cursor, _)| Some(cursor.clone()))
-            } else {
-                None
-            };
-            let chunk = csv_bytes(&rows).map_err(|_| std::io::Error::other("csv"));
-            Some((chunk, next))
+            }
         }
     });
-    let head = stream::once(async move { first.map_err(|_| std::io::Error::other("csv")) });
-    Body::from_stream(futures_util::StreamExt::chain(head, pages))
+    let head = stream::iter([Ok::<_, std::io::Error>(header), Ok(first)]);
+    Ok(Body::from_stream(futures_util::StreamExt::chain(
+        head, pages,
+    )))
 }
 
 fn csv_response(filename: &str, body: Body) -> Response {
@@ -420,7 +430,7 @@ async fn prepare<E: Export>(
     headers: &HeaderMap,
     params: &ExportParams,
 ) -> ApiResult<(i64, E::Query, Vec<OrderBy<E::Field>>)> {
-    let viewer = super::auth::viewer(&state.db, headers).await?;
+    let viewer = super::auth::viewer(state, headers).await?;
     let filter = parse_input::<E::Filter>("filter", params.filter.as_deref())?.unwrap_or_default();
     let order_by = parse_input::<Vec<E::Order>>("orderBy", params.order_by.as_deref())?
         .unwrap_or_default()
@@ -451,14 +461,19 @@ pub async fn csv<E: Export>(
             request,
         )
     };
-    let body = stream_pages(
+    let body = match stream_pages(
         state.db.clone(),
         user_id,
         E::COLUMNS,
         fetch,
         E::row,
         E::references,
-    );
+    )
+    .await
+    {
+        Ok(body) => body,
+        Err(err) => return error_response(err),
+    };
     csv_response(E::FILE, body)
 }
 

@@ -1,23 +1,29 @@
-//! `POST /graphql` and the GraphiQL page.
+//! `/graphql` (POST, and GET for queries) and the GraphiQL page.
 
+use async_graphql::ParseRequestError;
 use async_graphql::http::ALL_WEBSOCKET_PROTOCOLS;
 use async_graphql::http::GraphiQLSource;
 use async_graphql_axum::{GraphQLProtocol, GraphQLRequest, GraphQLResponse, GraphQLWebSocket};
 use axum::extract::WebSocketUpgrade;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 
 use super::AppState;
 use crate::error::ApiError;
 use crate::graphql;
 
+/// A GraphQL error body (`errors[0].message`, `extensions.code`) with `status`.
+fn json_error(status: StatusCode, code: &str, message: &str) -> Response {
+    let body = serde_json::json!({
+        "errors": [{ "message": message, "extensions": { "code": code } }]
+    });
+    (status, axum::Json(body)).into_response()
+}
+
 /// A request-level failure as a GraphQL response body with the matching HTTP status.
 fn error_response(err: ApiError) -> Response {
-    let body = serde_json::json!({
-        "errors": [{ "message": err.message(), "extensions": { "code": err.code() } }]
-    });
-    let mut response = (err.status(), axum::Json(body)).into_response();
+    let mut response = json_error(err.status(), err.code(), &err.message());
     if matches!(err, ApiError::Unauthenticated) {
         response.headers_mut().insert(
             header::WWW_AUTHENTICATE,
@@ -27,13 +33,150 @@ fn error_response(err: ApiError) -> Response {
     response
 }
 
+/// A body or query string that is not a GraphQL request: a JSON error with a code, never
+/// the parser's debug output.
+pub struct Unreadable {
+    status: StatusCode,
+    code: &'static str,
+    message: String,
+}
+
+impl Unreadable {
+    fn bad(message: impl Into<String>) -> Self {
+        Unreadable {
+            status: StatusCode::BAD_REQUEST,
+            code: "BAD_REQUEST",
+            message: message.into(),
+        }
+    }
+}
+
+impl From<ParseRequestError> for Unreadable {
+    fn from(err: ParseRequestError) -> Self {
+        match err {
+            ParseRequestError::PayloadTooLarge => Unreadable {
+                status: StatusCode::PAYLOAD_TOO_LARGE,
+                code: "PAYLOAD_TOO_LARGE",
+                message: "the request body is too large".to_owned(),
+            },
+            ParseRequestError::InvalidRequest(err)
+                if err
+                    .downcast_ref::<serde_json::Error>()
+                    .is_some_and(|e| e.is_syntax() || e.is_eof()) =>
+            {
+                Unreadable::bad(format!("the body is not valid JSON: {err}"))
+            }
+            ParseRequestError::InvalidRequest(_) => Unreadable::bad(
+                "the body must be a JSON object with a `query` string, and optionally \
+                 `variables` (an object), `operationName` and `extensions`",
+            ),
+            _ => Unreadable::bad("the request could not be read as a GraphQL request"),
+        }
+    }
+}
+
+impl IntoResponse for Unreadable {
+    fn into_response(self) -> Response {
+        json_error(self.status, self.code, &self.message)
+    }
+}
+
+/// The URL parameters of a GET, named as the GraphQL-over-HTTP spec names them
+/// (async-graphql's own GET parsing reads `operation_name`, which no client sends).
+#[derive(serde::Deserialize)]
+struct GetParameters {
+    #[serde(default)]
+    query: String,
+    #[serde(rename = "operationName")]
+    operation_name: Option<String>,
+    variables: Option<String>,
+    extensions: Option<String>,
+}
+
+/// A GraphQL request from a POST body or from a GET's URL parameters.
+pub struct HttpRequest(async_graphql::Request);
+
+impl<S: Send + Sync> axum::extract::FromRequest<S> for HttpRequest {
+    type Rejection = Unreadable;
+
+    async fn from_request(request: axum::extract::Request, state: &S) -> Result<Self, Unreadable> {
+        if request.method() != Method::GET {
+            let request = GraphQLRequest::<Unreadable>::from_request(request, state).await?;
+            return Ok(HttpRequest(request.into_inner()));
+        }
+        let parameters = axum::extract::Query::<GetParameters>::try_from_uri(request.uri())
+            .map_err(|_| {
+                Unreadable::bad(
+                    "the URL parameters must be `query`, and optionally `operationName`, \
+                     `variables` and `extensions` (JSON objects)",
+                )
+            })?
+            .0;
+        let object = |name: &str, text: Option<String>| -> Result<serde_json::Value, Unreadable> {
+            match text {
+                None => Ok(serde_json::Value::Null),
+                Some(text) => match serde_json::from_str(&text) {
+                    Ok(value @ (serde_json::Value::Object(_) | serde_json::Value::Null)) => {
+                        Ok(value)
+                    }
+                    _ => Err(Unreadable::bad(format!("`{name}` must be a JSON object"))),
+                },
+            }
+        };
+        let json = serde_json::json!({
+            "query": parameters.query,
+            "operationName": parameters.operation_name,
+            "variables": object("variables", parameters.variables)?,
+            "extensions": object("extensions", parameters.extensions)?,
+        });
+        serde_json::from_value(json)
+            .map(HttpRequest)
+            .map_err(|_| Unreadable::bad("the URL parameters are not a GraphQL request"))
+    }
+}
+
+/// True when the operation `request` selects is a mutation (or a subscription), which a
+/// GET must not run: a GET may be repeated, prefetched or cached by anything on the way.
+fn changes_state(request: &async_graphql::Request) -> bool {
+    use async_graphql::parser::types::{DocumentOperations, OperationType};
+    let Ok(document) = async_graphql::parser::parse_query(&request.query) else {
+        return false; // execution reports the syntax error
+    };
+    let operation = match (&document.operations, request.operation_name.as_deref()) {
+        (DocumentOperations::Single(op), _) => Some(&op.node),
+        (DocumentOperations::Multiple(ops), Some(name)) => ops.get(name).map(|op| &op.node),
+        (DocumentOperations::Multiple(ops), None) if ops.len() == 1 => {
+            ops.values().next().map(|op| &op.node)
+        }
+        _ => None,
+    };
+    operation.is_some_and(|op| op.ty != OperationType::Query)
+}
+
+/// `POST /graphql`, and `GET /graphql?query=...` for queries (urql's default,
+/// `preferGetMethod`, and any client of the GraphQL-over-HTTP spec).
 pub async fn execute(
     State(state): State<AppState>,
+    method: Method,
     headers: HeaderMap,
-    request: GraphQLRequest,
+    HttpRequest(request): HttpRequest,
 ) -> Response {
+    if request.query.trim().is_empty() && !request.extensions.contains_key("persistedQuery") {
+        return Unreadable::bad("`query` is required").into_response();
+    }
+    if method == Method::GET && changes_state(&request) {
+        let mut response = json_error(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "METHOD_NOT_ALLOWED",
+            "mutations and subscriptions are not run over GET; send them with POST",
+        );
+        response
+            .headers_mut()
+            .insert(header::ALLOW, HeaderValue::from_static("POST"));
+        return response;
+    }
     let started = std::time::Instant::now();
-    let viewer = match super::auth::viewer(&state.db, &headers).await {
+    let viewer = match super::auth::viewer(&state, &headers).await {
         Ok(viewer) => viewer,
         Err(err) => {
             // Refused before the schema (and its metrics extension) saw the request.
@@ -42,13 +185,30 @@ pub async fn execute(
             return error_response(err);
         }
     };
-    let (viewer, loaders, analytics) = graphql::request_data(&state.db, &state.analytics, viewer);
-    let request = request
-        .into_inner()
-        .data(viewer)
-        .data(loaders)
-        .data(analytics);
-    GraphQLResponse::from(state.schema.execute(request).await).into_response()
+    let mut request = request;
+    request.data = graphql::request_data(&state.db, &state.analytics, &state.tokens, viewer);
+    let response = state.schema.execute(request).await;
+    let unavailable = unavailable(&response);
+    let mut response = GraphQLResponse::from(response).into_response();
+    if unavailable {
+        // Nothing could be answered because the database is down: the same retryable 503
+        // (with `Retry-After`) as when it fails before execution.
+        *response.status_mut() = StatusCode::SERVICE_UNAVAILABLE;
+    }
+    response
+}
+
+/// True when a response has no data and every error is `SERVICE_UNAVAILABLE`.
+fn unavailable(response: &async_graphql::Response) -> bool {
+    let code = ApiError::Unavailable.code();
+    response.data == async_graphql::Value::Null
+        && !response.errors.is_empty()
+        && response.errors.iter().all(|e| {
+            e.extensions
+                .as_ref()
+                .and_then(|x| x.get("code"))
+                .is_some_and(|c| *c == async_graphql::Value::from(code))
+        })
 }
 
 /// `GET /graphql/ws`: subscriptions over `graphql-transport-ws` (and the older
@@ -77,16 +237,15 @@ pub async fn subscriptions(
                     if let Some(value) = token.and_then(|t| HeaderValue::from_str(t).ok()) {
                         headers.insert(header::AUTHORIZATION, value);
                     }
-                    let viewer = super::auth::viewer(&state.db, &headers)
+                    let viewer = super::auth::viewer(&state, &headers)
                         .await
                         .map_err(async_graphql::Error::from)?;
-                    let (viewer, loaders, analytics) =
-                        graphql::request_data(&state.db, &state.analytics, viewer);
-                    let mut data = async_graphql::Data::default();
-                    data.insert(viewer);
-                    data.insert(loaders);
-                    data.insert(analytics);
-                    Ok(data)
+                    Ok(graphql::request_data(
+                        &state.db,
+                        &state.analytics,
+                        &state.tokens,
+                        viewer,
+                    ))
                 })
                 .serve()
         })

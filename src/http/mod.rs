@@ -65,6 +65,8 @@ pub struct AppState {
     pub clock: Clock,
     /// Computed portfolio figures, per user and data version.
     pub analytics: Arc<crate::portfolio::AnalyticsCache>,
+    /// Recently verified API tokens.
+    pub tokens: crate::auth::TokenCache,
 }
 
 impl AppState {
@@ -79,6 +81,7 @@ impl AppState {
             db,
             graphiql_headers: Vec::new(),
             analytics: Arc::new(crate::portfolio::AnalyticsCache::default()),
+            tokens: crate::auth::TokenCache::default(),
         }
     }
 }
@@ -142,7 +145,10 @@ pub fn router(state: AppState, options: &HttpOptions) -> Router {
         .map(Arc::from);
     Router::new()
         .route("/", get(|| async { Redirect::temporary("/graphiql") }))
-        .route("/graphql", axum::routing::post(graphql::execute))
+        .route(
+            "/graphql",
+            axum::routing::post(graphql::execute).get(graphql::execute),
+        )
         .route("/graphql/ws", get(graphql::subscriptions))
         .route("/graphiql", get(graphql::graphiql))
         .route("/graphiql/assets/{file}", get(graphql::graphiql_asset))

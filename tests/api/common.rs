@@ -4,7 +4,7 @@
 
 use std::future::Future;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
 
 use std::time::Duration;
 
@@ -112,8 +112,8 @@ pub struct TestApp {
     pub db_config: DbConfig,
     /// The Plaid simulator and the server's sync engine, when started with Plaid.
     pub plaid: Option<(Simulator, SyncService)>,
-    /// SQL statements run by the server's connection pool so far.
-    pub statements: Arc<AtomicUsize>,
+    /// SQL statements run by the server's connection pool so far, in order.
+    pub statements: Arc<Mutex<Vec<sea_orm::Statement>>>,
     client: reqwest::Client,
     _sqlite_dir: Option<tempfile::TempDir>,
     _schema: Option<SchemaGuard>,
@@ -208,8 +208,8 @@ impl TestApp {
         let mut conn = db::connect(&config).await.expect("connect test database");
         let config = config.clone();
         Migrator::up(&conn, None).await.expect("migrations");
-        let statements = Arc::new(AtomicUsize::new(0));
-        let counter = statements.clone();
+        let statements = Arc::new(Mutex::new(Vec::new()));
+        let log = statements.clone();
         conn.set_metric_callback(move |info| {
             if std::env::var("TEST_SQL").is_ok() {
                 eprintln!(
@@ -217,7 +217,7 @@ impl TestApp {
                     &info.statement.sql[..info.statement.sql.len().min(150)]
                 );
             }
-            counter.fetch_add(1, Ordering::SeqCst);
+            log.lock().unwrap().push(info.statement.clone());
         });
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
@@ -315,8 +315,13 @@ impl TestApp {
             .to_owned()
     }
 
+    /// The statements run since the count was `mark` (see [`TestApp::statement_count`]).
+    pub fn statements_since(&self, mark: usize) -> Vec<sea_orm::Statement> {
+        self.statements.lock().unwrap()[mark..].to_vec()
+    }
+
     pub fn statement_count(&self) -> usize {
-        self.statements.load(Ordering::SeqCst)
+        self.statements.lock().unwrap().len()
     }
 }
 

@@ -6,7 +6,7 @@ use investments::auth::Scope;
 use investments::db::entities::{accounts, investment_holdings, securities};
 use investments::plaid::simulator::{Scenario, SimulatorConfig};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
-use serde_json::json;
+use serde_json::{Value, json};
 
 use crate::common::on_each_backend_with_plaid;
 use crate::plaid_support::*;
@@ -154,6 +154,18 @@ async fn a_second_sync_changes_nothing() {
         let runs = runs_of(&app, item.row.id).await;
         assert_eq!(runs.len(), 2);
         assert!(runs[1].window_start.unwrap().to_string() <= start);
+        // What Plaid said of the item is served as stored.
+        let items = app
+            .query(
+                &token,
+                "{ items { nodes { availableProducts billedProducts updateType accounts { reissuedOn } } } }",
+                json!({}),
+            )
+            .await;
+        let node = &items["items"]["nodes"][0];
+        assert_eq!(node["availableProducts"], json!(["balance", "transactions"]));
+        assert_eq!(node["billedProducts"], json!(["investments"]));
+        assert_eq!(node["accounts"][0]["reissuedOn"], Value::Null);
     })
     .await;
 }

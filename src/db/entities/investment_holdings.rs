@@ -17,6 +17,10 @@ pub struct Model {
     pub institution_price_as_of: Option<Date>,
     pub institution_price_datetime: Option<DateTimeUtc>,
     pub institution_value: Numeric,
+    /// `institution_value`'s order key ([`crate::db::decimal::sort_key`]).
+    pub institution_value_key: String,
+    /// `quantity`'s order key ([`crate::db::decimal::sort_key`]).
+    pub quantity_key: String,
     pub iso_currency_code: Option<String>,
     pub unofficial_currency_code: Option<String>,
     pub vested_quantity: Option<Numeric>,

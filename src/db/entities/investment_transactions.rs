@@ -21,6 +21,8 @@ pub struct Model {
     pub quantity: Numeric,
     /// Plaid's sign: positive when cash leaves the account, negative when it comes in.
     pub amount: Numeric,
+    /// `amount`'s order key ([`crate::db::decimal::sort_key`]): what SQLite orders by.
+    pub amount_key: String,
     pub price: Numeric,
     pub fees: Option<Numeric>,
     #[sea_orm(column_name = "type")]

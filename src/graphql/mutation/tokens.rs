@@ -64,7 +64,8 @@ impl TokenMutations {
         })
     }
 
-    /// Revokes one of your API tokens; it stops working at once.
+    /// Revokes one of your API tokens; it stops working at once on this server, and within
+    /// the token cache's time to live (5 seconds by default) on other replicas.
     async fn revoke_api_token(
         &self,
         ctx: &Context<'_>,
@@ -75,6 +76,7 @@ impl TokenMutations {
         if !users::delete_token(db(ctx), viewer.user_id, row).await? {
             return Err(ApiError::not_found("no such API token").into());
         }
+        ctx.data_unchecked::<crate::auth::TokenCache>().forget(row);
         Ok(RevokeApiTokenPayload {
             revoked_token_id: input.id,
         })

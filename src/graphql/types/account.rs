@@ -69,6 +69,12 @@ impl Account {
         scalars::date(self.0.closed_on)
     }
 
+    /// The last day Plaid re-issued the account under a new `plaidAccountId` (its old
+    /// id was taken over: same account here, same history); null if never.
+    async fn reissued_on(&self) -> Option<Date> {
+        scalars::date(self.0.reissued_on)
+    }
+
     /// Plaid's account `type`: `investment`, `depository`, `credit`, `loan`, `brokerage`
     /// or `other`.
     #[graphql(name = "type")]

@@ -67,6 +67,12 @@ pub struct ItemError {
     display_message: Option<String>,
 }
 
+/// A stored JSON array of product names; empty when none was stored.
+fn stored_products(json: Option<&str>) -> Vec<String> {
+    json.and_then(|j| serde_json::from_str(j).ok())
+        .unwrap_or_default()
+}
+
 /// A Plaid Item: one login at one institution, holding one or more accounts.
 #[Object]
 impl PlaidItem {
@@ -88,6 +94,22 @@ impl PlaidItem {
     /// Display name of the institution.
     async fn institution_name(&self) -> Option<&str> {
         self.0.institution_name.as_deref()
+    }
+
+    /// Plaid products the item could add (`available_products`), e.g. `balance`.
+    async fn available_products(&self) -> Vec<String> {
+        stored_products(self.0.available_products.as_deref())
+    }
+
+    /// Plaid products the item is billed for (`billed_products`), e.g. `investments`.
+    async fn billed_products(&self) -> Vec<String> {
+        stored_products(self.0.billed_products.as_deref())
+    }
+
+    /// Plaid's `update_type`: `background`, or `user_present_required` when the
+    /// institution needs the user in Link for every refresh.
+    async fn update_type(&self) -> Option<&str> {
+        self.0.update_type.as_deref()
     }
 
     /// Health of the connection.

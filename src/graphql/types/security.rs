@@ -255,7 +255,7 @@ impl Security {
     ) -> Result<Connection<InvestmentTransaction>> {
         let mut filter = filter.unwrap_or_default().into_query()?;
         filter.security_ids = Some(vec![self.0.id]);
-        let request = connection::request(first, after, last, before);
+        let request = connection::request(ctx, first, after, last, before);
         crate::graphql::query::transactions_connection(ctx, filter, order_by, request).await
     }
 

@@ -142,6 +142,12 @@ impl InvestmentTransaction {
         self.0.cancelled_by.as_deref()
     }
 
+    /// Plaid's `cancel_transaction_id` as received (deprecated by Plaid, and often null
+    /// even on `cancel` rows: `cancelledBy` is what this API matched).
+    async fn cancel_transaction_id(&self) -> Option<&str> {
+        self.0.cancel_transaction_id.as_deref()
+    }
+
     /// What the transaction is to the analytics, from its type and subtype (one rule for
     /// the whole API: see docs/features/analytics.md).
     async fn category(&self) -> TransactionCategory {
