@@ -1,22 +1,42 @@
-//! Sync throughput: one item with N transactions (100,000 unless `BENCH_TRANSACTIONS`),
-//! linked and synced from the simulator over loopback, into PostgreSQL when
-//! `BENCH_DATABASE_URL` is set (a fresh schema there), else a temporary SQLite file.
+//! Sync throughput and memory: one item with N transactions (100,000 unless
+//! `BENCH_TRANSACTIONS`), linked and synced from the simulator over loopback, into
+//! PostgreSQL when `BENCH_DATABASE_URL` is set (a fresh schema there), else a temporary
+//! SQLite file. With `BENCH_ITEMS` above 1, that many items of `BENCH_TRANSACTIONS` each
+//! are linked, then synced again by `refresh_all` with the default concurrency (the
+//! `refreshAll` mutation's path).
+//!
+//! Every run ends with the process's peak RSS (`VmHWM`) and its RSS once the syncs are over
+//! (`VmRSS`), from `/proc/self/status` (Linux only).
 //!
 //! `cargo bench --bench sync`
+//! `BENCH_TRANSACTIONS=1000000 cargo bench --bench sync`
+//! `BENCH_ITEMS=1000 BENCH_TRANSACTIONS=300 cargo bench --bench sync`
 
 mod common;
 
 use std::time::{Duration, Instant};
 
-use investments::sync::Trigger;
+use futures_util::StreamExt;
+use investments::sync::{SyncOptions, SyncService, Trigger};
 
 #[tokio::main]
 async fn main() {
+    let items = common::env_or("BENCH_ITEMS", 1);
     let transactions = common::env_or("BENCH_TRANSACTIONS", 100_000);
     let bench_db = common::BenchDatabase::open().await;
     let label = bench_db.label;
     let (_simulator, sync, user_id) = common::plaid(&bench_db.conn, transactions).await;
 
+    if items > 1 {
+        refresh_all(&sync, user_id, items, transactions, label).await;
+    } else {
+        one_item(&sync, user_id, transactions, label).await;
+    }
+    print_memory();
+    bench_db.close().await;
+}
+
+async fn one_item(sync: &SyncService, user_id: i64, transactions: usize, label: &str) {
     let started = Instant::now();
     let linked = sync
         .sandbox_link(user_id, "ins_109508", None)
@@ -64,5 +84,67 @@ async fn main() {
         third.as_secs_f64(),
         per_second(third, transactions)
     );
-    bench_db.close().await;
+}
+
+/// Links `items` items (as many at once as a refresh runs), then times `refresh_all`.
+async fn refresh_all(
+    sync: &SyncService,
+    user_id: i64,
+    items: usize,
+    transactions: usize,
+    label: &str,
+) {
+    let concurrency = SyncOptions::default().concurrency;
+    let started = Instant::now();
+    futures_util::stream::iter(0..items)
+        .map(|_| async {
+            let linked = sync
+                .sandbox_link(user_id, "ins_109508", None)
+                .await
+                .expect("link");
+            assert!(linked.error.is_none(), "first sync failed");
+        })
+        .buffer_unordered(concurrency)
+        .collect::<Vec<()>>()
+        .await;
+    let linking = started.elapsed();
+
+    let started = Instant::now();
+    let outcomes = sync
+        .refresh_all(Some(user_id), Trigger::Manual, None, None, None)
+        .await
+        .expect("refresh all");
+    let refresh = started.elapsed();
+    assert_eq!(outcomes.len(), items);
+    assert!(outcomes.iter().all(|o| o.error.is_none()), "a sync failed");
+
+    println!(
+        "refresh of {items} items, {transactions} transactions each, {label}, concurrency {concurrency}, simulator over loopback:"
+    );
+    println!(
+        "  linking (first syncs):          {:>8.2} s  ({:.1} items/s)",
+        linking.as_secs_f64(),
+        items as f64 / linking.as_secs_f64()
+    );
+    println!(
+        "  refresh_all (30-day overlap):   {:>8.2} s  ({:.1} items/s)",
+        refresh.as_secs_f64(),
+        items as f64 / refresh.as_secs_f64()
+    );
+}
+
+/// Peak and current RSS of the process, once the syncs are over.
+fn print_memory() {
+    let Ok(status) = std::fs::read_to_string("/proc/self/status") else {
+        return;
+    };
+    let field = |name: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .map(|v| v.trim().to_owned())
+            .unwrap_or_else(|| "?".to_owned())
+    };
+    println!("  peak RSS (VmHWM):               {:>11}", field("VmHWM:"));
+    println!("  RSS when idle after (VmRSS):    {:>11}", field("VmRSS:"));
 }

@@ -12,7 +12,7 @@ use investments::auth::{self, Scope};
 use investments::crypto::TokenCipher;
 use investments::db::{self, DbConfig};
 use investments::http::{self, AppState, HttpOptions};
-use investments::plaid::client::PlaidClient;
+use investments::plaid::client::{Environment, PlaidClient, PlaidConfig};
 use investments::plaid::simulator::{Simulator, SimulatorConfig};
 use investments::sync::{SyncOptions, SyncService};
 use migration::{Migrator, MigratorTrait};
@@ -87,20 +87,35 @@ pub fn env_or(name: &str, default: usize) -> usize {
 }
 
 /// The simulator with `transactions` per item, a sync service to it over `conn`, and the
-/// bench user's id.
+/// bench user's id. With `BENCH_PLAID_URL` set, the sync service talks to the simulator
+/// running there instead (`investments plaid-sim --transactions-per-item N`), so that the
+/// process's memory is the sync engine's alone; the in-process one is then not started.
 pub async fn plaid(
     conn: &DatabaseConnection,
     transactions: usize,
-) -> (Simulator, SyncService, i64) {
-    let simulator = Simulator::start(SimulatorConfig {
-        transactions_per_item: transactions,
-        ..Default::default()
-    })
-    .await
-    .expect("simulator");
+) -> (Option<Simulator>, SyncService, i64) {
+    let (simulator, client) = match std::env::var("BENCH_PLAID_URL") {
+        Ok(url) => {
+            let defaults = SimulatorConfig::default();
+            let mut client =
+                PlaidConfig::new(Environment::Sandbox, &defaults.client_id, &defaults.secret);
+            client.base_url = url;
+            (None, client)
+        }
+        Err(_) => {
+            let simulator = Simulator::start(SimulatorConfig {
+                transactions_per_item: transactions,
+                ..Default::default()
+            })
+            .await
+            .expect("simulator");
+            let client = simulator.client_config();
+            (Some(simulator), client)
+        }
+    };
     let sync = SyncService::new(
         conn.clone(),
-        Arc::new(PlaidClient::new(simulator.client_config()).expect("client")),
+        Arc::new(PlaidClient::new(client).expect("client")),
         Arc::new(TokenCipher::ephemeral()),
         SyncOptions::default(),
     );

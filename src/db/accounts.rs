@@ -196,7 +196,7 @@ pub async fn mark_closed<C: sea_orm::ConnectionTrait>(
     ids: &[i64],
     day: chrono::NaiveDate,
 ) -> ApiResult<()> {
-    for chunk in ids.chunks(super::CHUNK_ROWS) {
+    for chunk in ids.chunks(super::IN_LIST) {
         accounts::Entity::update_many()
             .col_expr(accounts::Column::ClosedOn, Expr::value(day))
             .filter(filter::in_ids(Expr::col(accounts::Column::Id), chunk))

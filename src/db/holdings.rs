@@ -229,7 +229,7 @@ pub async fn keys_of_accounts<C: sea_orm::ConnectionTrait>(
 
 /// Deletes positions by row id, in chunks.
 pub async fn delete_ids<C: sea_orm::ConnectionTrait>(conn: &C, ids: &[i64]) -> ApiResult<()> {
-    for chunk in ids.chunks(super::CHUNK_ROWS) {
+    for chunk in ids.chunks(super::IN_LIST) {
         holdings::Entity::delete_many()
             .filter(filter::in_ids(col(holdings::Column::Id), chunk))
             .exec(conn)

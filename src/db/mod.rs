@@ -190,11 +190,28 @@ pub async fn connect(config: &DbConfig) -> Result<DatabaseConnection, DbErr> {
     Database::connect(opts).await
 }
 
-/// Rows per multi-row statement: far below the bound-parameter limits of SQLite (32,766)
-/// and PostgreSQL (65,535) even for the widest table.
-pub const CHUNK_ROWS: usize = 400;
+/// Values per `IN (...)` list or `CASE` of a statement over many rows (ids to flag, keys
+/// to look up): a few statements for the largest sync, well within every bound-parameter
+/// limit.
+pub const IN_LIST: usize = 10_000;
 
-/// Inserts `rows` in multi-row statements of [`CHUNK_ROWS`]; a row whose `conflict` key
+/// Bound parameters one statement may carry: PostgreSQL's wire protocol counts them in 16
+/// bits; SQLite's `SQLITE_MAX_VARIABLE_NUMBER` is 32,766 since 3.32.
+pub fn max_params(backend: sea_orm::DbBackend) -> usize {
+    match backend {
+        sea_orm::DbBackend::Postgres => 65_535,
+        _ => 32_766,
+    }
+}
+
+/// Rows of `columns` values each that one multi-row statement can carry on `backend`:
+/// as many as the parameter limit allows, so a sync makes as few round trips as it can.
+pub fn rows_per_statement(backend: sea_orm::DbBackend, columns: usize) -> usize {
+    (max_params(backend) / columns.max(1)).max(1)
+}
+
+/// Inserts `rows` in multi-row statements as large as [`rows_per_statement`] allows; a row
+/// whose `conflict` key
 /// exists is updated instead (every column but the key, `id`, `user_id` and `created_at`).
 /// All rows must set the same columns.
 pub async fn upsert_many<E, C>(
@@ -248,9 +265,16 @@ where
             .map(|c| format!("{:?}", sea_orm::ActiveModelTrait::get(row, *c)))
             .collect::<Vec<_>>()
     });
+    let Some(first) = rows.first() else {
+        return Ok(());
+    };
+    let columns = E::Column::iter()
+        .filter(|c| sea_orm::ActiveModelTrait::get(first, *c).is_set())
+        .count();
+    let per_statement = rows_per_statement(conn.get_database_backend(), columns);
     let mut rows = rows.into_iter().peekable();
     while rows.peek().is_some() {
-        let chunk: Vec<E::ActiveModel> = rows.by_ref().take(CHUNK_ROWS).collect();
+        let chunk: Vec<E::ActiveModel> = rows.by_ref().take(per_statement).collect();
         E::insert_many(chunk)
             .on_conflict(
                 OnConflict::columns(conflict.iter().copied())

@@ -29,7 +29,7 @@ pub async fn delete_day<C: sea_orm::ConnectionTrait>(
     day: chrono::NaiveDate,
 ) -> ApiResult<()> {
     use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
-    for chunk in account_ids.chunks(super::CHUNK_ROWS) {
+    for chunk in account_ids.chunks(super::IN_LIST) {
         holding_snapshots::Entity::delete_many()
             .filter(holding_snapshots::Column::AccountId.is_in(chunk.iter().copied()))
             .filter(holding_snapshots::Column::AsOf.eq(day))
@@ -49,7 +49,7 @@ pub async fn mark_pictured<C: sea_orm::ConnectionTrait>(
 ) -> ApiResult<()> {
     use sea_orm::sea_query::OnConflict;
     use sea_orm::{ActiveValue::Set, EntityTrait};
-    for chunk in account_ids.chunks(super::CHUNK_ROWS) {
+    for chunk in account_ids.chunks(super::IN_LIST) {
         let rows = chunk
             .iter()
             .map(|&account_id| account_snapshots::ActiveModel {

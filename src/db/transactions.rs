@@ -1,13 +1,16 @@
 //! Investment transactions.
 
+use std::collections::{HashMap, HashSet};
+
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
-use sea_orm::sea_query::{Expr, Query};
+use sea_orm::sea_query::{CaseStatement, Expr, Query};
 use sea_orm::{
     ColumnTrait, Condition, DatabaseConnection, DbBackend, EntityTrait, ExprTrait, QueryFilter,
     QuerySelect, Select,
 };
 
+use super::Numeric;
 use super::accounts::AccountScope;
 use super::decimal::{Keyed, sort_key};
 use super::entities::{investment_transactions as transactions, securities};
@@ -201,54 +204,73 @@ pub async fn upsert<C: sea_orm::ConnectionTrait>(
 }
 
 /// The live transactions of an account and security dated on or before `day` that a
-/// `cancel` row may reverse, whatever the sync window (late cancels are common).
+/// `cancel` row may reverse, whatever the sync window (late cancels are common), as
+/// (row id, date, amount, quantity).
 pub async fn cancel_candidates<C: sea_orm::ConnectionTrait>(
     conn: &C,
     account_id: i64,
     security_id: Option<i64>,
     day: NaiveDate,
-) -> ApiResult<Vec<transactions::Model>> {
+) -> ApiResult<Vec<(i64, NaiveDate, Decimal, Decimal)>> {
     let security = match security_id {
         Some(id) => transactions::Column::SecurityId.eq(id),
         None => transactions::Column::SecurityId.is_null(),
     };
-    Ok(transactions::Entity::find()
+    let rows: Vec<(i64, NaiveDate, Numeric, Numeric)> = transactions::Entity::find()
+        .select_only()
+        .columns([
+            transactions::Column::Id,
+            transactions::Column::Date,
+            transactions::Column::Amount,
+            transactions::Column::Quantity,
+        ])
         .filter(transactions::Column::AccountId.eq(account_id))
         .filter(security)
         .filter(transactions::Column::Date.lte(day))
         .filter(transactions::Column::Cancelled.eq(false))
         .filter(transactions::Column::TransactionType.ne(crate::vocabulary::CANCEL))
+        .into_tuple()
         .all(conn)
-        .await?)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, date, amount, quantity)| (id, date, amount.0, quantity.0))
+        .collect())
 }
 
-/// Transactions by Plaid id.
-pub async fn by_plaid_ids<C: sea_orm::ConnectionTrait>(
+/// Row ids of the live (not cancelled) transactions among these Plaid ids.
+pub async fn live_ids_by_plaid_id<C: sea_orm::ConnectionTrait>(
     conn: &C,
     plaid_ids: &[String],
-) -> ApiResult<Vec<transactions::Model>> {
-    let mut rows = Vec::new();
-    for chunk in plaid_ids.chunks(super::CHUNK_ROWS) {
-        rows.extend(
-            transactions::Entity::find()
-                .filter(
-                    transactions::Column::PlaidInvestmentTransactionId
-                        .is_in(chunk.iter().map(String::as_str)),
-                )
-                .all(conn)
-                .await?,
-        );
+) -> ApiResult<HashMap<String, i64>> {
+    let mut ids = HashMap::new();
+    for chunk in plaid_ids.chunks(super::IN_LIST) {
+        let rows: Vec<(String, i64)> = transactions::Entity::find()
+            .select_only()
+            .columns([
+                transactions::Column::PlaidInvestmentTransactionId,
+                transactions::Column::Id,
+            ])
+            .filter(
+                transactions::Column::PlaidInvestmentTransactionId
+                    .is_in(chunk.iter().map(String::as_str)),
+            )
+            .filter(transactions::Column::Cancelled.eq(false))
+            .into_tuple()
+            .all(conn)
+            .await?;
+        ids.extend(rows);
     }
-    Ok(rows)
+    Ok(ids)
 }
 
 /// Of these `cancel` row ids, those that already cancelled a transaction.
 pub async fn applied_cancels<C: sea_orm::ConnectionTrait>(
     conn: &C,
     cancel_ids: &[String],
-) -> ApiResult<std::collections::HashSet<String>> {
-    let mut applied = std::collections::HashSet::new();
-    for chunk in cancel_ids.chunks(super::CHUNK_ROWS) {
+) -> ApiResult<HashSet<String>> {
+    let mut applied = HashSet::new();
+    for chunk in cancel_ids.chunks(super::IN_LIST) {
         let rows: Vec<Option<String>> = transactions::Entity::find()
             .select_only()
             .column(transactions::Column::CancelledBy)
@@ -268,11 +290,10 @@ pub async fn restore_reappeared<C: sea_orm::ConnectionTrait>(
     ids: &[i64],
     now: chrono::DateTime<chrono::Utc>,
 ) -> ApiResult<()> {
-    use sea_orm::sea_query::Expr as E;
-    for chunk in ids.chunks(super::CHUNK_ROWS) {
+    for chunk in ids.chunks(super::IN_LIST) {
         transactions::Entity::update_many()
-            .col_expr(transactions::Column::Cancelled, E::value(false))
-            .col_expr(transactions::Column::UpdatedAt, E::value(now))
+            .col_expr(transactions::Column::Cancelled, Expr::value(false))
+            .col_expr(transactions::Column::UpdatedAt, Expr::value(now))
             .filter(filter::in_ids(col(transactions::Column::Id), chunk))
             .filter(transactions::Column::CancelledBy.is_null())
             .exec(conn)
@@ -281,21 +302,62 @@ pub async fn restore_reappeared<C: sea_orm::ConnectionTrait>(
     Ok(())
 }
 
-/// The given accounts' transactions dated within `[start, end]`.
-pub async fn of_accounts_in_window<C: sea_orm::ConnectionTrait>(
+/// What the vanished check needs of a stored transaction.
+pub struct WindowRow {
+    pub id: i64,
+    pub plaid_id: String,
+    pub account_id: i64,
+    pub date: NaiveDate,
+    pub cancelled: bool,
+    pub cancelled_by: Option<String>,
+    pub transaction_type: String,
+}
+
+/// Calls `each` with every transaction of the given accounts dated within the window,
+/// streamed: however many the window holds, only one row is in memory at a time.
+pub async fn for_each_in_window<C>(
     conn: &C,
     account_ids: &[i64],
-    start: NaiveDate,
-    end: NaiveDate,
-) -> ApiResult<Vec<transactions::Model>> {
-    Ok(transactions::Entity::find()
+    (start, end): (NaiveDate, NaiveDate),
+    mut each: impl FnMut(WindowRow),
+) -> ApiResult<()>
+where
+    C: sea_orm::ConnectionTrait + sea_orm::StreamTrait + Send,
+{
+    use futures_util::TryStreamExt;
+    let mut rows = transactions::Entity::find()
+        .select_only()
+        .columns([
+            transactions::Column::Id,
+            transactions::Column::PlaidInvestmentTransactionId,
+            transactions::Column::AccountId,
+            transactions::Column::Date,
+            transactions::Column::Cancelled,
+            transactions::Column::CancelledBy,
+            transactions::Column::TransactionType,
+        ])
         .filter(filter::in_ids(
             col(transactions::Column::AccountId),
             account_ids,
         ))
         .filter(transactions::Column::Date.between(start, end))
-        .all(conn)
-        .await?)
+        .into_tuple::<(i64, String, i64, NaiveDate, bool, Option<String>, String)>()
+        .stream(conn)
+        .await?;
+    while let Some((id, plaid_id, account_id, date, cancelled, cancelled_by, transaction_type)) =
+        rows.try_next().await?
+    {
+        each(WindowRow {
+            id,
+            plaid_id,
+            account_id,
+            date,
+            cancelled,
+            cancelled_by,
+            transaction_type,
+        });
+    }
+    Ok(())
 }
 
 /// Flags transactions as cancelled (kept, left out of totals), in chunks; `by` names the
@@ -306,16 +368,44 @@ pub async fn mark_cancelled<C: sea_orm::ConnectionTrait>(
     by: Option<&str>,
     now: chrono::DateTime<chrono::Utc>,
 ) -> ApiResult<()> {
-    use sea_orm::sea_query::Expr as E;
-    for chunk in ids.chunks(super::CHUNK_ROWS) {
+    for chunk in ids.chunks(super::IN_LIST) {
         transactions::Entity::update_many()
-            .col_expr(transactions::Column::Cancelled, E::value(true))
+            .col_expr(transactions::Column::Cancelled, Expr::value(true))
             .col_expr(
                 transactions::Column::CancelledBy,
-                E::value(by.map(str::to_owned)),
+                Expr::value(by.map(str::to_owned)),
             )
-            .col_expr(transactions::Column::UpdatedAt, E::value(now))
+            .col_expr(transactions::Column::UpdatedAt, Expr::value(now))
             .filter(filter::in_ids(col(transactions::Column::Id), chunk))
+            .exec(conn)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Flags each transaction as cancelled by the `cancel` row named with it
+/// (`(row id, cancel's Plaid id)`): one statement for many rows, through `CASE id`.
+pub async fn mark_cancelled_by<C: sea_orm::ConnectionTrait>(
+    conn: &C,
+    marks: &[(i64, String)],
+    now: chrono::DateTime<chrono::Utc>,
+) -> ApiResult<()> {
+    // Three parameters a row (the id twice, the cancel's id).
+    for chunk in marks.chunks(super::IN_LIST / 3) {
+        let by = chunk
+            .iter()
+            .fold(CaseStatement::new(), |case, (id, cancel)| {
+                case.case(
+                    col(transactions::Column::Id).eq(*id),
+                    Expr::value(cancel.clone()),
+                )
+            });
+        let ids: Vec<i64> = chunk.iter().map(|(id, _)| *id).collect();
+        transactions::Entity::update_many()
+            .col_expr(transactions::Column::Cancelled, Expr::value(true))
+            .col_expr(transactions::Column::CancelledBy, by.into())
+            .col_expr(transactions::Column::UpdatedAt, Expr::value(now))
+            .filter(filter::in_ids(col(transactions::Column::Id), &ids))
             .exec(conn)
             .await?;
     }

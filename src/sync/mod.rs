@@ -1,8 +1,10 @@
 //! The sync engine: Plaid -> database, one item at a time.
 //!
 //! A sync of an item reads holdings and every page of transactions for its window from
-//! Plaid, then writes all of it in one database transaction (or nothing, if any step
-//! failed), records a `sync_runs` row, and sets the item's status. At most one sync of an
+//! Plaid and writes all of it in one database transaction (or nothing, if any step
+//! failed), records a `sync_runs` row, and sets the item's status. A window longer than
+//! [`store::CHUNK_TRANSACTIONS`] rows streams into that transaction chunk by chunk, so
+//! memory stays bounded however many transactions an item has. At most one sync of an
 //! item runs at a time: in the process a second request joins the running one and gets its
 //! result; across processes on PostgreSQL an advisory lock makes a second replica wait for
 //! the first and report its run instead of syncing again.
@@ -45,17 +47,29 @@ pub use crate::vocabulary::Trigger;
 /// serialization failure, lost connection), 200 ms, 800 ms, 3.2 s apart.
 const STORE_ATTEMPTS: u32 = 4;
 
+/// An error that may pass: a lost connection, a deadlock, a serialization failure.
+trait PassingFault {
+    fn is_passing(&self) -> bool;
+}
+
+impl PassingFault for ApiError {
+    fn is_passing(&self) -> bool {
+        matches!(self, ApiError::Unavailable)
+    }
+}
+
 /// Runs `write` again while it fails on a passing database fault (`Unavailable`), up to
 /// [`STORE_ATTEMPTS`] tries in all; any other outcome is returned as it is.
-async fn through_passing_faults<T, F, Fut>(what: &str, mut write: F) -> ApiResult<T>
+async fn through_passing_faults<T, E, F, Fut>(what: &str, mut write: F) -> Result<T, E>
 where
+    E: PassingFault,
     F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = ApiResult<T>>,
+    Fut: std::future::Future<Output = Result<T, E>>,
 {
     let mut attempt = 1;
     loop {
         match write().await {
-            Err(ApiError::Unavailable) if attempt < STORE_ATTEMPTS => {
+            Err(err) if err.is_passing() && attempt < STORE_ATTEMPTS => {
                 tracing::warn!(
                     attempt,
                     "{what} failed on a passing database fault; trying again"
@@ -804,48 +818,94 @@ impl SyncService {
             page_size: self.0.options.page_size,
             first_sync: item.last_success_at.is_none(),
         };
-        // Subscribers see every page ("page k of n"); the row is written at phase changes.
-        let fetching = run.clone();
+        // Subscribers see every page ("page k of n"); the row is written at phase changes
+        // (a long window's pages go on coming in while it is stored).
+        let current = Mutex::new(run);
         let on_page = |done: u32, total: u32| {
-            let mut run = fetching.clone();
+            let mut run = current.lock().expect("not poisoned").clone();
             run.pages_fetched = i32::try_from(done).unwrap_or(i32::MAX);
             run.pages_total = i32::try_from(total).ok();
             self.announce(&run);
         };
-        let fetched = fetch::fetch(self.0.plaid.as_ref(), &plan, &on_page)
+        let source = store::Source {
+            plaid: self.0.plaid.as_ref(),
+            plan: &plan,
+            on_page: &on_page,
+        };
+        let mut answer = fetch::start(source.plaid, &plan)
             .await
             .map_err(Failure::Plaid)?;
-        let pages = (
-            i32::try_from(fetched.pages).unwrap_or(i32::MAX),
-            Some(i32::try_from(fetched.pages).unwrap_or(i32::MAX)),
-        );
-        let run = db::sync_runs::progress(&self.0.db, run_id, RunPhase::Storing, None, Some(pages))
+        // Most windows fit in the first chunk: read whole before the database is touched,
+        // such a sync holds no write lock while Plaid answers, and a write that meets a
+        // passing fault is tried again without asking Plaid again. A longer window goes
+        // on streaming into the transaction.
+        let first = source
+            .first_chunk(&mut answer)
             .await
-            .map_err(Failure::Api)?;
-        self.announce(&run);
-        // A deadlock, a serialization failure or a lost connection rolls the whole write
-        // back: it is tried again from the start, a bounded number of times.
-        through_passing_faults("storing a sync", || {
-            self.store_fetched(item, &fetched, window)
-        })
+            .map_err(Failure::Plaid)?;
+        let pages = |answer: &fetch::Answer| {
+            let count = |n: u32| i32::try_from(n).unwrap_or(i32::MAX);
+            let read = count(answer.pages);
+            (
+                read,
+                Some(if answer.done() {
+                    read
+                } else {
+                    count(answer.pages_expected)
+                }),
+            )
+        };
+        let run = db::sync_runs::progress(
+            &self.0.db,
+            run_id,
+            RunPhase::Storing,
+            None,
+            Some(pages(&answer)),
+        )
         .await
-        .map_err(Failure::Api)
+        .map_err(Failure::Api)?;
+        self.announce(&run);
+        *current.lock().expect("not poisoned") = run;
+        let streamed = !answer.done();
+        // A deadlock, a serialization failure or a lost connection rolls the whole write
+        // back: it is tried again from the start, a bounded number of times (the pages
+        // after the first chunk read again).
+        let (counts, answer) = through_passing_faults("storing a sync", || {
+            self.store_answer(item, answer.clone(), first.clone(), &source, window)
+        })
+        .await?;
+        drop(first);
+        if streamed {
+            let pages = pages(&answer);
+            drop(answer);
+            release_memory();
+            let run =
+                db::sync_runs::progress(&self.0.db, run_id, RunPhase::Storing, None, Some(pages))
+                    .await
+                    .map_err(Failure::Api)?;
+            self.announce(&run);
+        }
+        Ok(counts)
     }
 
-    /// One database transaction: the whole of a sync's writes, or nothing.
-    async fn store_fetched(
+    /// One database transaction: the whole of a sync's writes, or nothing. Returns the
+    /// counts and the answer as the walk left it.
+    async fn store_answer(
         &self,
         item: &plaid_items::Model,
-        fetched: &fetch::Fetched,
+        mut answer: fetch::Answer,
+        first: Vec<crate::plaid::types::InvestmentTransaction>,
+        source: &store::Source<'_>,
         window: (NaiveDate, NaiveDate),
-    ) -> ApiResult<db::sync_runs::SyncCounts> {
-        let txn = self.0.db.begin().await?;
+    ) -> Result<(db::sync_runs::SyncCounts, fetch::Answer), Failure> {
+        let txn = self.0.db.begin().await.map_err(ApiError::from)?;
         // Written first: on SQLite a transaction that reads before its first write cannot
         // take the write lock once another connection holds it ("database is locked").
         db::users::bump_data_version(&txn, item.user_id).await?;
-        let counts = store::store(&txn, item, fetched, window, self.clock()).await?;
-        txn.commit().await?;
-        Ok(counts)
+        let counts =
+            store::store(&txn, item, &mut answer, first, source, window, self.clock()).await?;
+        txn.commit().await.map_err(ApiError::from)?;
+        Ok((counts, answer))
     }
 
     /// Keeps what went wrong on the item: the status Plaid's error calls for, and the
@@ -918,12 +978,41 @@ impl SyncService {
     }
 }
 
+/// Gives the heap a long sync freed back to the system: glibc keeps freed pages in its
+/// per-thread arenas, and the process would otherwise stay near its peak once idle.
+fn release_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: `malloc_trim` only returns free pages of glibc's own heaps; it touches no
+    // memory the program owns.
+    unsafe {
+        libc::malloc_trim(0);
+    }
+}
+
 /// Why a run failed.
 enum Failure {
     Plaid(PlaidError),
     Api(ApiError),
     /// Another replica's run of the item, which this one reports, failed.
     Joined(ApiError),
+}
+
+impl From<PlaidError> for Failure {
+    fn from(err: PlaidError) -> Self {
+        Failure::Plaid(err)
+    }
+}
+
+impl From<ApiError> for Failure {
+    fn from(err: ApiError) -> Self {
+        Failure::Api(err)
+    }
+}
+
+impl PassingFault for Failure {
+    fn is_passing(&self) -> bool {
+        matches!(self, Failure::Api(ApiError::Unavailable))
+    }
 }
 
 /// The counts another replica's run recorded.

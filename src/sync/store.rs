@@ -1,13 +1,16 @@
-//! Writing one item's fetched data: a single database transaction of bulk upserts, so a
-//! sync lands whole or not at all.
+//! Writing one item's answer: a single database transaction of bulk statements, so a sync
+//! lands whole or not at all. The window's transactions are written chunk by chunk as
+//! Plaid's pages come in; what the later rules need (the ids seen, the `cancel` rows) is
+//! all that is kept of them.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;
-use sea_orm::{DatabaseTransaction, Set};
+use sea_orm::{DatabaseTransaction, Set, TransactionTrait};
 
-use super::fetch::Fetched;
+use super::Failure;
+use super::fetch::{Answer, Chunk, FetchPlan, OnPage};
 use crate::clock::Clock;
 use crate::db::entities::{
     accounts, holding_snapshots, investment_holdings as holdings,
@@ -16,7 +19,8 @@ use crate::db::entities::{
 use crate::db::holdings::StoredTaxLot;
 use crate::db::sync_runs::SyncCounts;
 use crate::db::{self, Numeric};
-use crate::error::ApiResult;
+use crate::error::{ApiError, ApiResult};
+use crate::plaid::client::PlaidApi;
 use crate::plaid::error::PlaidError;
 use crate::plaid::types::{self as wire};
 use crate::vocabulary::{CANCEL, ItemStatus};
@@ -136,6 +140,7 @@ fn tax_lots(lots: &Option<Vec<wire::TaxLot>>) -> Option<String> {
 }
 
 /// Row ids a holding or transaction refers to.
+#[derive(Default)]
 struct Ids {
     accounts: HashMap<String, i64>,
     securities: HashMap<String, i64>,
@@ -264,38 +269,6 @@ fn reissued<'a>(
         .collect()
 }
 
-/// The transaction a `cancel` row cancels: the one Plaid names in the (deprecated)
-/// `cancel_transaction_id`, else, among every stored live transaction of the same account
-/// and security dated on or before the cancel, the latest that the cancel reverses exactly
-/// (amount and quantity of opposite sign) and that no other cancel has taken.
-async fn cancel_target(
-    txn: &DatabaseTransaction,
-    cancel: &wire::InvestmentTransaction,
-    account_id: i64,
-    security_id: Option<i64>,
-    taken: &HashSet<i64>,
-) -> ApiResult<Option<transactions::Model>> {
-    if let Some(target) = &cancel.cancel_transaction_id {
-        return Ok(
-            db::transactions::by_plaid_ids(txn, std::slice::from_ref(target))
-                .await?
-                .into_iter()
-                .find(|t| !t.cancelled && !taken.contains(&t.id)),
-        );
-    }
-    Ok(
-        db::transactions::cancel_candidates(txn, account_id, security_id, cancel.date)
-            .await?
-            .into_iter()
-            .filter(|t| {
-                !taken.contains(&t.id)
-                    && t.amount.0 == -cancel.amount
-                    && t.quantity.0 == -cancel.quantity
-            })
-            .max_by_key(|t| (t.date, t.id)),
-    )
-}
-
 /// Most days an institution's prices may lag the sync and still date its picture: a
 /// weekend or a long weekend. Older prices are stale quotes of holdings seen today.
 const PRICE_DATE_LAG_DAYS: u64 = 3;
@@ -314,47 +287,148 @@ fn picture_day(holdings: &[&wire::Holding], today: NaiveDate) -> NaiveDate {
         .unwrap_or(today)
 }
 
-/// Writes everything fetched for `item` inside `txn` and returns what changed, step by
-/// step: accounts, securities, holdings, snapshots, transactions, cancels, vanished rows,
-/// the item.
+/// Transactions read from Plaid before they are written: a sync holds about this many
+/// rows at a time, however long its window. Most items' whole window fits in one chunk,
+/// which is read before the database is touched at all.
+pub const CHUNK_TRANSACTIONS: usize = 10_000;
+
+/// Where the pages of a window come from.
+pub struct Source<'a> {
+    pub plaid: &'a dyn PlaidApi,
+    pub plan: &'a FetchPlan,
+    pub on_page: OnPage<'a>,
+}
+
+impl Source<'_> {
+    /// The next chunk of the window's transactions, as [`Answer::next_chunk`].
+    async fn next_chunk(&self, answer: &mut Answer) -> Result<Option<Chunk>, PlaidError> {
+        answer
+            .next_chunk(self.plaid, self.plan, self.on_page, CHUNK_TRANSACTIONS)
+            .await
+    }
+
+    /// The first chunk of the current walk, walking again as long as the total changes
+    /// (empty when the window is).
+    pub async fn first_chunk(
+        &self,
+        answer: &mut Answer,
+    ) -> Result<Vec<wire::InvestmentTransaction>, PlaidError> {
+        loop {
+            match self.next_chunk(answer).await? {
+                Some(Chunk::Restarted) => continue,
+                Some(Chunk::Rows(rows)) => return Ok(rows),
+                None => return Ok(Vec::new()),
+            }
+        }
+    }
+}
+
+/// Writes `answer` inside `txn`, starting with its `first` chunk of transactions and
+/// reading the rest of the window from `source` chunk by chunk; returns what changed. A
+/// walk that restarts midway (the total changed) is rolled back to a savepoint and
+/// written again from its first page, so only the last walk's rows land, as if the window
+/// had been read whole before writing.
 pub async fn store(
     txn: &DatabaseTransaction,
     item: &plaid_items::Model,
-    fetched: &Fetched,
+    answer: &mut Answer,
+    first: Vec<wire::InvestmentTransaction>,
+    source: &Source<'_>,
     window: (NaiveDate, NaiveDate),
     clock: &Clock,
-) -> ApiResult<SyncCounts> {
+) -> Result<SyncCounts, Failure> {
+    let mut first = Some(first);
+    loop {
+        let rows = match first.take() {
+            Some(rows) => rows,
+            None => source.first_chunk(answer).await?,
+        };
+        let walk = txn.begin().await.map_err(ApiError::from)?;
+        let written = write_walk(&walk, item, answer, rows, source, window, clock).await?;
+        match written {
+            Some(counts) => {
+                walk.commit().await.map_err(ApiError::from)?;
+                return Ok(counts);
+            }
+            None => walk.rollback().await.map_err(ApiError::from)?,
+        }
+    }
+}
+
+/// One walk through the window, step by step: accounts, securities and transactions
+/// chunk by chunk; then closed accounts, holdings, snapshots, cancels, vanished rows, the
+/// item. `None` when the walk restarted.
+async fn write_walk(
+    txn: &DatabaseTransaction,
+    item: &plaid_items::Model,
+    answer: &mut Answer,
+    rows: Vec<wire::InvestmentTransaction>,
+    source: &Source<'_>,
+    window: (NaiveDate, NaiveDate),
+    clock: &Clock,
+) -> Result<Option<SyncCounts>, Failure> {
     let mut w = Writer {
         txn,
         item,
-        fetched,
         now: clock.now(),
         today: clock.today(),
         counts: SyncCounts::default(),
+        ids: Ids::default(),
+        stored: Vec::new(),
+        reissued: Vec::new(),
+        described: HashSet::new(),
+        holdings_named: false,
+        cancels: Vec::new(),
     };
-    let accounts = w.accounts().await?;
-    let ids = w.securities_and_ids().await?;
-    w.holdings(&ids, &accounts.closed).await?;
-    w.snapshots(&ids, &accounts.closed).await?;
-    w.transactions(&ids).await?;
-    let taken = w.cancels(&ids).await?;
-    let vanished = w.vanished(&ids, &accounts.reissued_on, window).await?;
+    w.accounts(answer).await?;
+    w.securities(answer, &rows).await?;
+    w.transactions(rows).await?;
+    while let Some(chunk) = source.next_chunk(answer).await? {
+        let Chunk::Rows(rows) = chunk else {
+            return Ok(None);
+        };
+        w.late_accounts(answer).await?;
+        w.securities(answer, &rows).await?;
+        w.transactions(rows).await?;
+    }
+    if w.counts.transactions_skipped > 0 {
+        tracing::warn!(
+            item = %item.plaid_item_id,
+            skipped = w.counts.transactions_skipped,
+            "transactions of accounts missing from the answer were not stored"
+        );
+    }
+    let accounts = w.closed_accounts(answer).await?;
+    w.holdings(answer, &accounts.closed).await?;
+    w.snapshots(answer, &accounts.closed).await?;
+    let taken = w.cancels().await?;
+    let vanished = w.vanished(answer, &accounts.reissued_on, window).await?;
     w.counts.transactions_cancelled = (taken + vanished) as i32;
-    w.item_status().await?;
-    Ok(w.counts)
+    w.item_status(answer).await?;
+    Ok(Some(w.counts))
 }
 
-/// One sync's writes: what it works from and what it counted.
+/// One walk's writes: what it works from, what it learnt and what it counted.
 struct Writer<'a> {
     txn: &'a DatabaseTransaction,
     item: &'a plaid_items::Model,
-    fetched: &'a Fetched,
     now: DateTime<Utc>,
     today: NaiveDate,
     counts: SyncCounts,
+    ids: Ids,
+    /// The item's accounts as stored before this sync.
+    stored: Vec<accounts::Model>,
+    /// Rows of the accounts re-issued under a new id by this sync.
+    reissued: Vec<i64>,
+    /// Securities whose description was written.
+    described: HashSet<String>,
+    /// True once the securities the holdings name have a row.
+    holdings_named: bool,
+    /// The `cancel` rows of the window, for the cancel step.
+    cancels: Vec<wire::InvestmentTransaction>,
 }
 
-/// What the accounts step found.
+/// What the accounts found closed by this sync and the re-issues are.
 struct AccountChanges {
     /// Rows of the accounts found closed by this sync.
     closed: Vec<i64>,
@@ -362,12 +436,20 @@ struct AccountChanges {
     reissued_on: HashMap<i64, NaiveDate>,
 }
 
+/// A stored transaction a `cancel` row may reverse: (row id, date, amount, quantity).
+type Candidate = (i64, NaiveDate, Decimal, Decimal);
+
+/// The stored transactions of one account and security (`None`: no security).
+type Pair = (i64, Option<i64>);
+
 impl Writer<'_> {
-    /// Accounts. One the answer no longer lists was closed at the institution, unless it
-    /// was re-issued under a new id: then the new id takes over its row (history,
-    /// positions), so it is neither an outflow nor counted twice.
-    async fn accounts(&mut self) -> ApiResult<AccountChanges> {
-        let (txn, fetched, today) = (self.txn, self.fetched, self.today);
+    /// Accounts, as the answer lists them when writing begins (Plaid lists every account
+    /// on every page). One no longer listed that matches a new id was re-issued under it:
+    /// the new id takes over its row (history, positions), so it is neither an outflow
+    /// nor counted twice. Closing waits for the end of the window
+    /// ([`Self::closed_accounts`]).
+    async fn accounts(&mut self, answer: &Answer) -> ApiResult<()> {
+        let (txn, today) = (self.txn, self.today);
         let stored = db::accounts::of_item(txn, self.item.id).await?;
         let stored_ids: HashSet<&str> =
             stored.iter().map(|a| a.plaid_account_id.as_str()).collect();
@@ -375,125 +457,189 @@ impl Writer<'_> {
         // other kinds), none is known to be gone.
         let gone: Vec<&accounts::Model> = stored
             .iter()
-            .filter(|a| {
-                fetched.item.is_some() && !fetched.accounts.contains_key(&a.plaid_account_id)
-            })
+            .filter(|a| answer.item.is_some() && !answer.accounts.contains_key(&a.plaid_account_id))
             .collect();
-        let new: Vec<&wire::Account> = fetched
+        let new: Vec<&wire::Account> = answer
             .accounts
             .values()
             .filter(|a| !stored_ids.contains(a.account_id.as_str()))
             .collect();
-        let renamed = reissued(&gone, &new);
-        for (old, new_id) in &renamed {
+        for (old, new_id) in reissued(&gone, &new) {
             tracing::info!(item = %self.item.plaid_item_id, from = %old.plaid_account_id, to = %new_id, "account re-issued under a new id");
             db::accounts::reissue(txn, old.id, new_id, today).await?;
+            self.reissued.push(old.id);
         }
-        self.counts.accounts_reissued = renamed.len() as i32;
-        let closed: Vec<i64> = gone
-            .iter()
-            .filter(|a| a.closed_on.is_none() && !renamed.iter().any(|(old, _)| old.id == a.id))
-            .map(|a| a.id)
-            .collect();
-        self.counts.accounts_closed = closed.len() as i32;
-        db::accounts::mark_closed(txn, &closed, today).await?;
-
-        let rows: Vec<_> = fetched
-            .accounts
-            .values()
-            .map(|a| account_row(self.now, self.item.user_id, self.item.id, a))
-            .collect();
-        self.counts.accounts_upserted = rows.len() as i32;
-        db::accounts::upsert(txn, rows).await?;
-        Ok(AccountChanges {
-            closed,
-            reissued_on: stored
-                .iter()
-                .filter_map(|a| Some((a.id, a.reissued_on?)))
-                .chain(renamed.iter().map(|(old, _)| (old.id, today)))
-                .collect(),
-        })
+        self.counts.accounts_reissued = self.reissued.len() as i32;
+        self.stored = stored;
+        self.late_accounts(answer).await
     }
 
-    /// Securities, with a placeholder for any Plaid named without describing it; then the
-    /// row ids holdings and transactions refer to.
-    async fn securities_and_ids(&mut self) -> ApiResult<Ids> {
-        let (txn, fetched, user_id) = (self.txn, self.fetched, self.item.user_id);
-        let rows: Vec<_> = fetched
-            .securities
-            .values()
-            .map(|s| security_row(self.now, user_id, s))
+    /// Accounts listed and not written yet: all of them at first, then any that a later
+    /// page is the first to list.
+    async fn late_accounts(&mut self, answer: &Answer) -> ApiResult<()> {
+        let (txn, user_id) = (self.txn, self.item.user_id);
+        let new: Vec<String> = answer
+            .accounts
+            .keys()
+            .filter(|id| !self.ids.accounts.contains_key(*id))
+            .cloned()
             .collect();
-        self.counts.securities_upserted = rows.len() as i32;
-        db::securities::upsert(txn, rows).await?;
-        let mut named: HashMap<String, Option<&str>> = HashMap::new();
-        for h in &fetched.holdings {
-            named.insert(h.security_id.clone(), h.iso_currency_code.as_deref());
+        if new.is_empty() {
+            return Ok(());
         }
-        for t in &fetched.transactions {
+        let rows = new
+            .iter()
+            .map(|id| account_row(self.now, user_id, self.item.id, &answer.accounts[id]))
+            .collect();
+        db::accounts::upsert(txn, rows).await?;
+        self.ids
+            .accounts
+            .extend(db::accounts::ids_by_plaid_id(txn, user_id, &new).await?);
+        Ok(())
+    }
+
+    /// Securities described and not written yet, with a placeholder for any that the
+    /// holdings or these `rows` name without Plaid describing it; then their row ids.
+    async fn securities(
+        &mut self,
+        answer: &Answer,
+        rows: &[wire::InvestmentTransaction],
+    ) -> ApiResult<()> {
+        let (txn, user_id) = (self.txn, self.item.user_id);
+        let described: Vec<String> = answer
+            .securities
+            .keys()
+            .filter(|id| !self.described.contains(*id))
+            .cloned()
+            .collect();
+        if !described.is_empty() {
+            let rows = described
+                .iter()
+                .map(|id| security_row(self.now, user_id, &answer.securities[id]))
+                .collect();
+            db::securities::upsert(txn, rows).await?;
+            self.described.extend(described.iter().cloned());
+            self.counts.securities_upserted = self.described.len() as i32;
+        }
+        let mut named: HashMap<String, Option<&str>> = HashMap::new();
+        if !std::mem::replace(&mut self.holdings_named, true) {
+            for h in &answer.holdings {
+                named.insert(h.security_id.clone(), h.iso_currency_code.as_deref());
+            }
+        }
+        for t in rows {
             if let Some(id) = &t.security_id {
                 named
                     .entry(id.clone())
                     .or_insert(t.iso_currency_code.as_deref());
             }
         }
-        named.retain(|id, _| !fetched.securities.contains_key(id));
+        named.retain(|id, _| {
+            !answer.securities.contains_key(id) && !self.ids.securities.contains_key(id)
+        });
         let missing: Vec<String> = named.keys().cloned().collect();
-        let known = db::securities::ids_by_plaid_id(txn, user_id, &missing).await?;
-        let placeholders: Vec<_> = named
-            .iter()
-            .filter(|(id, _)| !known.contains_key(*id))
-            .map(|(id, currency)| {
-                security_row(
-                    self.now,
-                    user_id,
-                    // Named without being described: kept under its id, not dropped as sold.
-                    &wire::Security::bare(id, currency.map(str::to_owned)),
-                )
-            })
-            .collect();
-        if !placeholders.is_empty() {
-            tracing::warn!(item = %self.item.plaid_item_id, securities = ?missing, "securities named but not described by Plaid kept as placeholders");
-            db::securities::upsert(txn, placeholders).await?;
+        if !missing.is_empty() {
+            let known = db::securities::ids_by_plaid_id(txn, user_id, &missing).await?;
+            let placeholders: Vec<_> = named
+                .iter()
+                .filter(|(id, _)| !known.contains_key(*id))
+                .map(|(id, currency)| {
+                    security_row(
+                        self.now,
+                        user_id,
+                        // Named without being described: kept under its id, not dropped
+                        // as sold.
+                        &wire::Security::bare(id, currency.map(str::to_owned)),
+                    )
+                })
+                .collect();
+            if !placeholders.is_empty() {
+                tracing::warn!(item = %self.item.plaid_item_id, securities = ?missing, "securities named but not described by Plaid kept as placeholders");
+                db::securities::upsert(txn, placeholders).await?;
+            }
         }
-        let security_ids: Vec<String> = fetched.securities.keys().cloned().chain(missing).collect();
-        Ok(Ids {
-            accounts: db::accounts::ids_by_plaid_id(
-                txn,
-                user_id,
-                &fetched.accounts.keys().cloned().collect::<Vec<_>>(),
-            )
-            .await?,
-            securities: db::securities::ids_by_plaid_id(txn, user_id, &security_ids).await?,
+        let unknown: Vec<String> = described
+            .into_iter()
+            .chain(missing)
+            .filter(|id| !self.ids.securities.contains_key(id))
+            .collect();
+        if !unknown.is_empty() {
+            self.ids
+                .securities
+                .extend(db::securities::ids_by_plaid_id(txn, user_id, &unknown).await?);
+        }
+        Ok(())
+    }
+
+    /// Transactions, upserted by Plaid id; rows of accounts the answer did not list cannot
+    /// be placed: counted on the run and logged. The `cancel` rows are kept for
+    /// [`Self::cancels`].
+    async fn transactions(&mut self, rows: Vec<wire::InvestmentTransaction>) -> ApiResult<()> {
+        let written: Vec<_> = rows
+            .iter()
+            .filter_map(|t| transaction_row(self.now, self.item.user_id, &self.ids, t))
+            .collect();
+        self.counts.transactions_skipped += (rows.len() - written.len()) as i32;
+        self.counts.transactions_upserted += written.len() as i32;
+        self.cancels
+            .extend(rows.into_iter().filter(|t| t.transaction_type == CANCEL));
+        db::transactions::upsert(self.txn, written).await
+    }
+
+    /// Accounts the whole answer no longer lists were closed at the institution, unless
+    /// re-issued; the answer's accounts are counted.
+    async fn closed_accounts(&mut self, answer: &Answer) -> ApiResult<AccountChanges> {
+        let closed: Vec<i64> = self
+            .stored
+            .iter()
+            .filter(|a| {
+                answer.item.is_some()
+                    && !answer.accounts.contains_key(&a.plaid_account_id)
+                    && a.closed_on.is_none()
+                    && !self.reissued.contains(&a.id)
+            })
+            .map(|a| a.id)
+            .collect();
+        self.counts.accounts_closed = closed.len() as i32;
+        db::accounts::mark_closed(self.txn, &closed, self.today).await?;
+        self.counts.accounts_upserted = answer.accounts.len() as i32;
+        Ok(AccountChanges {
+            closed,
+            reissued_on: self
+                .stored
+                .iter()
+                .filter_map(|a| Some((a.id, a.reissued_on?)))
+                .chain(self.reissued.iter().map(|id| (*id, self.today)))
+                .collect(),
         })
     }
 
     /// Holdings: the response is the full picture of each account it lists, so positions
     /// of those accounts that it no longer lists were closed; a closed account holds
     /// nothing.
-    async fn holdings(&mut self, ids: &Ids, closed: &[i64]) -> ApiResult<()> {
-        let (txn, fetched) = (self.txn, self.fetched);
-        let rows: Vec<_> = fetched
+    async fn holdings(&mut self, answer: &Answer, closed: &[i64]) -> ApiResult<()> {
+        let (txn, ids) = (self.txn, &self.ids);
+        let rows: Vec<_> = answer
             .holdings
             .iter()
             .filter_map(|h| holding_row(self.now, self.item.user_id, ids, h))
             .collect();
-        if rows.len() != fetched.holdings.len() {
+        if rows.len() != answer.holdings.len() {
             tracing::warn!(
                 item = %self.item.plaid_item_id,
-                skipped = fetched.holdings.len() - rows.len(),
+                skipped = answer.holdings.len() - rows.len(),
                 "holdings naming an account missing from the response were skipped"
             );
         }
         self.counts.holdings_upserted = rows.len() as i32;
         db::holdings::upsert(txn, rows).await?;
-        let full_accounts: Vec<i64> = fetched
+        let full_accounts: Vec<i64> = answer
             .holdings_accounts
             .iter()
             .filter_map(|a| ids.accounts.get(a).copied())
             .chain(closed.iter().copied())
             .collect();
-        let returned: HashSet<(i64, i64)> = fetched
+        let returned: HashSet<(i64, i64)> = answer
             .holdings
             .iter()
             .filter_map(|h| {
@@ -516,15 +662,15 @@ impl Writer<'_> {
     /// The day's snapshot of every position (the source of value and price history), each
     /// account on the day its prices are as of; a closed account is pictured empty on the
     /// day it was found gone, so its history drops to zero from then.
-    async fn snapshots(&mut self, ids: &Ids, closed: &[i64]) -> ApiResult<()> {
-        let (txn, fetched, today) = (self.txn, self.fetched, self.today);
+    async fn snapshots(&mut self, answer: &Answer, closed: &[i64]) -> ApiResult<()> {
+        let (txn, today, ids) = (self.txn, self.today, &self.ids);
         let mut by_account: HashMap<&str, Vec<&wire::Holding>> = HashMap::new();
-        for h in &fetched.holdings {
+        for h in &answer.holdings {
             by_account.entry(h.account_id.as_str()).or_default().push(h);
         }
         let mut days: BTreeMap<NaiveDate, Vec<i64>> = BTreeMap::new();
         let mut day_of: HashMap<&str, NaiveDate> = HashMap::new();
-        for account in &fetched.holdings_accounts {
+        for account in &answer.holdings_accounts {
             let Some(&id) = ids.accounts.get(account) else {
                 continue;
             };
@@ -538,11 +684,11 @@ impl Writer<'_> {
         days.entry(today)
             .or_default()
             .extend(closed.iter().copied());
-        let rows: Vec<_> = fetched
+        let rows: Vec<_> = answer
             .holdings
             .iter()
             .filter_map(|h| {
-                let close = fetched
+                let close = answer
                     .securities
                     .get(&h.security_id)
                     .and_then(|s| s.close_price);
@@ -558,37 +704,15 @@ impl Writer<'_> {
         db::snapshots::upsert(txn, rows).await
     }
 
-    /// Transactions, upserted by Plaid id; rows of accounts the answer did not list cannot
-    /// be placed: counted on the run and logged.
-    async fn transactions(&mut self, ids: &Ids) -> ApiResult<()> {
-        let fetched = self.fetched;
-        let rows: Vec<_> = fetched
-            .transactions
-            .iter()
-            .filter_map(|t| transaction_row(self.now, self.item.user_id, ids, t))
-            .collect();
-        self.counts.transactions_skipped = (fetched.transactions.len() - rows.len()) as i32;
-        if self.counts.transactions_skipped > 0 {
-            tracing::warn!(
-                item = %self.item.plaid_item_id,
-                skipped = self.counts.transactions_skipped,
-                "transactions of accounts missing from the answer were not stored"
-            );
-        }
-        self.counts.transactions_upserted = rows.len() as i32;
-        db::transactions::upsert(self.txn, rows).await
-    }
-
-    /// Cancels: each new `cancel` row takes one trade, wherever in time it is. Returns how
-    /// many trades were cancelled.
-    async fn cancels(&mut self, ids: &Ids) -> ApiResult<usize> {
+    /// Cancels, in date order: each new `cancel` row takes one trade, wherever in time it
+    /// is: the one Plaid names in the (deprecated) `cancel_transaction_id`, else, among the
+    /// stored live transactions of the same account and security dated on or before the
+    /// cancel, the latest that it reverses exactly (amount and quantity of opposite sign)
+    /// and that no other cancel has taken. The candidates are read once per account and
+    /// security, the flags written in bulk. Returns how many trades were cancelled.
+    async fn cancels(&mut self) -> ApiResult<usize> {
         let txn = self.txn;
-        let mut cancels: Vec<&wire::InvestmentTransaction> = self
-            .fetched
-            .transactions
-            .iter()
-            .filter(|t| t.transaction_type == CANCEL)
-            .collect();
+        let mut cancels = std::mem::take(&mut self.cancels);
         cancels.sort_by(|a, b| {
             (a.date, &a.investment_transaction_id).cmp(&(b.date, &b.investment_transaction_id))
         });
@@ -597,28 +721,67 @@ impl Writer<'_> {
             .map(|c| c.investment_transaction_id.clone())
             .collect();
         let applied = db::transactions::applied_cancels(txn, &cancel_ids).await?;
-        let mut taken: HashSet<i64> = HashSet::new();
-        for cancel in cancels {
-            if applied.contains(&cancel.investment_transaction_id) {
-                continue;
+        // (cancel, account row, security row) of each cancel still to apply.
+        let pending: Vec<(&wire::InvestmentTransaction, i64, Option<i64>)> = cancels
+            .iter()
+            .filter(|c| !applied.contains(&c.investment_transaction_id))
+            .filter_map(|c| {
+                let account = *self.ids.accounts.get(&c.account_id)?;
+                let security = c
+                    .security_id
+                    .as_ref()
+                    .and_then(|s| self.ids.securities.get(s).copied());
+                Some((c, account, security))
+            })
+            .collect();
+        let named: Vec<String> = pending
+            .iter()
+            .filter_map(|(c, _, _)| c.cancel_transaction_id.clone())
+            .collect();
+        let named = db::transactions::live_ids_by_plaid_id(txn, &named).await?;
+        // Each account and security's candidates, read up to its latest cancel and kept
+        // only where some cancel of the pair reverses them exactly.
+        let mut wanted: HashMap<Pair, (NaiveDate, HashSet<(Decimal, Decimal)>)> = HashMap::new();
+        for (c, account, security) in &pending {
+            if c.cancel_transaction_id.is_none() {
+                let (latest, amounts) = wanted
+                    .entry((*account, *security))
+                    .or_insert_with(|| (c.date, HashSet::new()));
+                *latest = (*latest).max(c.date);
+                amounts.insert((-c.amount, -c.quantity));
             }
-            let Some(&account_id) = ids.accounts.get(&cancel.account_id) else {
-                continue;
+        }
+        let mut candidates: HashMap<Pair, Vec<Candidate>> = HashMap::new();
+        for ((account, security), (latest, amounts)) in &wanted {
+            let rows =
+                db::transactions::cancel_candidates(txn, *account, *security, *latest).await?;
+            candidates.insert(
+                (*account, *security),
+                rows.into_iter()
+                    .filter(|(_, _, amount, quantity)| amounts.contains(&(*amount, *quantity)))
+                    .collect(),
+            );
+        }
+        let mut taken: HashSet<i64> = HashSet::new();
+        let mut marks: Vec<(i64, String)> = Vec::new();
+        for (cancel, account, security) in pending {
+            let target = match &cancel.cancel_transaction_id {
+                Some(target) => named.get(target).copied().filter(|id| !taken.contains(id)),
+                None => candidates[&(account, security)]
+                    .iter()
+                    .filter(|(id, date, amount, quantity)| {
+                        !taken.contains(id)
+                            && *date <= cancel.date
+                            && *amount == -cancel.amount
+                            && *quantity == -cancel.quantity
+                    })
+                    .max_by_key(|(id, date, _, _)| (*date, *id))
+                    .map(|(id, _, _, _)| *id),
             };
-            let security_id = cancel
-                .security_id
-                .as_ref()
-                .and_then(|s| ids.securities.get(s).copied());
-            match cancel_target(txn, cancel, account_id, security_id, &taken).await? {
-                Some(target) => {
-                    taken.insert(target.id);
-                    db::transactions::mark_cancelled(
-                        txn,
-                        &[target.id],
-                        Some(&cancel.investment_transaction_id),
-                        self.now,
-                    )
-                    .await?;
+            match target {
+                Some(id) => {
+                    taken.insert(id);
+                    marks.push((id, cancel.investment_transaction_id.clone()));
                 }
                 None => tracing::warn!(
                     item = %self.item.plaid_item_id,
@@ -627,65 +790,55 @@ impl Writer<'_> {
                 ),
             }
         }
+        db::transactions::mark_cancelled_by(txn, &marks, self.now).await?;
         Ok(taken.len())
     }
 
     /// Rows that vanished from the window (it was walked whole and stable) are flagged,
     /// never deleted; rows flagged so that came back are live again. Plaid serves no
     /// history under an account's old id once it is re-issued: rows dated up to the
-    /// re-issue are history, not vanished rows. Returns how many were flagged.
+    /// re-issue are history, not vanished rows. The window's stored rows are read as a
+    /// stream of keys, against the ids the walk saw. Returns how many were flagged.
     async fn vanished(
         &mut self,
-        ids: &Ids,
+        answer: &Answer,
         reissued_on: &HashMap<i64, NaiveDate>,
         window: (NaiveDate, NaiveDate),
     ) -> ApiResult<usize> {
-        let (txn, fetched) = (self.txn, self.fetched);
-        let covered: Vec<i64> = fetched
+        let txn = self.txn;
+        let covered: Vec<i64> = answer
             .transaction_accounts
             .iter()
-            .filter_map(|a| ids.accounts.get(a).copied())
+            .filter_map(|a| self.ids.accounts.get(a).copied())
             .collect();
-        let stored =
-            db::transactions::of_accounts_in_window(txn, &covered, window.0, window.1).await?;
-        let fetched_ids: HashSet<&str> = fetched
-            .transactions
-            .iter()
-            .map(|t| t.investment_transaction_id.as_str())
-            .collect();
-        let reappeared: Vec<i64> = stored
-            .iter()
-            .filter(|t| {
-                t.cancelled
-                    && t.cancelled_by.is_none()
-                    && t.transaction_type != CANCEL
-                    && fetched_ids.contains(t.plaid_investment_transaction_id.as_str())
-            })
-            .map(|t| t.id)
-            .collect();
+        let mut reappeared = Vec::new();
+        let mut vanished = Vec::new();
+        db::transactions::for_each_in_window(txn, &covered, window, |t| {
+            let seen = answer.seen.contains(&t.plaid_id);
+            if t.cancelled && t.cancelled_by.is_none() && t.transaction_type != CANCEL && seen {
+                reappeared.push(t.id);
+            } else if !t.cancelled
+                && !seen
+                && reissued_on
+                    .get(&t.account_id)
+                    .is_none_or(|day| t.date > *day)
+            {
+                vanished.push(t.id);
+            }
+        })
+        .await?;
         db::transactions::restore_reappeared(txn, &reappeared, self.now).await?;
-        if !fetched.stable {
+        if !answer.stable {
             tracing::info!(item = %self.item.plaid_item_id, "transaction total never settled: no row is flagged as vanished");
             return Ok(0);
         }
-        let vanished: Vec<i64> = stored
-            .iter()
-            .filter(|t| {
-                !t.cancelled
-                    && !fetched_ids.contains(t.plaid_investment_transaction_id.as_str())
-                    && reissued_on
-                        .get(&t.account_id)
-                        .is_none_or(|day| t.date > *day)
-            })
-            .map(|t| t.id)
-            .collect();
         db::transactions::mark_cancelled(txn, &vanished, None, self.now).await?;
         Ok(vanished.len())
     }
 
     /// The item, with Plaid's current view of it and the status that view calls for.
-    async fn item_status(&mut self) -> ApiResult<()> {
-        let (item, fetched) = (self.item, self.fetched);
+    async fn item_status(&mut self, answer: &Answer) -> ApiResult<()> {
+        let item = self.item;
         let mut changes = plaid_items::ActiveModel {
             id: Set(item.id),
             last_attempt_at: Set(Some(self.now)),
@@ -693,7 +846,7 @@ impl Writer<'_> {
             ..Default::default()
         };
         let current = ItemStatus::from_stored(&item.status);
-        let (status, error) = match fetched.item.as_ref().and_then(|i| i.error.as_ref()) {
+        let (status, error) = match answer.item.as_ref().and_then(|i| i.error.as_ref()) {
             // An error inside a successful answer is Plaid's word on the item: honoured.
             Some(error) => (
                 super::status_after(&PlaidError::Api {
@@ -704,7 +857,7 @@ impl Writer<'_> {
             ),
             // A renewed consent (a later expiry) ends a pending expiration.
             None if current == ItemStatus::PendingExpiration
-                && fetched
+                && answer
                     .item
                     .as_ref()
                     .and_then(|i| i.consent_expiration_time)
@@ -724,7 +877,7 @@ impl Writer<'_> {
             changes.error_message = Set(error.map(|e| e.error_message.clone()));
             changes.error_display_message = Set(error.and_then(|e| e.display_message.clone()));
         }
-        if let Some(plaid_item) = &fetched.item {
+        if let Some(plaid_item) = &answer.item {
             let products = |p: &Vec<String>| serde_json::to_string(p).ok();
             changes.institution_id = Set(plaid_item
                 .institution_id

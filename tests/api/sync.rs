@@ -250,6 +250,36 @@ async fn many_transactions_over_pages() {
     .await;
 }
 
+/// A window longer than one chunk (10,000 rows) streams into the sync's one transaction:
+/// every row lands once, the run counts every page, and a full re-sync changes nothing (no
+/// row of one chunk is taken for vanished while another is written).
+#[tokio::test]
+async fn a_window_longer_than_a_chunk_streams_in_whole() {
+    on_each_backend_with_plaid(config(12_345), |app| async move {
+        let (_, token) = app.user("alice", Scope::Write).await;
+        let item = link(&app, &token, "ins_109508").await;
+        let rows = transactions_of(&app, item.row.id).await;
+        assert_eq!(rows.len(), 12_345);
+        let run = &runs_of(&app, item.row.id).await[0];
+        assert_eq!((run.pages_fetched, run.pages_total), (25, Some(25)));
+        let before = stored_state(&app, item.row.id).await;
+        let start = chrono::Utc::now().date_naive() - chrono::Days::new(740);
+        let data = app
+            .query(
+                &token,
+                REFRESH,
+                json!({ "id": item.id, "start": start.to_string() }),
+            )
+            .await;
+        let run = &data["refreshItem"]["syncRun"];
+        assert_eq!(run["outcome"], "SUCCEEDED", "{data}");
+        assert_eq!(run["transactionsUpserted"], 12_345);
+        assert_eq!(run["transactionsCancelled"], 0);
+        assert_eq!(stored_state(&app, item.row.id).await, before);
+    })
+    .await;
+}
+
 #[tokio::test]
 async fn a_transaction_arriving_during_pagination_is_neither_lost_nor_doubled() {
     on_each_backend_with_plaid(config(1200), |app| async move {
