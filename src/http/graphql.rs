@@ -187,7 +187,9 @@ pub async fn execute(
     };
     let mut request = request;
     request.data = graphql::request_data(&state.db, &state.analytics, &state.tokens, viewer);
-    let response = state.schema.execute(request).await;
+    // Boxed: the execution future is large (every resolver's state), too large for a
+    // thread stack in debug builds.
+    let response = Box::pin(state.schema.execute(request)).await;
     let unavailable = unavailable(&response);
     let mut response = GraphQLResponse::from(response).into_response();
     if unavailable {

@@ -325,6 +325,16 @@ impl TestApp {
     }
 }
 
+/// Longest one test may run on one backend: a test awaiting an event that never comes
+/// fails with its name instead of hanging the suite.
+const TEST_LIMIT: Duration = Duration::from_secs(240);
+
+async fn bounded(backend: Backend, test: impl Future<Output = ()>) {
+    if tokio::time::timeout(TEST_LIMIT, test).await.is_err() {
+        panic!("[{backend:?}] still running after {TEST_LIMIT:?}: an awaited event never came");
+    }
+}
+
 /// Runs `test` once per backend, each time on a fresh server with a Plaid simulator.
 pub async fn on_each_backend_with_plaid<F, Fut>(config: SimulatorConfig, test: F)
 where
@@ -333,7 +343,11 @@ where
 {
     for backend in backends() {
         eprintln!("-- on {backend:?}");
-        test(TestApp::start_with_plaid(backend, config.clone()).await).await;
+        bounded(
+            backend,
+            test(TestApp::start_with_plaid(backend, config.clone()).await),
+        )
+        .await;
     }
 }
 
@@ -357,7 +371,7 @@ where
 {
     for backend in backends() {
         eprintln!("-- on {backend:?}, scenario {name}");
-        test(TestApp::start_scenario(backend, name).await).await;
+        bounded(backend, test(TestApp::start_scenario(backend, name).await)).await;
     }
 }
 
@@ -369,6 +383,6 @@ where
 {
     for backend in backends() {
         eprintln!("-- on {backend:?}");
-        test(TestApp::start(backend).await).await;
+        bounded(backend, test(TestApp::start(backend).await)).await;
     }
 }
