@@ -46,7 +46,14 @@ struct SchemaGuard {
 impl Drop for SchemaGuard {
     fn drop(&mut self) {
         let url = self.url.clone();
-        let sql = format!("DROP SCHEMA IF EXISTS \"{}\" CASCADE", self.schema);
+        // This blocks the test's runtime thread: a sync the test left running there
+        // cannot end its transaction, so a DROP waiting for that transaction's locks would
+        // wait forever. After the lock timeout the schema is left to the database's own
+        // drop (CI drops the whole database).
+        let sql = format!(
+            "SET lock_timeout = '5s'; DROP SCHEMA IF EXISTS \"{}\" CASCADE",
+            self.schema
+        );
         let _ = std::thread::spawn(move || {
             let rt = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
