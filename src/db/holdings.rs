@@ -66,6 +66,14 @@ fn col(c: holdings::Column) -> Expr {
     Expr::col((holdings::Entity, c))
 }
 
+/// A decimal column of holdings with its sort-key column.
+fn keyed(value: holdings::Column, key: holdings::Column) -> Keyed {
+    Keyed {
+        value: col(value),
+        key: col(key),
+    }
+}
+
 /// The row's currency: ISO code, else unofficial code, else [`NO_CURRENCY`].
 pub fn currency_expr() -> Expr {
     currency_of_row(
@@ -132,20 +140,16 @@ pub async fn page(
         |field| match field {
             HoldingOrderField::MarketValue => (
                 "market_value",
-                Keyed {
-                    value: col(holdings::Column::InstitutionValue),
-                    key: col(holdings::Column::InstitutionValueKey),
-                }
+                keyed(
+                    holdings::Column::InstitutionValue,
+                    holdings::Column::InstitutionValueKey,
+                )
                 .expr(backend),
                 KeyKind::decimal(backend),
             ),
             HoldingOrderField::Quantity => (
                 "quantity",
-                Keyed {
-                    value: col(holdings::Column::Quantity),
-                    key: col(holdings::Column::QuantityKey),
-                }
-                .expr(backend),
+                keyed(holdings::Column::Quantity, holdings::Column::QuantityKey).expr(backend),
                 KeyKind::decimal(backend),
             ),
             HoldingOrderField::SecurityName => (
