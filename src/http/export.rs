@@ -14,13 +14,14 @@ use std::sync::Arc;
 use async_graphql::InputType;
 use axum::body::{Body, Bytes};
 use axum::extract::{Query, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
 use futures_util::stream;
 use sea_orm::DatabaseConnection;
 use serde::Deserialize;
 
 use super::AppState;
+use super::error::error_response;
 use crate::db;
 use crate::db::entities::{
     accounts, investment_holdings as holdings, investment_transactions as transactions, securities,
@@ -39,21 +40,6 @@ pub struct ExportParams {
     /// JSON of the GraphQL `orderBy` argument.
     #[serde(rename = "orderBy")]
     order_by: Option<String>,
-}
-
-fn error_response(err: ApiError) -> Response {
-    // The shared mapping: a database that is down is a 503 (with `Retry-After`, added by
-    // the router), never a 500.
-    let status = err.status();
-    let body = serde_json::json!({ "error": err.message(), "code": err.code() });
-    let mut response = (status, axum::Json(body)).into_response();
-    if status == StatusCode::UNAUTHORIZED {
-        response.headers_mut().insert(
-            header::WWW_AUTHENTICATE,
-            header::HeaderValue::from_static("Bearer"),
-        );
-    }
-    response
 }
 
 /// Parses a query parameter as the GraphQL input type `T`, with GraphQL's own rules.
@@ -448,7 +434,7 @@ pub async fn csv<E: Export>(
 ) -> Response {
     let (user_id, query, order_by) = match prepare::<E>(&state, &headers, &params).await {
         Ok(prepared) => prepared,
-        Err(err) => return error_response(err),
+        Err(err) => return error_response(&err),
     };
     let db = state.db.clone();
     let (query, order_by) = (Arc::new(query), Arc::new(order_by));
@@ -472,7 +458,7 @@ pub async fn csv<E: Export>(
     .await
     {
         Ok(body) => body,
-        Err(err) => return error_response(err),
+        Err(err) => return error_response(&err),
     };
     csv_response(E::FILE, body)
 }

@@ -10,28 +10,9 @@ use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 
 use super::AppState;
+use super::error::{error_response, json_error};
 use crate::error::ApiError;
 use crate::graphql;
-
-/// A GraphQL error body (`errors[0].message`, `extensions.code`) with `status`.
-fn json_error(status: StatusCode, code: &str, message: &str) -> Response {
-    let body = serde_json::json!({
-        "errors": [{ "message": message, "extensions": { "code": code } }]
-    });
-    (status, axum::Json(body)).into_response()
-}
-
-/// A request-level failure as a GraphQL response body with the matching HTTP status.
-fn error_response(err: ApiError) -> Response {
-    let mut response = json_error(err.status(), err.code(), &err.message());
-    if matches!(err, ApiError::Unauthenticated) {
-        response.headers_mut().insert(
-            header::WWW_AUTHENTICATE,
-            HeaderValue::from_static("Bearer realm=\"investments\""),
-        );
-    }
-    response
-}
 
 /// A body or query string that is not a GraphQL request: a JSON error with a code, never
 /// the parser's debug output.
@@ -182,7 +163,7 @@ pub async fn execute(
             // Refused before the schema (and its metrics extension) saw the request.
             let operation = crate::metrics::OPERATION_UNKNOWN.to_owned();
             crate::metrics::graphql_request(operation, err.code(), started.elapsed());
-            return error_response(err);
+            return error_response(&err);
         }
     };
     let mut request = request;

@@ -1,6 +1,7 @@
 //! The HTTP server: `/graphql`, GraphiQL, health, and the middleware around them.
 
 pub mod auth;
+mod error;
 mod export;
 mod graphql;
 mod metrics;
@@ -172,6 +173,7 @@ pub fn router(state: AppState, options: &HttpOptions) -> Router {
             StatusCode::REQUEST_TIMEOUT,
             options.request_timeout.unwrap_or(REQUEST_TIMEOUT),
         ))
+        .layer(axum::middleware::map_response(error::json_bodies))
         .layer(cors(options))
         // Outermost last: an id is set (or the client's kept), the trace span carries it,
         // and every response, 408 and CORS answers included, echoes it.

@@ -8,15 +8,16 @@ use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
 use super::AppState;
+use super::error::{error_response, json_error};
 use crate::plaid::types::Webhook;
-
-fn answer(status: StatusCode, message: &str) -> Response {
-    (status, axum::Json(json!({ "message": message }))).into_response()
-}
 
 pub async fn plaid(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
     let (Some(sync), Some(verifier)) = (&state.sync, &state.webhooks) else {
-        return answer(StatusCode::SERVICE_UNAVAILABLE, "Plaid is not configured");
+        return json_error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "PLAID_UNAVAILABLE",
+            "Plaid is not configured",
+        );
     };
     let header = headers
         .get("plaid-verification")
@@ -24,18 +25,26 @@ pub async fn plaid(State(state): State<AppState>, headers: HeaderMap, body: Byte
     let now = state.clock.now().timestamp();
     if let Err(rejection) = verifier.verify(header, &body, now).await {
         tracing::warn!(reason = %rejection, "webhook refused");
-        return answer(StatusCode::UNAUTHORIZED, &rejection.to_string());
+        return json_error(
+            StatusCode::UNAUTHORIZED,
+            "WEBHOOK_UNVERIFIED",
+            &rejection.to_string(),
+        );
     }
     let webhook: Webhook = match serde_json::from_slice(&body) {
         Ok(webhook) => webhook,
         Err(err) => {
             tracing::warn!(error = %err, "verified webhook with an unreadable body");
-            return answer(StatusCode::BAD_REQUEST, "unreadable webhook body");
+            return json_error(
+                StatusCode::BAD_REQUEST,
+                "BAD_REQUEST",
+                "unreadable webhook body",
+            );
         }
     };
     match sync.handle_webhook(&webhook).await {
-        Ok(_) => answer(StatusCode::OK, "received"),
+        Ok(_) => (StatusCode::OK, axum::Json(json!({ "message": "received" }))).into_response(),
         // Plaid retries anything but a 200, so a passing database failure is not lost.
-        Err(err) => answer(err.status(), &err.message()),
+        Err(err) => error_response(&err),
     }
 }

@@ -129,7 +129,10 @@ async fn export_errors_and_holdings() {
 
         let response = get(&app, None, "/export/holdings.csv", &[]).await;
         assert_eq!(response.status(), 401);
-        assert_eq!(response.headers()["www-authenticate"], "Bearer");
+        assert_eq!(
+            response.headers()["www-authenticate"],
+            "Bearer realm=\"investments\""
+        );
         let response = get(
             &app,
             Some("inv_nope"),
@@ -152,7 +155,7 @@ async fn export_errors_and_holdings() {
             .await;
             assert_eq!(response.status(), 400, "{bad}");
             let body: serde_json::Value = response.json().await.unwrap();
-            assert_eq!(body["code"], "BAD_USER_INPUT");
+            assert_eq!(body["errors"][0]["extensions"]["code"], "BAD_USER_INPUT");
         }
 
         let response = get(&app, Some(&token), "/export/holdings.csv", &[]).await;

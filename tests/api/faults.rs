@@ -78,7 +78,10 @@ async fn a_closed_pool_is_service_unavailable_with_retry_after() {
         assert_eq!(response.status(), 503, "[{backend:?}] export");
         assert_retry_after(&response, "export");
         let body: Value = response.json().await.unwrap();
-        assert_eq!(body["code"], "SERVICE_UNAVAILABLE", "[{backend:?}] {body}");
+        assert_eq!(
+            body["errors"][0]["extensions"]["code"], "SERVICE_UNAVAILABLE",
+            "[{backend:?}] {body}"
+        );
 
         let response = app.get("/healthz", &[]).await;
         assert_eq!(response.status(), 503, "[{backend:?}] healthz");

@@ -188,7 +188,10 @@ async fn oversized_inputs_are_refused_before_any_sql() {
             .unwrap();
         assert_eq!(response.status(), 400, "export {filter}");
         let body: Value = response.json().await.unwrap();
-        assert_eq!(body["code"], "BAD_USER_INPUT", "export {filter}");
+        assert_eq!(
+            body["errors"][0]["extensions"]["code"], "BAD_USER_INPUT",
+            "export {filter}"
+        );
         assert_eq!(
             app.statement_count(),
             mark,

@@ -1,0 +1,73 @@
+//! The one error body every HTTP path answers with: a GraphQL error document
+//! (`{"errors":[{"message", "extensions":{"code"}}]}`) and the status of its code, so a
+//! client reads failures of `/graphql`, the CSV export and the webhooks the same way.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+
+use crate::error::ApiError;
+
+/// A GraphQL error body with `code` and `status`.
+pub fn json_error(status: StatusCode, code: &str, message: &str) -> Response {
+    let body = serde_json::json!({
+        "errors": [{ "message": message, "extensions": { "code": code } }]
+    });
+    (status, axum::Json(body)).into_response()
+}
+
+/// `err` as a response: its status, its code, and the challenge a 401 must carry.
+pub fn error_response(err: &ApiError) -> Response {
+    let mut response = json_error(err.status(), err.code(), &err.message());
+    if err.status() == StatusCode::UNAUTHORIZED {
+        response.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            HeaderValue::from_static("Bearer realm=\"investments\""),
+        );
+    }
+    response
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        error_response(&self)
+    }
+}
+
+/// Gives an error response that carries no body of ours (axum's 404 and 405, the
+/// timeout's 408, the body limit's 413) the same JSON body and a code, keeping its
+/// headers (`Allow`, `Retry-After`).
+pub async fn json_bodies(response: Response) -> Response {
+    let status = response.status();
+    let is_error = status.is_client_error() || status.is_server_error();
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("json"));
+    if !is_error || is_json {
+        return response;
+    }
+    let (code, message) = match status {
+        StatusCode::NOT_FOUND => ("NOT_FOUND", "there is nothing at this path"),
+        StatusCode::METHOD_NOT_ALLOWED => (
+            "METHOD_NOT_ALLOWED",
+            "this path does not take this method (see `Allow`)",
+        ),
+        StatusCode::REQUEST_TIMEOUT => (
+            "REQUEST_TIMEOUT",
+            "the request took longer than the server allows; syncs go on in the background",
+        ),
+        StatusCode::PAYLOAD_TOO_LARGE => ("PAYLOAD_TOO_LARGE", "the request body is too large"),
+        StatusCode::UNAUTHORIZED => ("UNAUTHENTICATED", "a valid bearer token is required"),
+        StatusCode::SERVICE_UNAVAILABLE => ("SERVICE_UNAVAILABLE", "try again shortly"),
+        status if status.is_server_error() => ("INTERNAL_SERVER_ERROR", "internal error"),
+        _ => ("BAD_REQUEST", "the request could not be served"),
+    };
+    let mut answer = json_error(status, code, message);
+    for (name, value) in response.headers() {
+        if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
+            answer.headers_mut().insert(name.clone(), value.clone());
+        }
+    }
+    answer
+}
