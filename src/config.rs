@@ -138,6 +138,12 @@ pub struct ServeArgs {
     #[arg(long, env = "INVESTMENTS_TOKEN_CACHE_TTL", default_value = "5s", value_parser = humantime::parse_duration)]
     pub token_cache_ttl: Duration,
 
+    /// Run only the documents of this persisted-query manifest (Apollo's
+    /// `persisted-query-manifest.json` or GraphQL Code Generator's `persisted-documents.json`),
+    /// by hash or in full; any other document is refused with `PERSISTED_QUERY_NOT_IN_LIST`.
+    #[arg(long, env = "INVESTMENTS_PERSISTED_ONLY", value_name = "FILE")]
+    pub persisted_only: Option<std::path::PathBuf>,
+
     /// Sync every item this often inside the server (`6h`, `30m`); one replica at a time
     /// runs a round.
     #[arg(long, env = "INVESTMENTS_SYNC_EVERY", value_parser = humantime::parse_duration)]

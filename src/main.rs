@@ -211,6 +211,17 @@ async fn serve(db_config: &DbConfig, args: ServeArgs, clock: Clock) -> anyhow::R
             .filter(|t| !t.is_empty())
             .map(investments::plaid::client::Secret::new),
         request_timeout: None,
+        persisted_only: match &args.persisted_only {
+            None => None,
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .with_context(|| format!("cannot read {}", path.display()))?;
+                let manifest = investments::graphql::persisted::parse_manifest(&text)
+                    .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+                tracing::info!(documents = manifest.len(), "persisted documents only");
+                Some(manifest)
+            }
+        },
     };
     let mut state = AppState::new(db, sync.clone(), clock);
     state.tokens = investments::auth::TokenCache::new(args.token_cache_ttl);

@@ -6,10 +6,13 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use async_graphql::extensions::{
-    Extension, ExtensionContext, ExtensionFactory, NextParseQuery, NextPrepareRequest, NextRequest,
-    NextValidation,
+    Extension, ExtensionContext, ExtensionFactory, NextExecute, NextParseQuery, NextPrepareRequest,
+    NextRequest, NextValidation,
 };
-use async_graphql::parser::types::{DocumentOperations, ExecutableDocument, OperationType};
+use async_graphql::parser::types::{
+    DocumentOperations, ExecutableDocument, OperationDefinition, OperationType, Selection,
+    SelectionSet,
+};
 use async_graphql::{
     ErrorExtensionValues, Request, Response, ServerError, ServerResult, ValidationResult, Variables,
 };
@@ -29,7 +32,9 @@ fn with_code(mut error: ServerError, code: &str) -> ServerError {
 
 /// Gives every error a code: `GRAPHQL_PARSE_FAILED` for syntax errors,
 /// `GRAPHQL_VALIDATION_FAILED` for documents the schema refuses (depth and complexity
-/// limits included), `BAD_USER_INPUT` for argument and variable values that do not fit.
+/// limits included), `OPERATION_RESOLUTION_FAILURE` when `operationName` names no
+/// operation of the document, `BAD_USER_INPUT` for argument and variable values that do
+/// not fit.
 pub struct ErrorCodes;
 
 impl ExtensionFactory for ErrorCodes {
@@ -44,7 +49,17 @@ impl Extension for ErrorCodes {
         let mut response = next.run(ctx).await;
         response.errors = std::mem::take(&mut response.errors)
             .into_iter()
-            .map(|e| with_code(e, "BAD_USER_INPUT"))
+            .map(|e| {
+                // async-graphql's own message when `operationName` selects nothing.
+                let code = if e.message.starts_with("Unknown operation named")
+                    || e.message.starts_with("Operation name required")
+                {
+                    "OPERATION_RESOLUTION_FAILURE"
+                } else {
+                    "BAD_USER_INPUT"
+                };
+                with_code(e, code)
+            })
             .collect();
         response
     }
@@ -96,15 +111,23 @@ struct MutationScopeCheck {
     operation_name: Mutex<Option<String>>,
 }
 
-fn selected_operation_type(doc: &ExecutableDocument, name: Option<&str>) -> Option<OperationType> {
+/// The operation `name` selects in `doc`, as execution will pick it.
+fn selected_operation<'d>(
+    doc: &'d ExecutableDocument,
+    name: Option<&str>,
+) -> Option<&'d OperationDefinition> {
     match (&doc.operations, name) {
-        (DocumentOperations::Single(op), _) => Some(op.node.ty),
-        (DocumentOperations::Multiple(ops), Some(name)) => ops.get(name).map(|op| op.node.ty),
+        (DocumentOperations::Single(op), _) => Some(&op.node),
+        (DocumentOperations::Multiple(ops), Some(name)) => ops.get(name).map(|op| &op.node),
         (DocumentOperations::Multiple(ops), None) if ops.len() == 1 => {
-            ops.values().next().map(|op| op.node.ty)
+            ops.values().next().map(|op| &op.node)
         }
         _ => None,
     }
+}
+
+fn selected_operation_type(doc: &ExecutableDocument, name: Option<&str>) -> Option<OperationType> {
+    selected_operation(doc, name).map(|op| op.ty)
 }
 
 #[async_graphql::async_trait::async_trait]
@@ -240,5 +263,117 @@ impl Extension for RequestMetricsRecorder {
         };
         *self.operation.lock().expect("not poisoned") = label;
         result
+    }
+}
+
+/// Puts every object's fields in the order the document asks for them. async-graphql
+/// resolves sibling fields concurrently and keeps them in the order they finish; the spec
+/// says a response keeps the selection set's order, and people reading a response (or
+/// diffing two) expect it.
+pub struct RequestedOrder;
+
+impl ExtensionFactory for RequestedOrder {
+    fn create(&self) -> Arc<dyn Extension> {
+        Arc::new(RequestedOrderKeeper::default())
+    }
+}
+
+#[derive(Default)]
+struct RequestedOrderKeeper {
+    operation_name: Mutex<Option<String>>,
+    order: Mutex<Option<KeyOrder>>,
+}
+
+/// The response keys of a selection set in the order they first appear (fragments
+/// spread in place), each with the order of its own selection.
+#[derive(Default)]
+struct KeyOrder(async_graphql::indexmap::IndexMap<async_graphql::Name, KeyOrder>);
+
+/// Deepest nesting followed (the depth limit refuses deeper documents anyway).
+const MAX_ORDER_DEPTH: usize = 64;
+
+impl KeyOrder {
+    fn collect(&mut self, set: &SelectionSet, doc: &ExecutableDocument, depth: usize) {
+        if depth > MAX_ORDER_DEPTH {
+            return;
+        }
+        for selection in &set.items {
+            match &selection.node {
+                Selection::Field(field) => {
+                    let key = field.node.response_key().node.clone();
+                    self.0.entry(key).or_default().collect(
+                        &field.node.selection_set.node,
+                        doc,
+                        depth + 1,
+                    );
+                }
+                Selection::FragmentSpread(spread) => {
+                    if let Some(fragment) = doc.fragments.get(&spread.node.fragment_name.node) {
+                        self.collect(&fragment.node.selection_set.node, doc, depth + 1);
+                    }
+                }
+                Selection::InlineFragment(inline) => {
+                    self.collect(&inline.node.selection_set.node, doc, depth + 1);
+                }
+            }
+        }
+    }
+
+    fn apply(&self, value: &mut async_graphql::Value) {
+        match value {
+            async_graphql::Value::Object(fields) => {
+                fields.sort_by(|a, _, b, _| self.0.get_index_of(a).cmp(&self.0.get_index_of(b)));
+                for (key, value) in fields.iter_mut() {
+                    if let Some(order) = self.0.get(key) {
+                        order.apply(value);
+                    }
+                }
+            }
+            async_graphql::Value::List(items) => items.iter_mut().for_each(|v| self.apply(v)),
+            _ => {}
+        }
+    }
+}
+
+#[async_graphql::async_trait::async_trait]
+impl Extension for RequestedOrderKeeper {
+    async fn prepare_request(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        request: Request,
+        next: NextPrepareRequest<'_>,
+    ) -> ServerResult<Request> {
+        *self.operation_name.lock().expect("not poisoned") = request.operation_name.clone();
+        next.run(ctx, request).await
+    }
+
+    async fn parse_query(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        query: &str,
+        variables: &Variables,
+        next: NextParseQuery<'_>,
+    ) -> ServerResult<ExecutableDocument> {
+        let doc = next.run(ctx, query, variables).await?;
+        let name = self.operation_name.lock().expect("not poisoned").clone();
+        if let Some(operation) = selected_operation(&doc, name.as_deref()) {
+            let mut order = KeyOrder::default();
+            order.collect(&operation.selection_set.node, &doc, 0);
+            *self.order.lock().expect("not poisoned") = Some(order);
+        }
+        Ok(doc)
+    }
+
+    async fn execute(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        operation_name: Option<&str>,
+        next: NextExecute<'_>,
+    ) -> Response {
+        let mut response = next.run(ctx, operation_name).await;
+        if let Some(order) = self.order.lock().expect("not poisoned").take() {
+            order.apply(&mut response.data);
+        }
+        response
     }
 }

@@ -7,6 +7,7 @@ pub mod ids;
 pub mod inputs;
 pub mod loaders;
 pub mod mutation;
+pub mod persisted;
 pub mod prefetch;
 pub mod query;
 pub mod scalars;
@@ -40,6 +41,7 @@ fn builder() -> SchemaBuilder<query::Query, mutation::Mutation, subscription::Su
     .extension(extensions::RequestMetrics)
     .extension(extensions::ErrorCodes)
     .extension(extensions::MutationScope)
+    .extension(extensions::RequestedOrder)
 }
 
 /// The schema served over HTTP; without a sync service (no Plaid credentials) the item

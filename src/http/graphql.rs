@@ -3,7 +3,7 @@
 use async_graphql::ParseRequestError;
 use async_graphql::http::ALL_WEBSOCKET_PROTOCOLS;
 use async_graphql::http::GraphiQLSource;
-use async_graphql_axum::{GraphQLProtocol, GraphQLRequest, GraphQLResponse, GraphQLWebSocket};
+use async_graphql_axum::{GraphQLProtocol, GraphQLRequest, GraphQLWebSocket};
 use axum::extract::WebSocketUpgrade;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
@@ -11,6 +11,7 @@ use axum::response::{Html, IntoResponse, Response};
 
 use super::AppState;
 use super::error::{error_response, json_error};
+use super::media;
 use crate::error::ApiError;
 use crate::graphql;
 
@@ -82,6 +83,13 @@ impl<S: Send + Sync> axum::extract::FromRequest<S> for HttpRequest {
 
     async fn from_request(request: axum::extract::Request, state: &S) -> Result<Self, Unreadable> {
         if request.method() != Method::GET {
+            if !media::is_json_body(request.headers()) {
+                return Err(Unreadable {
+                    status: StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                    code: "UNSUPPORTED_MEDIA_TYPE",
+                    message: "a POST body must be `Content-Type: application/json`".to_owned(),
+                });
+            }
             let request = GraphQLRequest::<Unreadable>::from_request(request, state).await?;
             return Ok(HttpRequest(request.into_inner()));
         }
@@ -140,9 +148,19 @@ pub async fn execute(
     State(state): State<AppState>,
     method: Method,
     headers: HeaderMap,
-    HttpRequest(request): HttpRequest,
+    HttpRequest(mut request): HttpRequest,
 ) -> Response {
-    if request.query.trim().is_empty() && !request.extensions.contains_key("persistedQuery") {
+    let Some(media) = media::negotiate(&headers) else {
+        return json_error(
+            StatusCode::NOT_ACCEPTABLE,
+            "NOT_ACCEPTABLE",
+            "`Accept` must allow application/graphql-response+json or application/json",
+        );
+    };
+    if let Err(err) = state.persisted.resolve(&mut request) {
+        return answer(media, request_error(err.code(), err.message()));
+    }
+    if request.query.trim().is_empty() {
         return Unreadable::bad("`query` is required").into_response();
     }
     if method == Method::GET && changes_state(&request) {
@@ -163,22 +181,101 @@ pub async fn execute(
             // Refused before the schema (and its metrics extension) saw the request.
             let operation = crate::metrics::OPERATION_UNKNOWN.to_owned();
             crate::metrics::graphql_request(operation, err.code(), started.elapsed());
-            return error_response(&err);
+            let mut response = error_response(&err);
+            response.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static(media.content_type()),
+            );
+            return response;
         }
     };
-    let mut request = request;
     request.data = graphql::request_data(&state.db, &state.analytics, &state.tokens, viewer);
     // Boxed: the execution future is large (every resolver's state), too large for a
     // thread stack in debug builds.
     let response = Box::pin(state.schema.execute(request)).await;
-    let unavailable = unavailable(&response);
-    let mut response = GraphQLResponse::from(response).into_response();
-    if unavailable {
-        // Nothing could be answered because the database is down: the same retryable 503
-        // (with `Retry-After`) as when it fails before execution.
-        *response.status_mut() = StatusCode::SERVICE_UNAVAILABLE;
+    answer(media, response)
+}
+
+/// A GraphQL response with one error and no `data`: the request did not run.
+fn request_error(code: &str, message: String) -> async_graphql::Response {
+    let mut error = async_graphql::ServerError::new(message, None);
+    error
+        .extensions
+        .get_or_insert_with(Default::default)
+        .set("code", code);
+    async_graphql::Response::from_errors(vec![error])
+}
+
+/// The code of an error, if it has one.
+fn code_of(error: &async_graphql::ServerError) -> Option<&str> {
+    match error.extensions.as_ref()?.get("code")? {
+        async_graphql::Value::String(code) => Some(code),
+        _ => None,
     }
-    response
+}
+
+/// The status of a request error answered as `application/graphql-response+json`: the
+/// spec's 4xx for a document that could not run, or the status of the refusal.
+fn request_error_status(code: Option<&str>) -> StatusCode {
+    match code {
+        Some("PERSISTED_QUERY_NOT_FOUND") => StatusCode::NOT_FOUND,
+        Some("PERSISTED_QUERY_NOT_IN_LIST" | "FORBIDDEN") => StatusCode::FORBIDDEN,
+        Some("UNAUTHENTICATED") => StatusCode::UNAUTHORIZED,
+        Some(code) if code == ApiError::Unavailable.code() => StatusCode::SERVICE_UNAVAILABLE,
+        _ => StatusCode::BAD_REQUEST,
+    }
+}
+
+/// A response to a request that did not run: errors, and no `data` entry.
+#[derive(serde::Serialize)]
+struct RequestErrors<'a> {
+    errors: &'a [async_graphql::ServerError],
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    extensions: &'a std::collections::BTreeMap<String, async_graphql::Value>,
+}
+
+/// `response` in `media`. A request error (nothing ran: no data, no error with a path)
+/// has no `data` entry, as the GraphQL spec says; as `application/graphql-response+json`
+/// it is a 4xx, as `application/json` a 200. A database that is down is a retryable 503
+/// either way.
+fn answer(media: media::ResponseMedia, response: async_graphql::Response) -> Response {
+    let request_error = response.data == async_graphql::Value::Null
+        && !response.errors.is_empty()
+        && response.errors.iter().all(|e| e.path.is_empty());
+    let status = if unavailable(&response) {
+        StatusCode::SERVICE_UNAVAILABLE
+    } else if request_error && media == media::ResponseMedia::GraphQLResponseJson {
+        request_error_status(response.errors.first().and_then(code_of))
+    } else {
+        StatusCode::OK
+    };
+    // Written straight from the response (a `serde_json::Value` would sort the fields).
+    let body = if request_error {
+        serde_json::to_vec(&RequestErrors {
+            errors: &response.errors,
+            extensions: &response.extensions,
+        })
+    } else {
+        serde_json::to_vec(&response)
+    };
+    let body = match body {
+        Ok(body) => body,
+        Err(err) => {
+            tracing::error!(error = %err, "a GraphQL response could not be serialized");
+            return json_error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "INTERNAL_SERVER_ERROR",
+                "internal error",
+            );
+        }
+    };
+    let mut http = (status, body).into_response();
+    http.headers_mut().extend(response.http_headers);
+    http.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(media.content_type()),
+    );
+    http
 }
 
 /// True when a response has no data and every error is `SERVICE_UNAVAILABLE`.
@@ -186,12 +283,7 @@ fn unavailable(response: &async_graphql::Response) -> bool {
     let code = ApiError::Unavailable.code();
     response.data == async_graphql::Value::Null
         && !response.errors.is_empty()
-        && response.errors.iter().all(|e| {
-            e.extensions
-                .as_ref()
-                .and_then(|x| x.get("code"))
-                .is_some_and(|c| *c == async_graphql::Value::from(code))
-        })
+        && response.errors.iter().all(|e| code_of(e) == Some(code))
 }
 
 /// `GET /graphql/ws`: subscriptions over `graphql-transport-ws` (and the older

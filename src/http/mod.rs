@@ -4,6 +4,7 @@ pub mod auth;
 mod error;
 mod export;
 mod graphql;
+mod media;
 mod metrics;
 mod webhooks;
 
@@ -68,6 +69,8 @@ pub struct AppState {
     pub analytics: Arc<crate::portfolio::AnalyticsCache>,
     /// Recently verified API tokens.
     pub tokens: crate::auth::TokenCache,
+    /// Documents named by hash (automatic persisted queries, or an allowlist).
+    pub persisted: Arc<crate::graphql::persisted::PersistedQueries>,
 }
 
 impl AppState {
@@ -83,6 +86,7 @@ impl AppState {
             graphiql_headers: Vec::new(),
             analytics: Arc::new(crate::portfolio::AnalyticsCache::default()),
             tokens: crate::auth::TokenCache::default(),
+            persisted: Arc::default(),
         }
     }
 }
@@ -98,6 +102,9 @@ pub struct HttpOptions {
     /// Longest a request may take before it is answered with 408; `None`: 60 seconds.
     /// Syncs outlive it: they run as background tasks.
     pub request_timeout: Option<Duration>,
+    /// Run only these documents (`--persisted-only FILE`); `None`: any document, and
+    /// automatic persisted queries.
+    pub persisted_only: Option<crate::graphql::persisted::Manifest>,
 }
 
 fn cors(options: &HttpOptions) -> CorsLayer {
@@ -136,8 +143,13 @@ fn request_span<B>(request: &Request<B>) -> tracing::Span {
     )
 }
 
-pub fn router(state: AppState, options: &HttpOptions) -> Router {
+pub fn router(mut state: AppState, options: &HttpOptions) -> Router {
     crate::metrics::install();
+    if let Some(manifest) = &options.persisted_only {
+        state.persisted = Arc::new(crate::graphql::persisted::PersistedQueries::allowlist(
+            manifest.clone(),
+        ));
+    }
     let metrics_token: Option<Arc<str>> = options
         .metrics_token
         .as_ref()

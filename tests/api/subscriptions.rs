@@ -250,6 +250,11 @@ async fn a_sync_slower_than_the_request_timeout_is_seen_to_its_end() {
             408,
             "[{backend:?}] the request timed out"
         );
+        let body: Value = response.json().await.expect("a JSON error body");
+        assert_eq!(
+            body["errors"][0]["extensions"]["code"], "REQUEST_TIMEOUT",
+            "[{backend:?}] {body}"
+        );
         let last = loop {
             let message = next(&mut socket).await;
             let run = message["payload"]["data"]["syncRunUpdated"].clone();
