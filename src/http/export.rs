@@ -180,17 +180,33 @@ where
     let header = csv_bytes(&[header.iter().map(|h| (*h).to_owned()).collect()])?;
     let (first, next) = render_page(&db, user_id, &fetch, None, rows_of, ids_of).await?;
     let fetch = Arc::new(fetch);
-    // State: the cursor to continue after, or None when done.
-    let pages = stream::unfold(next, move |after| {
+    let start = next.map_or(Continue::Done, Continue::After);
+    let pages = stream::unfold(start, move |state| {
         let fetch = fetch.clone();
         let db = db.clone();
         async move {
-            let after = Some(after?);
-            match render_page(&db, user_id, &*fetch, after, rows_of, ids_of).await {
-                Ok((chunk, next)) => Some((Ok(chunk), next)),
-                Err(err) => {
-                    tracing::error!(error = %err.message(), "export failed mid-stream");
-                    Some((Err(std::io::Error::other("export failed")), None))
+            match state {
+                Continue::Done => None,
+                // The row is out; now break the transfer, so that a program reading the
+                // body sees a failed download, not a complete file.
+                Continue::Failed => {
+                    Some((Err(std::io::Error::other("export failed")), Continue::Done))
+                }
+                Continue::After(after) => {
+                    match render_page(&db, user_id, &*fetch, Some(after), rows_of, ids_of).await
+                    {
+                        Ok((chunk, next)) => {
+                            Some((Ok(chunk), next.map_or(Continue::Done, Continue::After)))
+                        }
+                        Err(err) => {
+                            tracing::error!(
+                                code = err.code(),
+                                error = %err.message(),
+                                "export failed mid-stream"
+                            );
+                            Some((Ok(error_row(&err)), Continue::Failed))
+                        }
+                    }
                 }
             }
         }
@@ -199,6 +215,31 @@ where
     Ok(Body::from_stream(futures_util::StreamExt::chain(
         head, pages,
     )))
+}
+
+/// Where a streamed export goes next.
+enum Continue {
+    After(String),
+    /// A page failed and its error row is sent.
+    Failed,
+    Done,
+}
+
+/// The last line of an export that failed after its first byte (the status is already
+/// sent): visible to whoever opens the file, so that a cut file is never taken for a
+/// whole one.
+pub const INCOMPLETE_MARK: &str = "#EXPORT INCOMPLETE";
+
+fn error_row(err: &ApiError) -> Bytes {
+    let row = vec![
+        INCOMPLETE_MARK.to_owned(),
+        err.code().to_owned(),
+        format!(
+            "{}; the rows above are complete, the rest is missing: export again",
+            err.message()
+        ),
+    ];
+    csv_bytes(&[row]).unwrap_or_else(|_| Bytes::from_static(b"#EXPORT INCOMPLETE\r\n"))
 }
 
 fn csv_response(filename: &str, body: Body) -> Response {
@@ -466,6 +507,57 @@ pub async fn csv<E: Export>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A page that fails after the first byte ends the file with a visible row, then
+    /// breaks the transfer.
+    #[tokio::test]
+    async fn a_failure_mid_stream_leaves_a_visible_row() {
+        let db = sea_orm::Database::connect("sqlite::memory:").await.unwrap();
+        <migration::Migrator as migration::MigratorTrait>::up(&db, None)
+            .await
+            .unwrap();
+        let calls = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counter = calls.clone();
+        let fetch = move |_request: PageRequest| {
+            let call = counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            async move {
+                match call {
+                    0 => Ok(Page {
+                        edges: vec![("c1".to_owned(), 7_i64)],
+                        has_previous_page: false,
+                        has_next_page: true,
+                        count: db::page::Count::Counted(2),
+                    }),
+                    _ => Err(ApiError::Unavailable),
+                }
+            }
+        };
+        let rows_of: RowsOf<i64> = |m, _, _| vec![m.to_string()];
+        let body = stream_pages(db, 1, &["n"], fetch, rows_of, |_| (1, None))
+            .await
+            .expect("the first page is fine");
+        let mut chunks = body.into_data_stream();
+        let mut text = String::new();
+        let mut failed = false;
+        while let Some(chunk) = futures_util::StreamExt::next(&mut chunks).await {
+            match chunk {
+                Ok(bytes) => text.push_str(std::str::from_utf8(&bytes).unwrap()),
+                Err(_) => {
+                    failed = true;
+                    break;
+                }
+            }
+        }
+        assert!(failed, "the transfer must break: {text}");
+        let lines: Vec<&str> = text.split("\r\n").collect();
+        assert_eq!(lines[0], "n");
+        assert_eq!(lines[1], "7");
+        assert!(
+            lines[2].starts_with("#EXPORT INCOMPLETE,SERVICE_UNAVAILABLE,"),
+            "{text}"
+        );
+        assert_eq!(calls.load(std::sync::atomic::Ordering::SeqCst), 2);
+    }
 
     #[test]
     fn formula_cells_are_neutralised() {
