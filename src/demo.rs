@@ -108,7 +108,12 @@ pub async fn prepare(options: &DemoOptions) -> anyhow::Result<Demo> {
 
     let mut state = AppState::new(db, Some(sync.clone()), Clock::system());
     state.graphiql_headers = vec![("Authorization".to_owned(), format!("Bearer {token}"))];
-    let router = http::router(state, &HttpOptions::default());
+    // As `serve` by default, so that the demo's dashboard shows the limit is not in its way.
+    let options = HttpOptions {
+        rate_limit: Some(http::RateLimit::default()),
+        ..Default::default()
+    };
+    let router = http::router(state, &options);
     Ok(Demo {
         router,
         listener,

@@ -5,7 +5,10 @@ mod error;
 mod export;
 mod graphql;
 mod metrics;
+mod rate_limit;
 mod webhooks;
+
+pub use rate_limit::{DEFAULT_BURST, DEFAULT_PER_SECOND, RateLimit};
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -68,6 +71,8 @@ pub struct AppState {
     pub analytics: Arc<crate::portfolio::AnalyticsCache>,
     /// Recently verified API tokens.
     pub tokens: crate::auth::TokenCache,
+    /// Requests per token, when limited; set by [`router`] from [`HttpOptions::rate_limit`].
+    rate_limit: Option<Arc<rate_limit::TokenLimiter>>,
 }
 
 impl AppState {
@@ -83,6 +88,7 @@ impl AppState {
             graphiql_headers: Vec::new(),
             analytics: Arc::new(crate::portfolio::AnalyticsCache::default()),
             tokens: crate::auth::TokenCache::default(),
+            rate_limit: None,
         }
     }
 }
@@ -98,6 +104,9 @@ pub struct HttpOptions {
     /// Longest a request may take before it is answered with 408; `None`: 60 seconds.
     /// Syncs outlive it: they run as background tasks.
     pub request_timeout: Option<Duration>,
+    /// Requests each token may send; `None`: unlimited. `serve` and the demo use
+    /// [`RateLimit::default`] unless told otherwise (`INVESTMENTS_RATE_LIMIT`).
+    pub rate_limit: Option<RateLimit>,
 }
 
 fn cors(options: &HttpOptions) -> CorsLayer {
@@ -136,8 +145,11 @@ fn request_span<B>(request: &Request<B>) -> tracing::Span {
     )
 }
 
-pub fn router(state: AppState, options: &HttpOptions) -> Router {
+pub fn router(mut state: AppState, options: &HttpOptions) -> Router {
     crate::metrics::install();
+    state.rate_limit = options
+        .rate_limit
+        .map(|limit| Arc::new(rate_limit::TokenLimiter::new(limit, state.clock.clone())));
     let metrics_token: Option<Arc<str>> = options
         .metrics_token
         .as_ref()

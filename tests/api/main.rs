@@ -11,6 +11,7 @@ mod auth;
 mod cli;
 mod decimals;
 mod export;
+mod fairness;
 mod faults;
 mod filters;
 mod isolation;
