@@ -63,8 +63,6 @@ pub struct AppState {
     pub sync: Option<SyncService>,
     /// Verifies `/webhooks/plaid` deliveries, when Plaid is configured.
     pub webhooks: Option<Arc<WebhookVerifier>>,
-    /// Headers GraphiQL starts with (the demo fills in its token).
-    pub graphiql_headers: Vec<(String, String)>,
     /// Every "now" and "today" the API reads.
     pub clock: Clock,
     /// Computed portfolio figures, per user and data version.
@@ -85,7 +83,6 @@ impl AppState {
                 .map(|s| Arc::new(WebhookVerifier::new(s.plaid().clone()))),
             sync,
             db,
-            graphiql_headers: Vec::new(),
             analytics: Arc::new(crate::portfolio::AnalyticsCache::default()),
             tokens: crate::auth::TokenCache::default(),
             rate_limit: None,
@@ -109,6 +106,9 @@ pub struct HttpOptions {
     pub rate_limit: Option<RateLimit>,
 }
 
+/// CORS of the API routes only (`/graphql`, the CSV exports, `/healthz`). The playground,
+/// its assets and `/` carry no CORS headers, so no other origin can read them; the
+/// webhooks, `/metrics` and the WebSocket (not subject to CORS) are not for browsers.
 fn cors(options: &HttpOptions) -> CorsLayer {
     let origins = if options.cors_origins.is_empty() {
         AllowOrigin::any()
@@ -156,37 +156,44 @@ pub fn router(mut state: AppState, options: &HttpOptions) -> Router {
         .map(|t| t.expose())
         .filter(|t| !t.is_empty())
         .map(Arc::from);
-    Router::new()
-        .route("/", get(|| async { Redirect::temporary("/graphiql") }))
+    // The body limit and the timeout sit inside CORS, so that a browser can read the API's
+    // 413 and 408 too.
+    let bounded = |routes: Router<AppState>| {
+        routes
+            .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
+            .layer(TimeoutLayer::with_status_code(
+                StatusCode::REQUEST_TIMEOUT,
+                options.request_timeout.unwrap_or(REQUEST_TIMEOUT),
+            ))
+    };
+    let api = Router::new()
         .route(
             "/graphql",
             axum::routing::post(graphql::execute).get(graphql::execute),
         )
-        .route("/graphql/ws", get(graphql::subscriptions))
-        .route("/graphiql", get(graphql::graphiql))
-        .route("/graphiql/assets/{file}", get(graphql::graphiql_asset))
         .route("/healthz", get(health))
         .route(
             "/export/investment_transactions.csv",
             get(export::csv::<export::Transactions>),
         )
-        .route("/export/holdings.csv", get(export::csv::<export::Holdings>))
+        .route("/export/holdings.csv", get(export::csv::<export::Holdings>));
+    let others = Router::new()
+        .route("/", get(|| async { Redirect::temporary("/graphiql") }))
+        .route("/graphql/ws", get(graphql::subscriptions))
+        .route("/graphiql", get(graphql::graphiql))
+        .route("/graphiql/assets/{file}", get(graphql::graphiql_asset))
         .route("/webhooks/plaid", axum::routing::post(webhooks::plaid))
         .route(
             "/metrics",
             get(move |State(state): State<AppState>, headers: HeaderMap| {
                 metrics::page(state, headers, metrics_token.clone())
             }),
-        )
+        );
+    bounded(others)
+        .merge(bounded(api).layer(cors(options)))
         .with_state(state)
         .layer(axum::middleware::map_response(retry_after))
-        .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
-        .layer(TimeoutLayer::with_status_code(
-            StatusCode::REQUEST_TIMEOUT,
-            options.request_timeout.unwrap_or(REQUEST_TIMEOUT),
-        ))
         .layer(axum::middleware::map_response(error::json_bodies))
-        .layer(cors(options))
         // Outermost last: an id is set (or the client's kept), the trace span carries it,
         // and every response, 408 and CORS answers included, echoes it.
         .layer(PropagateRequestIdLayer::x_request_id())

@@ -9,6 +9,7 @@ mod plaid_support;
 mod analytics;
 mod auth;
 mod cli;
+mod cors;
 mod decimals;
 mod export;
 mod fairness;
