@@ -143,6 +143,14 @@ pub struct ServeArgs {
     /// by hash or in full; any other document is refused with `PERSISTED_QUERY_NOT_IN_LIST`.
     #[arg(long, env = "INVESTMENTS_PERSISTED_ONLY", value_name = "FILE")]
     pub persisted_only: Option<std::path::PathBuf>,
+    /// Requests a second each API token may send, sustained (`/graphql`, the CSV exports,
+    /// WebSocket connections); over it, `429` with `Retry-After`. `0` or `off`: no limit.
+    #[arg(long, env = "INVESTMENTS_RATE_LIMIT", default_value_t = crate::http::DEFAULT_PER_SECOND, value_parser = parse_rate)]
+    pub rate_limit: u32,
+
+    /// Requests a token may send at once before the rate applies.
+    #[arg(long, env = "INVESTMENTS_RATE_LIMIT_BURST", default_value_t = crate::http::DEFAULT_BURST)]
+    pub rate_limit_burst: std::num::NonZeroU32,
 
     /// Sync every item this often inside the server (`6h`, `30m`); one replica at a time
     /// runs a round.
@@ -151,6 +159,26 @@ pub struct ServeArgs {
 
     #[command(flatten)]
     pub plaid: PlaidArgs,
+}
+
+impl ServeArgs {
+    /// The per-token rate limit, `None` when turned off.
+    pub fn rate_limit(&self) -> Option<crate::http::RateLimit> {
+        std::num::NonZeroU32::new(self.rate_limit).map(|per_second| crate::http::RateLimit {
+            per_second,
+            burst: self.rate_limit_burst,
+        })
+    }
+}
+
+/// A rate per second, or `off` (also `0`) for none.
+fn parse_rate(text: &str) -> Result<u32, String> {
+    if text.trim().eq_ignore_ascii_case("off") {
+        return Ok(0);
+    }
+    text.trim()
+        .parse()
+        .map_err(|_| format!("`{text}` is not a number of requests a second, nor `off`"))
 }
 
 /// Plaid credentials and sync settings.
@@ -385,6 +413,32 @@ mod tests {
         assert!(text.contains("plain"), "{text}");
         assert!(text.contains("request_id=\"abc\""), "{text}");
         assert!(!text.contains('\x1b'), "escape codes in {text:?}");
+    }
+
+    #[test]
+    fn rate_limit_is_on_by_default_and_can_be_turned_off() {
+        let serve = |args: &[&str]| match Cli::parse_from(args).command {
+            Command::Serve(serve) => serve.rate_limit(),
+            _ => unreachable!(),
+        };
+        assert_eq!(serve(&["investments", "serve"]), Some(Default::default()));
+        let limit = serve(&[
+            "investments",
+            "serve",
+            "--rate-limit",
+            "5",
+            "--rate-limit-burst",
+            "7",
+        ])
+        .unwrap();
+        assert_eq!((limit.per_second.get(), limit.burst.get()), (5, 7));
+        assert_eq!(
+            serve(&["investments", "serve", "--rate-limit", "off"]),
+            None
+        );
+        assert_eq!(serve(&["investments", "serve", "--rate-limit", "0"]), None);
+        assert!(Cli::try_parse_from(["investments", "serve", "--rate-limit", "fast"]).is_err());
+        assert!(Cli::try_parse_from(["investments", "serve", "--rate-limit-burst", "0"]).is_err());
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! `investments demo`: everything offline in one process. The Plaid simulator runs
 //! in-process, a fresh SQLite file holds the data, a demo user gets a write token, two
 //! sample items at different institutions are linked and synced through the real client
-//! and sync engine, and the server starts with GraphiQL's `Authorization` header filled in.
+//! and sync engine, and the server starts; the GraphiQL URL it prints hands the token to
+//! the page in its fragment (`#token=...`), which no served page and no other origin sees.
 //!
 //! Plaid has no historical holdings, so a real install's value history starts at its first
 //! sync. So that the demo's dashboard has a year to show, the demo alone backfills a year
@@ -42,6 +43,8 @@ pub struct Demo {
     pub listener: tokio::net::TcpListener,
     pub address: SocketAddr,
     pub token: String,
+    /// GraphiQL with the token in the fragment: the page puts it in its Headers pane.
+    pub graphiql_url: String,
     pub sync: SyncService,
     /// Kept alive for as long as the demo runs.
     pub simulator: Simulator,
@@ -106,13 +109,18 @@ pub async fn prepare(options: &DemoOptions) -> anyhow::Result<Demo> {
 
     backfill_history(&db, user.id, options.seed, HISTORY_DAYS).await?;
 
-    let mut state = AppState::new(db, Some(sync.clone()), Clock::system());
-    state.graphiql_headers = vec![("Authorization".to_owned(), format!("Bearer {token}"))];
-    let router = http::router(state, &HttpOptions::default());
+    let state = AppState::new(db, Some(sync.clone()), Clock::system());
+    // As `serve` by default, so that the demo's dashboard shows the limit is not in its way.
+    let options = HttpOptions {
+        rate_limit: Some(http::RateLimit::default()),
+        ..Default::default()
+    };
+    let router = http::router(state, &options);
     Ok(Demo {
         router,
         listener,
         address,
+        graphiql_url: format!("http://{address}/graphiql#token={token}"),
         token,
         sync,
         simulator,
@@ -195,8 +203,8 @@ pub async fn run(options: &DemoOptions) -> anyhow::Result<()> {
     println!("  investments demo: two sample items linked and synced (Plaid simulator, offline)");
     println!();
     println!(
-        "  GraphiQL:  http://{}/graphiql  (the header below is filled in)",
-        demo.address
+        "  GraphiQL:  {}  (opens with the header below filled in)",
+        demo.graphiql_url
     );
     println!("  GraphQL:   http://{}/graphql", demo.address);
     println!("  Header:    Authorization: Bearer {}", demo.token);

@@ -26,6 +26,8 @@ pub enum ApiError {
     /// The database is unreachable, restarting, or the request lost a lock race
     /// (deadlock, serialization failure) after its retries: worth trying again.
     Unavailable,
+    /// The token sent more requests than its rate allows; it may again after the wait.
+    RateLimited { retry_after: std::time::Duration },
     /// Anything else; the message sent is generic.
     Internal,
 }
@@ -81,6 +83,7 @@ impl ApiError {
             ApiError::Plaid(failure) => failure.code,
             ApiError::Overflow(_) => "ARITHMETIC_OVERFLOW",
             ApiError::Unavailable => "SERVICE_UNAVAILABLE",
+            ApiError::RateLimited { .. } => "RATE_LIMITED",
             ApiError::Internal => "INTERNAL_SERVER_ERROR",
         }
     }
@@ -98,6 +101,10 @@ impl ApiError {
             ApiError::Unavailable => {
                 "the database is unavailable or busy; try again shortly".to_owned()
             }
+            ApiError::RateLimited { retry_after } => format!(
+                "this token sent more requests than its rate allows; try again in {} s",
+                retry_after_secs(*retry_after)
+            ),
             ApiError::Internal => "internal server error".to_owned(),
         }
     }
@@ -111,9 +118,16 @@ impl ApiError {
             ApiError::Plaid(_) => StatusCode::BAD_GATEWAY,
             ApiError::Overflow(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
+}
+
+/// A wait in whole seconds, rounded up and at least 1, as `Retry-After` counts it.
+pub fn retry_after_secs(wait: std::time::Duration) -> u64 {
+    let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+    secs.max(1)
 }
 
 /// True for a database failure that passes: a lost or refused connection, a server
@@ -174,5 +188,22 @@ impl From<ApiError> for async_graphql::Error {
                 }
             }
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::retry_after_secs;
+    use std::time::Duration;
+
+    #[test]
+    fn retry_after_rounds_up_to_whole_seconds_and_is_at_least_one() {
+        let secs = |ms| retry_after_secs(Duration::from_millis(ms));
+        assert_eq!(secs(0), 1);
+        assert_eq!(secs(1), 1);
+        assert_eq!(secs(500), 1);
+        assert_eq!(secs(1000), 1);
+        assert_eq!(secs(1001), 2);
+        assert_eq!(secs(2000), 2);
     }
 }

@@ -204,6 +204,7 @@ async fn serve(db_config: &DbConfig, args: ServeArgs, clock: Clock) -> anyhow::R
         scheduler::spawn(service, every);
         tracing::info!(every = %humantime::format_duration(every), "scheduled syncs on");
     }
+    let rate_limit = args.rate_limit();
     let options = HttpOptions {
         cors_origins: args.cors_origins,
         metrics_token: args
@@ -222,6 +223,7 @@ async fn serve(db_config: &DbConfig, args: ServeArgs, clock: Clock) -> anyhow::R
                 Some(manifest)
             }
         },
+        rate_limit,
     };
     let mut state = AppState::new(db, sync.clone(), clock);
     state.tokens = investments::auth::TokenCache::new(args.token_cache_ttl);

@@ -15,8 +15,13 @@ pub fn bearer_token(headers: &HeaderMap) -> Option<&str> {
         .filter(|t| !t.is_empty())
 }
 
-/// The caller of a request, or `UNAUTHENTICATED`.
+/// The caller of a request, or `UNAUTHENTICATED`; `RATE_LIMITED` when its token is over
+/// its rate (counted here, once the token is known, so a bad token costs no one).
 pub async fn viewer(state: &AppState, headers: &HeaderMap) -> ApiResult<Viewer> {
     let token = bearer_token(headers).ok_or(ApiError::Unauthenticated)?;
-    state.tokens.authenticate(&state.db, token).await
+    let viewer = state.tokens.authenticate(&state.db, token).await?;
+    if let Some(limiter) = &state.rate_limit {
+        limiter.check(viewer.token_id)?;
+    }
+    Ok(viewer)
 }

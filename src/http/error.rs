@@ -15,13 +15,20 @@ pub fn json_error(status: StatusCode, code: &str, message: &str) -> Response {
     (status, axum::Json(body)).into_response()
 }
 
-/// `err` as a response: its status, its code, and the challenge a 401 must carry.
+/// `err` as a response: its status, its code, the challenge a 401 must carry, and when a
+/// rate-limited client may try again.
 pub fn error_response(err: &ApiError) -> Response {
     let mut response = json_error(err.status(), err.code(), &err.message());
     if err.status() == StatusCode::UNAUTHORIZED {
         response.headers_mut().insert(
             header::WWW_AUTHENTICATE,
             HeaderValue::from_static("Bearer realm=\"investments\""),
+        );
+    }
+    if let ApiError::RateLimited { retry_after } = err {
+        response.headers_mut().insert(
+            header::RETRY_AFTER,
+            HeaderValue::from(crate::error::retry_after_secs(*retry_after)),
         );
     }
     response

@@ -193,8 +193,7 @@ where
                     Some((Err(std::io::Error::other("export failed")), Continue::Done))
                 }
                 Continue::After(after) => {
-                    match render_page(&db, user_id, &*fetch, Some(after), rows_of, ids_of).await
-                    {
+                    match render_page(&db, user_id, &*fetch, Some(after), rows_of, ids_of).await {
                         Ok((chunk, next)) => {
                             Some((Ok(chunk), next.map_or(Continue::Done, Continue::After)))
                         }

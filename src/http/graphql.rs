@@ -350,18 +350,43 @@ const GRAPHIQL_ASSETS: &[(&str, &str, &[u8])] = &[
     ),
 ];
 
-pub async fn graphiql(State(state): State<AppState>) -> Html<String> {
-    let mut source = GraphiQLSource::build()
+/// Reads a token handed over in the URL fragment (`/graphiql#token=...`, as the demo
+/// prints it), removes it from the address bar, and starts GraphiQL with it. A fragment is
+/// never sent to the server and no other origin can read it, so the token is in no page
+/// that the server serves.
+const TOKEN_FROM_FRAGMENT: &str = r#"const handedToken = new URLSearchParams(window.location.hash.slice(1)).get('token');
+      if (handedToken) {
+        history.replaceState(null, '', window.location.pathname + window.location.search);
+      }
+      const authorization = handedToken ? { Authorization: 'Bearer ' + handedToken } : undefined;
+      const initialHeaders = authorization ? JSON.stringify(authorization, null, 2) : undefined;
+      ReactDOM.createRoot("#;
+
+/// The GraphiQL page: async-graphql's, with our copies of its scripts and the token read
+/// from the fragment ([`TOKEN_FROM_FRAGMENT`]) in the Headers pane and in the WebSocket's
+/// `connection_init`.
+pub async fn graphiql() -> Html<String> {
+    let mut page = GraphiQLSource::build()
         .endpoint("/graphql")
         .subscription_endpoint("/graphql/ws")
-        .title("investments — GraphiQL");
-    for (name, value) in &state.graphiql_headers {
-        source = source.header(name, value);
-    }
-    let mut page = source.finish().replace(
-        r#"<link rel="icon" href="https://graphql.org/favicon.ico">"#,
-        "",
-    );
+        .title("investments — GraphiQL")
+        .finish()
+        .replace(
+            r#"<link rel="icon" href="https://graphql.org/favicon.ico">"#,
+            "",
+        )
+        .replace("ReactDOM.createRoot(", TOKEN_FROM_FRAGMENT)
+        .replace(
+            "subscriptionUrl: createUrl('/graphql/ws', true),",
+            "subscriptionUrl: createUrl('/graphql/ws', true),\n            \
+             wsConnectionParams: authorization,",
+        )
+        .replace(
+            "defaultEditorToolsVisibility: true,",
+            "defaultEditorToolsVisibility: true,\n          \
+             headers: initialHeaders,\n          \
+             defaultHeaders: initialHeaders,",
+        );
     for (cdn, file, _) in GRAPHIQL_ASSETS {
         page = page.replace(cdn, &format!("/graphiql/assets/{file}"));
     }

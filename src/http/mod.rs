@@ -6,7 +6,10 @@ mod export;
 mod graphql;
 mod media;
 mod metrics;
+mod rate_limit;
 mod webhooks;
+
+pub use rate_limit::{DEFAULT_BURST, DEFAULT_PER_SECOND, RateLimit};
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -61,8 +64,6 @@ pub struct AppState {
     pub sync: Option<SyncService>,
     /// Verifies `/webhooks/plaid` deliveries, when Plaid is configured.
     pub webhooks: Option<Arc<WebhookVerifier>>,
-    /// Headers GraphiQL starts with (the demo fills in its token).
-    pub graphiql_headers: Vec<(String, String)>,
     /// Every "now" and "today" the API reads.
     pub clock: Clock,
     /// Computed portfolio figures, per user and data version.
@@ -71,6 +72,8 @@ pub struct AppState {
     pub tokens: crate::auth::TokenCache,
     /// Documents named by hash (automatic persisted queries, or an allowlist).
     pub persisted: Arc<crate::graphql::persisted::PersistedQueries>,
+    /// Requests per token, when limited; set by [`router`] from [`HttpOptions::rate_limit`].
+    rate_limit: Option<Arc<rate_limit::TokenLimiter>>,
 }
 
 impl AppState {
@@ -83,10 +86,10 @@ impl AppState {
                 .map(|s| Arc::new(WebhookVerifier::new(s.plaid().clone()))),
             sync,
             db,
-            graphiql_headers: Vec::new(),
             analytics: Arc::new(crate::portfolio::AnalyticsCache::default()),
             tokens: crate::auth::TokenCache::default(),
             persisted: Arc::default(),
+            rate_limit: None,
         }
     }
 }
@@ -105,8 +108,14 @@ pub struct HttpOptions {
     /// Run only these documents (`--persisted-only FILE`); `None`: any document, and
     /// automatic persisted queries.
     pub persisted_only: Option<crate::graphql::persisted::Manifest>,
+    /// Requests each token may send; `None`: unlimited. `serve` and the demo use
+    /// [`RateLimit::default`] unless told otherwise (`INVESTMENTS_RATE_LIMIT`).
+    pub rate_limit: Option<RateLimit>,
 }
 
+/// CORS of the API routes only (`/graphql`, the CSV exports, `/healthz`). The playground,
+/// its assets and `/` carry no CORS headers, so no other origin can read them; the
+/// webhooks, `/metrics` and the WebSocket (not subject to CORS) are not for browsers.
 fn cors(options: &HttpOptions) -> CorsLayer {
     let origins = if options.cors_origins.is_empty() {
         AllowOrigin::any()
@@ -150,43 +159,53 @@ pub fn router(mut state: AppState, options: &HttpOptions) -> Router {
             manifest.clone(),
         ));
     }
+    state.rate_limit = options
+        .rate_limit
+        .map(|limit| Arc::new(rate_limit::TokenLimiter::new(limit, state.clock.clone())));
     let metrics_token: Option<Arc<str>> = options
         .metrics_token
         .as_ref()
         .map(|t| t.expose())
         .filter(|t| !t.is_empty())
         .map(Arc::from);
-    Router::new()
-        .route("/", get(|| async { Redirect::temporary("/graphiql") }))
+    // The body limit and the timeout sit inside CORS, so that a browser can read the API's
+    // 413 and 408 too.
+    let bounded = |routes: Router<AppState>| {
+        routes
+            .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
+            .layer(TimeoutLayer::with_status_code(
+                StatusCode::REQUEST_TIMEOUT,
+                options.request_timeout.unwrap_or(REQUEST_TIMEOUT),
+            ))
+    };
+    let api = Router::new()
         .route(
             "/graphql",
             axum::routing::post(graphql::execute).get(graphql::execute),
         )
-        .route("/graphql/ws", get(graphql::subscriptions))
-        .route("/graphiql", get(graphql::graphiql))
-        .route("/graphiql/assets/{file}", get(graphql::graphiql_asset))
         .route("/healthz", get(health))
         .route(
             "/export/investment_transactions.csv",
             get(export::csv::<export::Transactions>),
         )
-        .route("/export/holdings.csv", get(export::csv::<export::Holdings>))
+        .route("/export/holdings.csv", get(export::csv::<export::Holdings>));
+    let others = Router::new()
+        .route("/", get(|| async { Redirect::temporary("/graphiql") }))
+        .route("/graphql/ws", get(graphql::subscriptions))
+        .route("/graphiql", get(graphql::graphiql))
+        .route("/graphiql/assets/{file}", get(graphql::graphiql_asset))
         .route("/webhooks/plaid", axum::routing::post(webhooks::plaid))
         .route(
             "/metrics",
             get(move |State(state): State<AppState>, headers: HeaderMap| {
                 metrics::page(state, headers, metrics_token.clone())
             }),
-        )
+        );
+    bounded(others)
+        .merge(bounded(api).layer(cors(options)))
         .with_state(state)
         .layer(axum::middleware::map_response(retry_after))
-        .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
-        .layer(TimeoutLayer::with_status_code(
-            StatusCode::REQUEST_TIMEOUT,
-            options.request_timeout.unwrap_or(REQUEST_TIMEOUT),
-        ))
         .layer(axum::middleware::map_response(error::json_bodies))
-        .layer(cors(options))
         // Outermost last: an id is set (or the client's kept), the trace span carries it,
         // and every response, 408 and CORS answers included, echoes it.
         .layer(PropagateRequestIdLayer::x_request_id())

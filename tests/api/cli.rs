@@ -117,7 +117,8 @@ async fn sync_command_exit_code() {
 }
 
 /// The offline demo: two items linked and synced, the printed token queries both
-/// holdings and transactions, and GraphiQL opens with the header filled in.
+/// holdings and transactions, and GraphiQL gets the token from the printed URL's fragment,
+/// never from the page (which any origin could fetch).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn demo_serves_synced_sample_data() {
     let dir = tempfile::tempdir().unwrap();
@@ -131,6 +132,7 @@ async fn demo_serves_synced_sample_data() {
     let address = demo.address;
     let token = demo.token.clone();
     let _simulator = demo.simulator;
+    let graphiql_url = demo.graphiql_url.clone();
     tokio::spawn(async move { axum::serve(demo.listener, demo.router).await.unwrap() });
     let client = reqwest::Client::new();
     let page = client
@@ -141,9 +143,14 @@ async fn demo_serves_synced_sample_data() {
         .text()
         .await
         .unwrap();
+    assert!(!page.contains(&token), "the token is in no served page");
     assert!(
-        page.contains(&token),
-        "GraphiQL starts with the Authorization header"
+        page.contains("window.location.hash"),
+        "the page reads the fragment"
+    );
+    assert_eq!(
+        graphiql_url,
+        format!("http://{address}/graphiql#token={token}")
     );
     let body: serde_json::Value = client
         .post(format!("http://{address}/graphql"))

@@ -336,7 +336,7 @@ impl TestApp {
 /// fails with its name instead of hanging the suite.
 const TEST_LIMIT: Duration = Duration::from_secs(240);
 
-async fn bounded(backend: Backend, test: impl Future<Output = ()>) {
+pub async fn bounded(backend: Backend, test: impl Future<Output = ()>) {
     if tokio::time::timeout(TEST_LIMIT, test).await.is_err() {
         panic!("[{backend:?}] still running after {TEST_LIMIT:?}: an awaited event never came");
     }
