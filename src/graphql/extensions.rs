@@ -34,7 +34,7 @@ fn with_code(mut error: ServerError, code: &str) -> ServerError {
 /// `GRAPHQL_VALIDATION_FAILED` for documents the schema refuses (depth and complexity
 /// limits included), `OPERATION_RESOLUTION_FAILURE` when `operationName` names no
 /// operation of the document, `BAD_USER_INPUT` for argument and variable values that do
-/// not fit.
+/// not fit, and `INTERNAL_SERVER_ERROR` for any other error that came without a code.
 pub struct ErrorCodes;
 
 impl ExtensionFactory for ErrorCodes {
@@ -50,13 +50,19 @@ impl Extension for ErrorCodes {
         response.errors = std::mem::take(&mut response.errors)
             .into_iter()
             .map(|e| {
-                // async-graphql's own message when `operationName` selects nothing.
+                // async-graphql's own messages: `operationName` selects nothing, or an
+                // input value does not parse. Anything else without a code is ours and
+                // unexpected.
                 let code = if e.message.starts_with("Unknown operation named")
                     || e.message.starts_with("Operation name required")
                 {
                     "OPERATION_RESOLUTION_FAILURE"
-                } else {
+                } else if e.message.starts_with("Failed to parse")
+                    || e.message.starts_with("Invalid value for")
+                {
                     "BAD_USER_INPUT"
+                } else {
+                    "INTERNAL_SERVER_ERROR"
                 };
                 with_code(e, code)
             })
@@ -375,5 +381,49 @@ impl Extension for RequestedOrderKeeper {
             order.apply(&mut response.data);
         }
         response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use async_graphql::{EmptyMutation, EmptySubscription, Object, Schema};
+
+    struct Root;
+
+    #[Object]
+    impl Root {
+        /// Fails the way an unexpected error would: without a code.
+        async fn uncoded(&self) -> async_graphql::Result<i32> {
+            Err(async_graphql::Error::new("boom"))
+        }
+
+        async fn number(&self, n: i32) -> i32 {
+            n
+        }
+    }
+
+    async fn code_of(query: &str) -> String {
+        let schema = Schema::build(Root, EmptyMutation, EmptySubscription)
+            .extension(super::ErrorCodes)
+            .finish();
+        let response = schema.execute(query).await;
+        let error = response.errors.first().expect("an error");
+        let code = error.extensions.as_ref().and_then(|e| e.get("code"));
+        match code {
+            Some(async_graphql::Value::String(code)) => code.clone(),
+            other => panic!("no code: {other:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn an_error_without_a_code_is_internal_not_bad_input() {
+        assert_eq!(code_of("{ uncoded }").await, "INTERNAL_SERVER_ERROR");
+        assert_eq!(code_of("{ number(n: \"x\") }").await, "BAD_USER_INPUT");
+        assert_eq!(code_of("{ number(n: 1) ").await, "GRAPHQL_PARSE_FAILED");
+        assert_eq!(code_of("{ nope }").await, "GRAPHQL_VALIDATION_FAILED");
+        assert_eq!(
+            code_of("query A { number(n: 1) } query B { number(n: 2) }").await,
+            "OPERATION_RESOLUTION_FAILURE"
+        );
     }
 }
