@@ -22,8 +22,7 @@ use crate::error::{ApiError, ApiResult};
 const TOKEN_PREFIX: &str = "inv_";
 
 /// What a token may do.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, async_graphql::Enum)]
-#[graphql(name = "TokenScope")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Scope {
     /// Queries only.
     Read,

@@ -1,10 +1,10 @@
-//! The one error type of the API, mapped to GraphQL `extensions.code` and to HTTP statuses.
+//! The one error type of the services and the database layer, with the code callers see.
+//! It knows no transport: `graphql` turns it into a GraphQL error (`extensions.code`),
+//! `http::error` into a status and a body.
 //!
 //! `ApiError` deliberately has no `Display` impl: async-graphql converts any `Display`
-//! error into a plain error without a code, so `?` must go through our `From` below.
-
-use async_graphql::ErrorExtensions;
-use axum::http::StatusCode;
+//! error into a plain error without a code, so `?` must go through the `From` in
+//! `graphql`.
 
 /// A failure the caller can see. Internal details are logged where the error is made and
 /// never sent.
@@ -108,20 +108,6 @@ impl ApiError {
             ApiError::Internal => "internal server error".to_owned(),
         }
     }
-
-    pub fn status(&self) -> StatusCode {
-        match self {
-            ApiError::Unauthenticated => StatusCode::UNAUTHORIZED,
-            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
-            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
-            ApiError::BadUserInput(_) => StatusCode::BAD_REQUEST,
-            ApiError::Plaid(_) => StatusCode::BAD_GATEWAY,
-            ApiError::Overflow(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            ApiError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
-            ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
-            ApiError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
-        }
-    }
 }
 
 /// A wait in whole seconds, rounded up and at least 1, as `Retry-After` counts it.
@@ -164,30 +150,6 @@ impl From<sea_orm::DbErr> for ApiError {
         }
         tracing::error!(error = %err, at = %at, "database error");
         ApiError::Internal
-    }
-}
-
-impl From<ApiError> for async_graphql::Error {
-    fn from(err: ApiError) -> Self {
-        let code = err.code();
-        async_graphql::Error::new(err.message()).extend_with(|_, ext| {
-            ext.set("code", code);
-            if let ApiError::Plaid(f) = &err {
-                let fields = [
-                    ("plaidErrorType", &f.plaid_error_type),
-                    ("plaidErrorCode", &f.plaid_error_code),
-                    ("displayMessage", &f.display_message),
-                    ("requestId", &f.request_id),
-                    ("plaidItemId", &f.plaid_item_id),
-                    ("itemStatus", &f.item_status),
-                ];
-                for (name, value) in fields {
-                    if let Some(value) = value {
-                        ext.set(name, value.as_str());
-                    }
-                }
-            }
-        })
     }
 }
 

@@ -14,7 +14,7 @@ pub mod scalars;
 pub mod subscription;
 pub mod types;
 
-use async_graphql::{Context, Schema, SchemaBuilder};
+use async_graphql::{Context, ErrorExtensions, Schema, SchemaBuilder};
 use sea_orm::DatabaseConnection;
 
 use crate::auth::Viewer;
@@ -109,4 +109,28 @@ pub(crate) fn clock<'a>(ctx: &Context<'a>) -> &'a Clock {
 
 pub(crate) fn loaders<'a>(ctx: &Context<'a>) -> &'a Loaders {
     ctx.data_unchecked::<Loaders>()
+}
+
+impl From<ApiError> for async_graphql::Error {
+    fn from(err: ApiError) -> Self {
+        let code = err.code();
+        async_graphql::Error::new(err.message()).extend_with(|_, ext| {
+            ext.set("code", code);
+            if let ApiError::Plaid(f) = &err {
+                let fields = [
+                    ("plaidErrorType", &f.plaid_error_type),
+                    ("plaidErrorCode", &f.plaid_error_code),
+                    ("displayMessage", &f.display_message),
+                    ("requestId", &f.request_id),
+                    ("plaidItemId", &f.plaid_item_id),
+                    ("itemStatus", &f.item_status),
+                ];
+                for (name, value) in fields {
+                    if let Some(value) = value {
+                        ext.set(name, value.as_str());
+                    }
+                }
+            }
+        })
+    }
 }

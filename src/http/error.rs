@@ -15,11 +15,26 @@ pub fn json_error(status: StatusCode, code: &str, message: &str) -> Response {
     (status, axum::Json(body)).into_response()
 }
 
+/// The HTTP status of `err`, the same on every path.
+pub fn status_of(err: &ApiError) -> StatusCode {
+    match err {
+        ApiError::Unauthenticated => StatusCode::UNAUTHORIZED,
+        ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
+        ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+        ApiError::BadUserInput(_) => StatusCode::BAD_REQUEST,
+        ApiError::Plaid(_) => StatusCode::BAD_GATEWAY,
+        ApiError::Overflow(_) => StatusCode::UNPROCESSABLE_ENTITY,
+        ApiError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+        ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+        ApiError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
+
 /// `err` as a response: its status, its code, the challenge a 401 must carry, and when a
 /// rate-limited client may try again.
 pub fn error_response(err: &ApiError) -> Response {
-    let mut response = json_error(err.status(), err.code(), &err.message());
-    if err.status() == StatusCode::UNAUTHORIZED {
+    let mut response = json_error(status_of(err), err.code(), &err.message());
+    if matches!(err, ApiError::Unauthenticated) {
         response.headers_mut().insert(
             header::WWW_AUTHENTICATE,
             HeaderValue::from_static("Bearer realm=\"investments\""),

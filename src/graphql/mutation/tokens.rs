@@ -2,7 +2,8 @@
 
 use async_graphql::{Context, ID, InputObject, Object, Result, SimpleObject};
 
-use crate::auth::{self, Scope};
+use crate::auth;
+use crate::graphql::types::TokenScope;
 use crate::db::users;
 use crate::error::ApiError;
 use crate::graphql::ids::{self, NodeKind};
@@ -18,7 +19,7 @@ pub struct CreateApiTokenInput {
     /// A label to recognise the token by.
     name: String,
     /// What the token may do.
-    scope: Scope,
+    scope: TokenScope,
 }
 
 /// Result of `createApiToken`.
@@ -57,7 +58,7 @@ impl TokenMutations {
         if name.is_empty() || name.len() > 200 {
             return Err(ApiError::bad_input("`name` must have 1 to 200 characters").into());
         }
-        let issued = auth::issue_token(db(ctx), viewer.user_id, name, input.scope).await?;
+        let issued = auth::issue_token(db(ctx), viewer.user_id, name, input.scope.into()).await?;
         Ok(CreateApiTokenPayload {
             token: issued.token,
             api_token: ApiToken(issued.record),

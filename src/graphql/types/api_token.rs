@@ -7,6 +7,16 @@ use crate::graphql::scalars::DateTime;
 
 pub struct ApiToken(pub api_tokens::Model);
 
+/// What a token may do.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, async_graphql::Enum)]
+#[graphql(name = "TokenScope", remote = "crate::auth::Scope")]
+pub enum TokenScope {
+    /// Queries only.
+    Read,
+    /// Queries and mutations.
+    Write,
+}
+
 /// An API token of the viewer. The secret itself is only shown once, by `createApiToken`.
 #[Object]
 impl ApiToken {
@@ -21,8 +31,8 @@ impl ApiToken {
     }
 
     /// What the token may do.
-    async fn scope(&self) -> Scope {
-        Scope::parse(&self.0.scope).unwrap_or(Scope::Read)
+    async fn scope(&self) -> TokenScope {
+        Scope::parse(&self.0.scope).unwrap_or(Scope::Read).into()
     }
 
     /// When the token was created.

@@ -14,7 +14,7 @@ mod transaction;
 mod user;
 
 pub use account::Account;
-pub use api_token::ApiToken;
+pub use api_token::{ApiToken, TokenScope};
 pub use holding::Holding;
 pub use item::{ItemStatus, PlaidItem};
 pub use node::Node;

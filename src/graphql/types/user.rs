@@ -1,7 +1,7 @@
 use async_graphql::{Context, ID, Object, Result};
 
 use super::ApiToken;
-use crate::auth::Scope;
+use crate::graphql::types::TokenScope;
 use crate::db::entities::users;
 use crate::db::users as user_queries;
 use crate::graphql::ids::{self, NodeKind};
@@ -28,8 +28,8 @@ impl User {
     }
 
     /// Scope of the token this request was made with.
-    async fn token_scope(&self, ctx: &Context<'_>) -> Result<Scope> {
-        Ok(crate::graphql::viewer(ctx)?.scope)
+    async fn token_scope(&self, ctx: &Context<'_>) -> Result<TokenScope> {
+        Ok(crate::graphql::viewer(ctx)?.scope.into())
     }
 
     /// The user's API tokens (their secrets are never shown again after creation).
