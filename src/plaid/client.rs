@@ -163,7 +163,7 @@ pub trait PlaidApi: Send + Sync {
 
     async fn item_public_token_exchange(
         &self,
-        public_token: &AccessToken,
+        public_token: &PublicToken,
     ) -> Result<PublicTokenExchangeResponse, PlaidError>;
 
     async fn item_get(&self, access_token: &AccessToken) -> Result<ItemGetResponse, PlaidError>;
@@ -401,7 +401,7 @@ impl PlaidApi for PlaidClient {
 
     async fn item_public_token_exchange(
         &self,
-        public_token: &AccessToken,
+        public_token: &PublicToken,
     ) -> Result<PublicTokenExchangeResponse, PlaidError> {
         let request = PublicTokenExchangeRequest {
             public_token: public_token.clone(),
@@ -516,10 +516,11 @@ mod tests {
     #[test]
     fn secrets_do_not_print() {
         let token = AccessToken::new("access-sandbox-1234");
+        let public = PublicToken::new("public-sandbox-5678");
         let secret = Secret::new("s3cr3t");
-        let printed = format!("{token:?} {secret:?}");
+        let printed = format!("{token:?} {public:?} {secret:?}");
         assert!(
-            !printed.contains("1234") && !printed.contains("s3cr3t"),
+            !printed.contains("1234") && !printed.contains("5678") && !printed.contains("s3cr3t"),
             "{printed}"
         );
         let request = AccessTokenRequest {

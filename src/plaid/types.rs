@@ -113,28 +113,45 @@ pub mod decimal {
     }
 }
 
-/// A Plaid access token (or public token): sent on the wire as is, never shown by
-/// `Debug`, so no log line or error message can carry it.
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct AccessToken(String);
+/// A secret token type: sent on the wire as is, never shown by `Debug`, so no log line or
+/// error message can carry it.
+macro_rules! secret_token {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+        #[serde(transparent)]
+        pub struct $name(String);
 
-impl AccessToken {
-    pub fn new(token: impl Into<String>) -> Self {
-        AccessToken(token.into())
-    }
+        impl $name {
+            pub fn new(token: impl Into<String>) -> Self {
+                $name(token.into())
+            }
 
-    /// The token itself, for the wire and for encryption at rest only.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
+            /// The token itself, for the wire and for encryption at rest only.
+            pub fn expose(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl std::fmt::Debug for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(concat!(stringify!($name), "(<redacted>)"))
+            }
+        }
+    };
 }
 
-impl std::fmt::Debug for AccessToken {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("AccessToken(<redacted>)")
-    }
-}
+secret_token!(
+    /// A Plaid access token: the lasting key to an item's data.
+    AccessToken
+);
+
+secret_token!(
+    /// A Plaid public token (Link's `onSuccess`, `/sandbox/public_token/create`): good for
+    /// one `/item/public_token/exchange` only. A type of its own so that the compiler keeps
+    /// it out of the places an access token goes, and the other way round.
+    PublicToken
+);
 
 // ---------------------------------------------------------------------------------------
 // Common objects
@@ -540,7 +557,7 @@ pub struct LinkTokenCreateResponse {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PublicTokenExchangeRequest {
-    pub public_token: AccessToken,
+    pub public_token: PublicToken,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -656,7 +673,7 @@ pub struct SandboxPublicTokenCreateRequest {
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SandboxPublicTokenCreateResponse {
-    pub public_token: AccessToken,
+    pub public_token: PublicToken,
     pub request_id: String,
 }
 

@@ -11,7 +11,9 @@ use crate::db::{self};
 use crate::error::{ApiError, ApiResult};
 use crate::plaid::client::Environment;
 use crate::plaid::error::PlaidError;
-use crate::plaid::types::{AccessToken, LinkTokenCreateRequest, LinkTokenUpdate, LinkTokenUser};
+use crate::plaid::types::{
+    AccessToken, LinkTokenCreateRequest, LinkTokenUpdate, LinkTokenUser, PublicToken,
+};
 use crate::vocabulary::ItemStatus;
 
 /// A token to open Plaid Link with.
@@ -77,7 +79,7 @@ impl SyncService {
     pub async fn exchange_public_token(
         &self,
         user_id: i64,
-        public_token: &AccessToken,
+        public_token: &PublicToken,
         budget: Option<std::time::Duration>,
     ) -> ApiResult<SyncOutcome> {
         let plaid = self.plaid();

@@ -440,3 +440,80 @@ async fn a_scenario_is_lived_day_by_day_over_the_wire() {
     })
     .await;
 }
+
+/// Plaid answers a bad `client_id` / `secret` with one error (REFERENCE §5.2: 400,
+/// `INVALID_INPUT`, `INVALID_API_KEYS`), whichever key is wrong or missing and whichever
+/// endpoint is called; so does the simulator, its own controls included.
+#[tokio::test]
+async fn every_credential_failure_is_the_same_plaid_error() {
+    let wire = Wire::new().await;
+    let token = wire.linked().await;
+    let send = |path: &str, client_id: Option<&str>, secret: Option<&str>, body: Value| {
+        let mut request = wire
+            .http
+            .post(format!("{}{path}", wire.sim.url()))
+            .header("Plaid-Version", "2020-09-14")
+            .json(&body);
+        if let Some(client_id) = client_id {
+            request = request.header("PLAID-CLIENT-ID", client_id);
+        }
+        if let Some(secret) = secret {
+            request = request.header("PLAID-SECRET", secret);
+        }
+        async move {
+            let response = request.send().await.unwrap();
+            let status = response.status().as_u16();
+            (status, response.json::<Value>().await.unwrap())
+        }
+    };
+    let client_id = wire.sim.config().client_id.clone();
+    let secret = wire.sim.config().secret.clone();
+    let failures = [
+        // A wrong secret.
+        send(
+            "/investments/holdings/get",
+            Some(&client_id),
+            Some("wrong"),
+            json!({ "access_token": token }),
+        )
+        .await,
+        // No client_id at all (neither header nor body).
+        send(
+            "/accounts/get",
+            None,
+            Some(&secret),
+            json!({ "access_token": token }),
+        )
+        .await,
+        // Credentials in the body, the secret wrong.
+        send(
+            "/item/get",
+            None,
+            None,
+            json!({ "access_token": token, "client_id": client_id, "secret": "wrong" }),
+        )
+        .await,
+        // The simulator's own control path.
+        send(
+            "/simulator/clock",
+            Some(&client_id),
+            None,
+            json!({ "day": 2 }),
+        )
+        .await,
+    ];
+    let without_request_id = |body: &Value| {
+        let mut body = body.clone();
+        body.as_object_mut().unwrap().remove("request_id");
+        body
+    };
+    for (status, body) in &failures {
+        assert_error(*status, body, 400, "INVALID_INPUT", "INVALID_API_KEYS");
+        assert_eq!(body["display_message"], Value::Null, "{body}");
+        assert_eq!(
+            without_request_id(body),
+            without_request_id(&failures[0].1),
+            "one error object for every credential failure"
+        );
+    }
+}

@@ -8,7 +8,7 @@ use crate::graphql::ids::{self, NodeKind};
 use crate::graphql::scalars::{Date, DateTime};
 use crate::graphql::types::{PlaidItem, SyncRun};
 use crate::graphql::{db, sync, viewer};
-use crate::plaid::types::AccessToken;
+use crate::plaid::types::PublicToken;
 use crate::sync::{SyncOutcome, Trigger};
 
 #[derive(Default)]
@@ -290,7 +290,7 @@ impl ItemMutations {
         let budget = wait_budget(input.wait)?;
         let user_id = viewer(ctx)?.user_id;
         let outcome = sync(ctx)?
-            .exchange_public_token(user_id, &AccessToken::new(input.public_token), Some(budget))
+            .exchange_public_token(user_id, &PublicToken::new(input.public_token), Some(budget))
             .await?;
         Ok(Some(link_payload(outcome)))
     }

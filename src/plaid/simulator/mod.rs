@@ -15,6 +15,7 @@
 //! (same credentials as the Plaid calls).
 
 pub mod data;
+mod endpoints;
 pub mod scenario;
 mod server;
 mod signing;
@@ -28,17 +29,17 @@ use axum::body::Bytes;
 use axum::extract::{Path, State as AxumState};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{any, post};
+use axum::routing::post;
 use chrono::{NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 pub use data::ItemData;
-use scenario::{ErrorCode, ScenarioFile};
-use server::{SimError, State};
+use scenario::ScenarioFile;
+use server::State;
 
 use crate::clock::Clock;
-use crate::plaid::types::{AccessTokenRequest, InvestmentTransaction, PlaidErrorBody};
+use crate::plaid::types::{InvestmentTransaction, PlaidErrorBody};
 
 /// How the simulator behaves.
 #[derive(Clone, Debug)]
@@ -106,30 +107,24 @@ impl Drop for Simulator {
     }
 }
 
+/// Plaid's paths (`endpoints.rs`) and the simulator's own controls.
 fn router(state: Arc<State>) -> Router {
-    Router::new()
+    endpoints::routes()
         .route(
             "/simulator/items/{item_id}/scenario",
             post(set_scenario_http),
         )
         .route("/simulator/clock", post(set_clock_http))
-        .fallback(any(server::dispatch))
         .with_state(state)
 }
 
-/// The simulator's own controls take the Plaid credentials in headers.
+/// The simulator's own controls take the Plaid credentials in headers, through the same
+/// check as Plaid's paths, and refuse them with the same Plaid error object.
 fn unauthorized(state: &State, headers: &HeaderMap) -> Option<Response> {
-    let authorized = headers.get("plaid-client-id").and_then(|v| v.to_str().ok())
-        == Some(state.config.client_id.as_str())
-        && headers.get("plaid-secret").and_then(|v| v.to_str().ok())
-            == Some(state.config.secret.as_str());
-    (!authorized).then(|| {
-        (
-            StatusCode::UNAUTHORIZED,
-            "PLAID-CLIENT-ID and PLAID-SECRET required",
-        )
-            .into_response()
-    })
+    state
+        .check_credentials(headers, None, None)
+        .err()
+        .map(|e| server::respond(Err(e), state.request_id()))
 }
 
 async fn set_scenario_http(
@@ -281,42 +276,6 @@ async fn advance_to(state: &Arc<State>, date: NaiveDate) -> Result<(), AdvanceEr
     Ok(())
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct FireWebhookRequest {
-    access_token: crate::plaid::types::AccessToken,
-    webhook_type: Option<String>,
-    webhook_code: String,
-}
-
-/// `/sandbox/item/fire_webhook` and `/sandbox/item/reset_login`.
-async fn sandbox_webhook(
-    state: &Arc<State>,
-    path: &str,
-    headers: &HeaderMap,
-    body: &[u8],
-) -> Result<Value, SimError> {
-    if path == "/sandbox/item/reset_login" {
-        let request: AccessTokenRequest = server::sandbox_request(state, headers, body)?;
-        let item_id = server::item_id_for_token(state, request.access_token.expose())?;
-        set_scenario(state, &item_id, |s| s.login_required = true);
-        let error = server::item_error(ErrorCode::ItemLoginRequired).in_webhook();
-        deliver(state, &item_id, "ITEM", "ERROR", Some(error))
-            .await
-            .ok();
-        return Ok(json!({ "reset_login": true }));
-    }
-    let request: FireWebhookRequest = server::sandbox_request(state, headers, body)?;
-    let item_id = server::item_id_for_token(state, request.access_token.expose())?;
-    let webhook_type = request
-        .webhook_type
-        .unwrap_or_else(|| "TRANSACTIONS".to_owned());
-    deliver(state, &item_id, &webhook_type, &request.webhook_code, None)
-        .await
-        .map_err(server::webhook_failed)?;
-    Ok(json!({ "webhook_fired": true }))
-}
-
 fn set_scenario(state: &State, item_id: &str, change: impl FnOnce(&mut Scenario)) -> bool {
     let mut world = state.world.lock().expect("not poisoned");
     match world.items.get_mut(item_id) {
@@ -362,23 +321,6 @@ fn webhook_body(
         body.extend(extra);
     }
     serde_json::to_vec_pretty(&body).expect("webhook body serializes")
-}
-
-/// After `/investments/refresh`: a `HOLDINGS` `DEFAULT_UPDATE` webhook for the item, sent
-/// in the background (the refresh answer does not wait for it).
-fn announce_refresh(state: &Arc<State>, body: &[u8]) {
-    let token = serde_json::from_slice::<Value>(body)
-        .ok()
-        .and_then(|v| v.get("access_token")?.as_str().map(str::to_owned));
-    let Some(Ok(item_id)) = token.map(|t| server::item_id_for_token(state, &t)) else {
-        return;
-    };
-    let state = state.clone();
-    tokio::spawn(async move {
-        if let Err(reason) = deliver(&state, &item_id, "HOLDINGS", "DEFAULT_UPDATE", None).await {
-            tracing::debug!(item = %item_id, %reason, "refresh webhook not delivered");
-        }
-    });
 }
 
 /// Sends a signed webhook about `item_id` to its webhook URL; returns the HTTP status.

@@ -1,16 +1,16 @@
-//! The simulator's HTTP side: Plaid's paths, request validation and error objects.
+//! The simulator's state (items, tokens, the signer) and the steps every request shares:
+//! header checks, the credential check, parsing as Plaid parses, the access-token lookup,
+//! latency, counting, error objects and the answer's envelope. The endpoints themselves
+//! are in `endpoints.rs`.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use axum::body::Bytes;
-use axum::extract::State as AxumState;
-use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use chrono::{NaiveDate, Utc};
-use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
@@ -30,7 +30,7 @@ pub struct SimError {
     display_message: Option<&'static str>,
 }
 
-fn err(
+pub(super) fn err(
     status: u16,
     error_type: &'static str,
     error_code: &'static str,
@@ -45,7 +45,7 @@ fn err(
     }
 }
 
-fn invalid_field(message: impl Into<String>) -> SimError {
+pub(super) fn invalid_field(message: impl Into<String>) -> SimError {
     err(400, "INVALID_REQUEST", "INVALID_FIELD", message)
 }
 
@@ -187,7 +187,7 @@ impl SimItem {
     }
 
     /// The error data calls answer, if any: the knobs first, then the script.
-    fn blocking_error(&self) -> Option<ErrorCode> {
+    pub(super) fn blocking_error(&self) -> Option<ErrorCode> {
         if self.scenario.login_required {
             Some(ErrorCode::ItemLoginRequired)
         } else if self.scenario.product_not_ready {
@@ -197,7 +197,7 @@ impl SimItem {
         }
     }
 
-    fn wire_item(&self) -> Item {
+    pub(super) fn wire_item(&self) -> Item {
         Item {
             item_id: self.item_id.clone(),
             institution_id: Some(self.institution.id.to_owned()),
@@ -229,17 +229,18 @@ impl SimItem {
     }
 }
 
-struct PublicToken {
-    institution: &'static InstitutionInfo,
-    webhook: Option<String>,
+/// What a public token stands for until it is exchanged.
+pub(super) struct PendingLink {
+    pub(super) institution: &'static InstitutionInfo,
+    pub(super) webhook: Option<String>,
 }
 
 #[derive(Default)]
 pub struct World {
     pub items: HashMap<String, SimItem>,
-    tokens: HashMap<String, String>,
-    public_tokens: HashMap<String, PublicToken>,
-    created: u64,
+    pub(super) tokens: HashMap<String, String>,
+    pub(super) public_tokens: HashMap<String, PendingLink>,
+    pub(super) created: u64,
     pub calls: HashMap<String, u64>,
 }
 
@@ -286,12 +287,13 @@ impl State {
         }
     }
 
-    fn world(&self) -> std::sync::MutexGuard<'_, World> {
+    pub(super) fn world(&self) -> std::sync::MutexGuard<'_, World> {
         self.world.lock().expect("not poisoned")
     }
 
-    /// The item of an access token, replayed to today if it is a scenario item.
-    fn item<'w>(
+    /// The item of an access token, replayed to today if it is a scenario item: the one
+    /// access-token lookup of every endpoint.
+    pub(super) fn item<'w>(
         &self,
         world: &'w mut World,
         token: &AccessToken,
@@ -303,7 +305,7 @@ impl State {
 
     /// Links a scenario item, or re-links it (Link's update mode, or the user linking the
     /// same login again): same `item_id`, a new access token, the old one invalid.
-    fn link_scripted(
+    pub(super) fn link_scripted(
         &self,
         world: &mut World,
         script: &ScenarioItem,
@@ -343,10 +345,138 @@ impl State {
         json!({ "access_token": access_token, "item_id": item_id })
     }
 
-    fn request_id(&self) -> String {
+    /// Links a new generated item: its data comes from the seed, the institution and how
+    /// many items were created before it.
+    pub(super) fn link_generated(&self, world: &mut World, pending: PendingLink) -> Value {
+        let seed = self.config.seed
+            ^ data::hash(pending.institution.id)
+            ^ world.created.wrapping_mul(0x9e37_79b9);
+        let mut rng = Rng::new(seed ^ 0x5eed);
+        let item_id = rng.id();
+        let access_token = format!("access-sandbox-{}", rng.id().to_lowercase());
+        let data = data::generate(
+            seed,
+            pending.institution,
+            self.config.clock.today(),
+            self.config.transactions_per_item,
+        );
+        world.tokens.insert(access_token.clone(), item_id.clone());
+        world.items.insert(
+            item_id.clone(),
+            SimItem::new(
+                item_id.clone(),
+                access_token.clone(),
+                pending.institution,
+                pending.webhook,
+                data,
+                rng,
+                self.config.clock.now(),
+            ),
+        );
+        json!({ "access_token": access_token, "item_id": item_id })
+    }
+
+    /// A new `request_id`; it also numbers the requests (link tokens derive from it).
+    pub(super) fn request_id(&self) -> String {
         let n = self.requests.fetch_add(1, Ordering::Relaxed);
         format!("sim{:011x}", n ^ (self.config.seed & 0xffff))
     }
+
+    /// Requests received so far.
+    pub(super) fn requests(&self) -> u64 {
+        self.requests.load(Ordering::Relaxed)
+    }
+
+    /// The latency of an answer: the configured one, plus the `latency_ms` knob of the
+    /// item whose access token the body carries.
+    pub(super) fn latency(&self, body: &[u8]) -> Duration {
+        let mut latency = self.config.latency;
+        if let Ok(Value::Object(object)) = serde_json::from_slice::<Value>(body)
+            && let Some(token) = object.get("access_token").and_then(Value::as_str)
+        {
+            let world = self.world();
+            if let Some(item) = world.tokens.get(token).and_then(|id| world.items.get(id)) {
+                latency += Duration::from_millis(item.scenario.latency_ms);
+            }
+        }
+        latency
+    }
+
+    /// Counts a request on `path` (see `Simulator::calls`).
+    pub(super) fn count(&self, path: &str) {
+        *self.world().calls.entry(path.to_owned()).or_default() += 1;
+    }
+
+    /// The one credential check, for Plaid's paths and the simulator's own alike: the
+    /// `PLAID-CLIENT-ID` / `PLAID-SECRET` headers, else the body's `client_id` / `secret`.
+    /// Any other pair, a missing key included, is what Plaid answers for bad keys
+    /// (REFERENCE §5.2: 400 `INVALID_INPUT` `INVALID_API_KEYS`), so a client sees one
+    /// error whichever key is wrong and wherever.
+    pub(super) fn check_credentials(
+        &self,
+        headers: &HeaderMap,
+        body_client_id: Option<String>,
+        body_secret: Option<String>,
+    ) -> Result<(), SimError> {
+        let header = |name: &str| {
+            headers
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+        };
+        let client_id = header("plaid-client-id").or(body_client_id);
+        let secret = header("plaid-secret").or(body_secret);
+        if client_id.as_deref() == Some(self.config.client_id.as_str())
+            && secret.as_deref() == Some(self.config.secret.as_str())
+        {
+            Ok(())
+        } else {
+            Err(err(
+                400,
+                "INVALID_INPUT",
+                "INVALID_API_KEYS",
+                "invalid client_id or secret provided",
+            ))
+        }
+    }
+
+    /// A Plaid request's body, parsed as Plaid parses it, once its credentials pass.
+    pub(super) fn authenticated<T: DeserializeOwned>(
+        &self,
+        headers: &HeaderMap,
+        body: &[u8],
+    ) -> Result<T, SimError> {
+        let (request, client_id, secret) = parse::<T>(body)?;
+        self.check_credentials(headers, client_id, secret)?;
+        Ok(request)
+    }
+}
+
+/// The headers Plaid insists on: a JSON body, and no `Plaid-Version` but the one we speak.
+pub(super) fn check_headers(headers: &HeaderMap) -> Result<(), SimError> {
+    let content_type = headers
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if !content_type.starts_with("application/json") {
+        return Err(err(
+            400,
+            "INVALID_REQUEST",
+            "INVALID_HEADERS",
+            "Content-Type header must be application/json",
+        ));
+    }
+    if let Some(version) = headers.get("plaid-version").and_then(|v| v.to_str().ok())
+        && version != PLAID_VERSION
+    {
+        return Err(err(
+            400,
+            "INVALID_REQUEST",
+            "INVALID_HEADERS",
+            format!("unsupported Plaid-Version {version}"),
+        ));
+    }
+    Ok(())
 }
 
 /// Parses a request body as Plaid does: JSON object, credentials allowed in the body,
@@ -400,519 +530,9 @@ fn parse<T: DeserializeOwned>(
     Ok((parsed, client_id, secret))
 }
 
-fn to_value<T: Serialize>(value: &T) -> Value {
-    serde_json::to_value(value).expect("wire types serialize")
-}
-
-fn date(field: &str, text: &str) -> Result<NaiveDate, SimError> {
-    NaiveDate::parse_from_str(text, "%Y-%m-%d")
-        .map_err(|_| invalid_field(format!("{field} must be a valid date in YYYY-MM-DD format")))
-}
-
-/// The checks every data call of an item goes through, in Plaid's order of precedence.
-fn data_call_checks(item: &mut SimItem, path: &str) -> Result<(), SimError> {
-    if let Some(code) = item.blocking_error() {
-        return Err(item_error(code));
-    }
-    if item.scenario.rate_limited_calls > 0 {
-        item.scenario.rate_limited_calls -= 1;
-        let code = if path.contains("holdings") {
-            "INVESTMENT_HOLDINGS_GET_LIMIT"
-        } else {
-            "INVESTMENT_TRANSACTIONS_LIMIT"
-        };
-        return Err(err(
-            429,
-            "RATE_LIMIT_EXCEEDED",
-            code,
-            "rate limit exceeded for attempts to access this item. please try again later",
-        ));
-    }
-    Ok(())
-}
-
-fn check_account_ids(item: &SimItem, ids: &Option<Vec<String>>) -> Result<(), SimError> {
-    if let Some(ids) = ids {
-        for id in ids {
-            if !item.data.accounts.iter().any(|a| &a.account_id == id) {
-                return Err(err(
-                    400,
-                    "INVALID_INPUT",
-                    "INVALID_ACCOUNT_ID",
-                    format!("one or more of the account IDs is invalid: {id}"),
-                ));
-            }
-        }
-    }
-    Ok(())
-}
-
-fn securities_for<'a>(item: &SimItem, ids: impl Iterator<Item = &'a String>) -> Vec<Security> {
-    let wanted: std::collections::HashSet<&String> = ids.collect();
-    item.data
-        .securities
-        .iter()
-        .filter(|s| wanted.contains(&s.security_id))
-        .cloned()
-        .collect()
-}
-
-impl State {
-    fn latency(&self, path: &str, body: &[u8]) -> Duration {
-        let mut latency = self.config.latency;
-        if let Ok(Value::Object(object)) = serde_json::from_slice::<Value>(body)
-            && let Some(token) = object.get("access_token").and_then(Value::as_str)
-        {
-            let world = self.world();
-            if let Some(item) = world.tokens.get(token).and_then(|id| world.items.get(id)) {
-                latency += Duration::from_millis(item.scenario.latency_ms);
-            }
-        }
-        let _ = path;
-        latency
-    }
-
-    fn handle(&self, path: &str, headers: &HeaderMap, body: &[u8]) -> Result<Value, SimError> {
-        let content_type = headers
-            .get("content-type")
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("");
-        if !content_type.starts_with("application/json") {
-            return Err(err(
-                400,
-                "INVALID_REQUEST",
-                "INVALID_HEADERS",
-                "Content-Type header must be application/json",
-            ));
-        }
-        if let Some(version) = headers.get("plaid-version").and_then(|v| v.to_str().ok())
-            && version != PLAID_VERSION
-        {
-            return Err(err(
-                400,
-                "INVALID_REQUEST",
-                "INVALID_HEADERS",
-                format!("unsupported Plaid-Version {version}"),
-            ));
-        }
-        let header = |name: &str| {
-            headers
-                .get(name)
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_owned)
-        };
-        let check_keys = |client_id: Option<String>, secret: Option<String>| {
-            let client_id = header("plaid-client-id").or(client_id);
-            let secret = header("plaid-secret").or(secret);
-            match (client_id, secret) {
-                (Some(c), Some(s)) if c == self.config.client_id && s == self.config.secret => {
-                    Ok(())
-                }
-                (None, _) | (_, None) => Err(err(
-                    400,
-                    "INVALID_REQUEST",
-                    "MISSING_FIELDS",
-                    "the following required fields are missing: client_id, secret",
-                )),
-                _ => Err(err(
-                    400,
-                    "INVALID_INPUT",
-                    "INVALID_API_KEYS",
-                    "invalid client_id or secret provided",
-                )),
-            }
-        };
-        *self.world().calls.entry(path.to_owned()).or_default() += 1;
-        macro_rules! request {
-            ($t:ty) => {{
-                let (request, client_id, secret) = parse::<$t>(body)?;
-                check_keys(client_id, secret)?;
-                request
-            }};
-        }
-        match path {
-            "/sandbox/public_token/create" => {
-                let r = request!(SandboxPublicTokenCreateRequest);
-                let institution = data::institution(&r.institution_id).ok_or_else(|| {
-                    err(
-                        400,
-                        "INVALID_INPUT",
-                        "INVALID_INSTITUTION",
-                        format!("invalid institution_id {}", r.institution_id),
-                    )
-                })?;
-                if !r.initial_products.iter().any(|p| p == "investments") {
-                    return Err(err(
-                        400,
-                        "INVALID_INPUT",
-                        "INVALID_PRODUCT",
-                        "initial_products must include investments for this simulator",
-                    ));
-                }
-                let mut world = self.world();
-                world.created += 1;
-                let token = format!(
-                    "public-sandbox-{}",
-                    Rng::new(self.config.seed ^ world.created)
-                        .id()
-                        .to_lowercase()
-                );
-                world.public_tokens.insert(
-                    token.clone(),
-                    PublicToken {
-                        institution,
-                        webhook: r.options.and_then(|o| o.webhook),
-                    },
-                );
-                Ok(json!({ "public_token": token }))
-            }
-            "/item/public_token/exchange" => {
-                let r = request!(PublicTokenExchangeRequest);
-                let mut world = self.world();
-                let pending = world
-                    .public_tokens
-                    .remove(r.public_token.expose())
-                    .ok_or_else(|| {
-                        err(
-                            400,
-                            "INVALID_INPUT",
-                            "INVALID_PUBLIC_TOKEN",
-                            "provided public token is expired, has been used, or does not exist",
-                        )
-                    })?;
-                world.created += 1;
-                if let Some(script) = self
-                    .config
-                    .scenario
-                    .as_ref()
-                    .and_then(|f| f.item_for_institution(pending.institution.id))
-                {
-                    return Ok(self.link_scripted(
-                        &mut world,
-                        script,
-                        pending.institution,
-                        pending.webhook,
-                    ));
-                }
-                let seed = self.config.seed
-                    ^ data::hash(pending.institution.id)
-                    ^ world.created.wrapping_mul(0x9e37_79b9);
-                let mut rng = Rng::new(seed ^ 0x5eed);
-                let item_id = rng.id();
-                let access_token = format!("access-sandbox-{}", rng.id().to_lowercase());
-                let data = data::generate(
-                    seed,
-                    pending.institution,
-                    self.config.clock.today(),
-                    self.config.transactions_per_item,
-                );
-                world.tokens.insert(access_token.clone(), item_id.clone());
-                world.items.insert(
-                    item_id.clone(),
-                    SimItem::new(
-                        item_id.clone(),
-                        access_token.clone(),
-                        pending.institution,
-                        pending.webhook,
-                        data,
-                        rng,
-                        self.config.clock.now(),
-                    ),
-                );
-                Ok(json!({ "access_token": access_token, "item_id": item_id }))
-            }
-            "/item/get" => {
-                let r = request!(AccessTokenRequest);
-                let mut world = self.world();
-                let item = self.item(&mut world, &r.access_token)?;
-                let mut wire = item.wire_item();
-                // The item's own status shows a login that is required.
-                if wire.error.is_none()
-                    && item.blocking_error() == Some(ErrorCode::ItemLoginRequired)
-                {
-                    wire.error = Some(item_error(ErrorCode::ItemLoginRequired).body());
-                }
-                wire.created_at = Some(item.last_update);
-                Ok(json!({
-                    "item": to_value(&wire),
-                    "status": { "investments": { "last_successful_update": item.last_update, "last_failed_update": null } },
-                }))
-            }
-            "/accounts/get" => {
-                let r = request!(AccountsGetRequest);
-                let mut world = self.world();
-                let item = self.item(&mut world, &r.access_token)?;
-                // Errors of the whole item (not of the investments product) fail every
-                // product's calls, accounts included.
-                if let Some(
-                    code @ (ErrorCode::ItemLoginRequired
-                    | ErrorCode::InstitutionDown
-                    | ErrorCode::InternalServerError),
-                ) = item.blocking_error()
-                {
-                    return Err(item_error(code));
-                }
-                check_account_ids(
-                    item,
-                    &r.options.as_ref().and_then(|o| o.account_ids.clone()),
-                )?;
-                let accounts: Vec<Account> = item
-                    .data
-                    .accounts
-                    .iter()
-                    .cloned()
-                    .map(|mut a| {
-                        a.balances.margin_loan_amount = None;
-                        a
-                    })
-                    .collect();
-                Ok(json!({ "accounts": to_value(&accounts), "item": to_value(&item.wire_item()) }))
-            }
-            "/institutions/get_by_id" => {
-                let r = request!(InstitutionsGetByIdRequest);
-                if r.country_codes.is_empty() {
-                    return Err(invalid_field("country_codes must not be empty"));
-                }
-                let info = data::institution(&r.institution_id).ok_or_else(|| {
-                    err(
-                        400,
-                        "INVALID_INPUT",
-                        "INVALID_INSTITUTION",
-                        format!("invalid institution_id {}", r.institution_id),
-                    )
-                })?;
-                let institution = Institution {
-                    institution_id: info.id.to_owned(),
-                    name: info.name.to_owned(),
-                    products: vec![
-                        "investments".to_owned(),
-                        "transactions".to_owned(),
-                        "balance".to_owned(),
-                    ],
-                    country_codes: vec![info.country.to_owned()],
-                    url: None,
-                    primary_color: None,
-                    logo: None,
-                    routing_numbers: Vec::new(),
-                    oauth: false,
-                };
-                Ok(json!({ "institution": to_value(&institution) }))
-            }
-            "/investments/holdings/get" => {
-                let r = request!(InvestmentsHoldingsGetRequest);
-                let mut world = self.world();
-                let item = self.item(&mut world, &r.access_token)?;
-                data_call_checks(item, path)?;
-                let account_ids = r.options.and_then(|o| o.account_ids);
-                check_account_ids(item, &account_ids)?;
-                let keep =
-                    |account: &String| account_ids.as_ref().is_none_or(|ids| ids.contains(account));
-                let holdings: Vec<Holding> = item
-                    .data
-                    .holdings
-                    .iter()
-                    .filter(|h| keep(&h.account_id))
-                    .cloned()
-                    .collect();
-                let accounts: Vec<Account> = item
-                    .data
-                    .accounts
-                    .iter()
-                    .filter(|a| keep(&a.account_id))
-                    .cloned()
-                    .collect();
-                let securities = securities_for(item, holdings.iter().map(|h| &h.security_id));
-                Ok(to_value(&InvestmentsHoldingsGetResponse {
-                    accounts,
-                    holdings,
-                    securities,
-                    item: item.wire_item(),
-                    request_id: String::new(),
-                    is_investments_fallback_item: Some(false),
-                }))
-            }
-            "/investments/transactions/get" => {
-                let r = request!(InvestmentsTransactionsGetRequest);
-                let start = date("start_date", &r.start_date)?;
-                let end = date("end_date", &r.end_date)?;
-                if start > end {
-                    return Err(invalid_field(
-                        "start_date must be before or equal to end_date",
-                    ));
-                }
-                let options = r.options.unwrap_or_default();
-                let count = options.count.unwrap_or(100);
-                if !(1..=500).contains(&count) {
-                    return Err(invalid_field("count must be an integer between 1 and 500"));
-                }
-                let offset = options.offset.unwrap_or(0);
-                if offset < 0 {
-                    return Err(invalid_field("offset must be a non-negative integer"));
-                }
-                let mut world = self.world();
-                let item = self.item(&mut world, &r.access_token)?;
-                data_call_checks(item, path)?;
-                check_account_ids(item, &options.account_ids)?;
-                if offset > 0 && item.scenario.failing_pages > 0 {
-                    item.scenario.failing_pages -= 1;
-                    return Err(item_error(ErrorCode::InternalServerError));
-                }
-                let in_window: Vec<&InvestmentTransaction> = item
-                    .data
-                    .transactions
-                    .iter()
-                    .filter(|t| t.date >= start && t.date <= end)
-                    .filter(|t| {
-                        options
-                            .account_ids
-                            .as_ref()
-                            .is_none_or(|ids| ids.contains(&t.account_id))
-                    })
-                    .collect();
-                let total = in_window.len() as i64;
-                let page: Vec<InvestmentTransaction> = in_window
-                    .into_iter()
-                    .skip(offset as usize)
-                    .take(count as usize)
-                    .cloned()
-                    .collect();
-                let securities =
-                    securities_for(item, page.iter().filter_map(|t| t.security_id.as_ref()));
-                let response = to_value(&InvestmentsTransactionsGetResponse {
-                    item: item.wire_item(),
-                    accounts: item.data.accounts.clone(),
-                    securities,
-                    investment_transactions: page,
-                    total_investment_transactions: total,
-                    request_id: String::new(),
-                    is_investments_fallback_item: Some(false),
-                });
-                if offset == 0 && item.scenario.insert_during_pagination {
-                    item.scenario.insert_during_pagination = false;
-                    item.add_transaction(self.config.clock.today());
-                }
-                Ok(response)
-            }
-            "/investments/refresh" => {
-                let r = request!(AccessTokenRequest);
-                let mut world = self.world();
-                let item = self.item(&mut world, &r.access_token)?;
-                data_call_checks(item, path)?;
-                item.last_update = self.config.clock.now();
-                Ok(json!({}))
-            }
-            "/item/remove" => {
-                let r = request!(ItemRemoveRequest);
-                let mut world = self.world();
-                let item_id = world
-                    .item_by_token(r.access_token.expose())?
-                    .item_id
-                    .clone();
-                world.items.remove(&item_id);
-                world.tokens.remove(r.access_token.expose());
-                Ok(json!({}))
-            }
-            "/link/token/create" => {
-                let r = request!(LinkTokenCreateRequest);
-                if r.client_name.trim().is_empty() || r.user.client_user_id.trim().is_empty() {
-                    return Err(invalid_field(
-                        "client_name and user.client_user_id must be non-empty",
-                    ));
-                }
-                if r.country_codes.is_empty() {
-                    return Err(invalid_field("country_codes must not be empty"));
-                }
-                let update_mode = match &r.access_token {
-                    Some(token) => {
-                        self.world().item_by_token(token.expose())?;
-                        true
-                    }
-                    None => {
-                        if !r
-                            .products
-                            .as_ref()
-                            .is_some_and(|p| p.iter().any(|p| p == "investments"))
-                        {
-                            return Err(err(
-                                400,
-                                "INVALID_INPUT",
-                                "INVALID_PRODUCT",
-                                "products must include investments",
-                            ));
-                        }
-                        false
-                    }
-                };
-                let lifetime = if update_mode {
-                    chrono::Duration::minutes(30)
-                } else {
-                    chrono::Duration::hours(4)
-                };
-                let n = self.requests.load(Ordering::Relaxed);
-                Ok(json!({
-                    "link_token": format!("link-sandbox-{}", Rng::new(n ^ self.config.seed).id().to_lowercase()),
-                    "expiration": (self.config.clock.now() + lifetime).to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-                }))
-            }
-            "/webhook_verification_key/get" => {
-                let r = request!(WebhookVerificationKeyGetRequest);
-                let signer = self.signer.lock().expect("not poisoned");
-                if r.key_id != signer.kid() {
-                    return Err(err(
-                        400,
-                        "INVALID_INPUT",
-                        "INVALID_WEBHOOK_VERIFICATION_KEY_ID",
-                        "invalid key_id provided",
-                    ));
-                }
-                Ok(json!({ "key": to_value(signer.jwk()) }))
-            }
-            "/sandbox/item/fire_webhook" | "/sandbox/item/reset_login" => {
-                // Answered by `dispatch`, which can await the delivery.
-                Err(err(404, "INVALID_REQUEST", "NOT_FOUND", "not found"))
-            }
-            _ => Err(err(
-                404,
-                "INVALID_REQUEST",
-                "NOT_FOUND",
-                format!("{path} is not a Plaid endpoint"),
-            )),
-        }
-    }
-}
-
-fn error_response(e: SimError, request_id: &str) -> Response {
-    let body = PlaidErrorBody {
-        request_id: Some(request_id.to_owned()),
-        ..e.body()
-    };
-    let status = StatusCode::from_u16(e.status).unwrap_or(StatusCode::BAD_REQUEST);
-    (status, axum::Json(body)).into_response()
-}
-
-/// Every request: latency, then the endpoint, then Plaid's envelope (`request_id`).
-pub async fn dispatch(
-    AxumState(state): AxumState<Arc<State>>,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let path = uri.path().to_owned();
-    let request_id = state.request_id();
-    let latency = state.latency(&path, &body);
-    if !latency.is_zero() {
-        tokio::time::sleep(latency).await;
-    }
-    let result = match path.as_str() {
-        "/sandbox/item/fire_webhook" | "/sandbox/item/reset_login" => {
-            super::sandbox_webhook(&state, &path, &headers, &body).await
-        }
-        _ => state.handle(&path, &headers, &body),
-    };
-    // As Plaid does once an institution refresh is done: announce it with a webhook.
-    if path == "/investments/refresh" && result.is_ok() {
-        super::announce_refresh(&state, &body);
-    }
+/// An answer in Plaid's envelope: the body with its `request_id`, or the error object
+/// with its status.
+pub(super) fn respond(result: Result<Value, SimError>, request_id: String) -> Response {
     match result {
         Ok(mut value) => {
             if let Value::Object(object) = &mut value {
@@ -920,43 +540,13 @@ pub async fn dispatch(
             }
             axum::Json(value).into_response()
         }
-        Err(e) => error_response(e, &request_id),
+        Err(e) => {
+            let status = StatusCode::from_u16(e.status).unwrap_or(StatusCode::BAD_REQUEST);
+            let body = PlaidErrorBody {
+                request_id: Some(request_id),
+                ..e.body()
+            };
+            (status, axum::Json(body)).into_response()
+        }
     }
-}
-
-/// Parses a sandbox request and checks its credentials (for the handlers in `mod.rs`).
-pub fn sandbox_request<T: DeserializeOwned>(
-    state: &State,
-    headers: &HeaderMap,
-    body: &[u8],
-) -> Result<T, SimError> {
-    let (request, client_id, secret) = parse::<T>(body)?;
-    let header = |name: &str| {
-        headers
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned)
-    };
-    let client_id = header("plaid-client-id").or(client_id);
-    let secret = header("plaid-secret").or(secret);
-    if client_id.as_deref() != Some(state.config.client_id.as_str())
-        || secret.as_deref() != Some(state.config.secret.as_str())
-    {
-        return Err(err(
-            400,
-            "INVALID_INPUT",
-            "INVALID_API_KEYS",
-            "invalid client_id or secret provided",
-        ));
-    }
-    Ok(request)
-}
-
-pub fn item_id_for_token(state: &State, token: &str) -> Result<String, SimError> {
-    let mut world = state.world();
-    Ok(world.item_by_token(token)?.item_id.clone())
-}
-
-pub fn webhook_failed(message: impl Into<String>) -> SimError {
-    err(400, "INVALID_INPUT", "SANDBOX_WEBHOOK_INVALID", message)
 }
