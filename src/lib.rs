@@ -1,8 +1,10 @@
 //! `investments`: a GraphQL API over brokerage and retirement accounts linked through Plaid.
 //!
-//! Layers, top down: `http` (axum router, auth, health) -> `graphql` (schema, types,
-//! loaders) -> services (`portfolio`, `auth`) -> `db` (queries, entities) -> SQLite or
-//! PostgreSQL.
+//! Layers, top down (see `docs/architecture.md`): `http` (router, GraphQL over HTTP,
+//! CSV export, webhooks, metrics) -> `graphql` (schema, types, inputs, loaders, cost) ->
+//! services (`portfolio` figures, `auth` tokens, `sync` from Plaid) -> `db` (entities,
+//! queries) -> SQLite or PostgreSQL. `plaid` (client, wire types, simulator) sits under
+//! `sync`; `error` is the one error type every layer returns, with no transport in it.
 
 pub mod auth;
 pub mod clock;

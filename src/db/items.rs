@@ -97,8 +97,8 @@ pub async fn find_by_plaid_id<C: sea_orm::ConnectionTrait>(
         .await?)
 }
 
-/// Row ids of every item, or of one user's items, oldest first.
-pub async fn all_ids(
+/// Every item, or one user's items, oldest first (for `refreshAll` and scheduled rounds).
+pub async fn list(
     db: &DatabaseConnection,
     user_id: Option<i64>,
 ) -> ApiResult<Vec<plaid_items::Model>> {

@@ -1,7 +1,10 @@
 //! Persistence: connection setup, entities, and the queries behind every API field.
 //!
-//! Query modules take the caller's `user_id` and limit every statement to it; the GraphQL
-//! and HTTP layers never build SQL themselves.
+//! Queries the API serves take the caller's `user_id` and limit every statement to it
+//! (`select`, `page`, `find_owned`, `owned_by_id`). The sync's writes and lookups
+//! (`upsert`, `keys_of_accounts`, `items::get`, `items::find_by_plaid_id`, `items::list`)
+//! work on rows the sync already holds by id and are not scoped: only `sync` and the CLI
+//! call them. The GraphQL and HTTP layers never build SQL themselves.
 
 pub mod accounts;
 pub mod aggregate;

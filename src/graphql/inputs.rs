@@ -256,6 +256,7 @@ impl HoldingFilter {
 
 /// Fields holdings can be ordered by.
 #[derive(Enum, Clone, Copy, PartialEq, Eq)]
+#[graphql(name = "HoldingOrderField")]
 pub enum HoldingOrderFieldInput {
     /// Market value (the institution's value), as a number.
     MarketValue,
@@ -313,6 +314,7 @@ impl SecurityFilter {
 
 /// Fields securities can be ordered by.
 #[derive(Enum, Clone, Copy, PartialEq, Eq)]
+#[graphql(name = "SecurityOrderField")]
 pub enum SecurityOrderFieldInput {
     /// Name (securities without a name first).
     Name,

@@ -945,7 +945,7 @@ impl SyncService {
         end: Option<NaiveDate>,
         budget: Option<Duration>,
     ) -> ApiResult<Vec<SyncOutcome>> {
-        let items = db::items::all_ids(&self.0.db, user_id).await?;
+        let items = db::items::list(&self.0.db, user_id).await?;
         // Every item's task starts now; the supervisor's slots bound how many run at once.
         let mut tickets = Vec::with_capacity(items.len());
         for item in items {

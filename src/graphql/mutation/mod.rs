@@ -1,6 +1,7 @@
 //! The `Mutation` root. Every mutation needs a `write` token (checked once, for the whole
 //! operation, by `extensions::MutationScope`), takes one `input` and returns a payload
-//! (Relay style); fields are nullable so that one failing mutation does not null the rest.
+//! (Relay style). Mutations run one after another; one that fails nulls `data` with its
+//! error, and the ones before it have already happened.
 
 mod items;
 mod tokens;
