@@ -65,6 +65,16 @@ pub struct Cli {
 
 /// How `serve` and `sync` open the database: `db_pool` connections at most, or by default
 /// [`crate::db::default_pool_size`] of their sync concurrency.
+/// A deadline shorter than the HTTP timeout, so that a slow request ends with a GraphQL
+/// error rather than the timeout's bare 408.
+fn graphql_deadline(text: &str) -> Result<Duration, String> {
+    let deadline = humantime::parse_duration(text).map_err(|e| e.to_string())?;
+    if deadline.is_zero() || deadline >= Duration::from_secs(60) {
+        return Err("must be over 0s and under 60s (the HTTP timeout)".to_owned());
+    }
+    Ok(deadline)
+}
+
 pub fn db_config(
     database_url: &str,
     db_pool: Option<u32>,
@@ -137,6 +147,11 @@ pub struct ServeArgs {
     /// working here within this time; one revoked through this server, at once.
     #[arg(long, env = "INVESTMENTS_TOKEN_CACHE_TTL", default_value = "5s", value_parser = humantime::parse_duration)]
     pub token_cache_ttl: Duration,
+
+    /// Longest a GraphQL query or mutation may run before it is stopped and answered with
+    /// `DEADLINE_EXCEEDED` (over 0s and under the HTTP layer's 60s timeout).
+    #[arg(long, env = "INVESTMENTS_GRAPHQL_DEADLINE", default_value = "10s", value_parser = graphql_deadline)]
+    pub graphql_deadline: Duration,
 
     /// Sync every item this often inside the server (`6h`, `30m`); one replica at a time
     /// runs a round.

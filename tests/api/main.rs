@@ -9,6 +9,7 @@ mod plaid_support;
 mod analytics;
 mod auth;
 mod cli;
+mod cost;
 mod decimals;
 mod export;
 mod faults;
