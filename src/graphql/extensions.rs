@@ -77,8 +77,18 @@ impl Extension for ErrorCodes {
         next.run(ctx).await.map_err(|errors| {
             errors
                 .into_iter()
-                .map(|e| {
+                .map(|mut e| {
                     let code = if e.message.starts_with("Invalid value for argument") {
+                        // Say what the scalar takes: its check only answers yes or no.
+                        let rule = e
+                            .message
+                            .rsplit_once("expected type \"")
+                            .and_then(|(_, ty)| {
+                                super::scalars::input_rule(ty.trim_end_matches('"'))
+                            });
+                        if let Some(rule) = rule {
+                            e.message = format!("{}: {rule}", e.message);
+                        }
                         "BAD_USER_INPUT"
                     } else {
                         "GRAPHQL_VALIDATION_FAILED"

@@ -8,6 +8,7 @@ mod plaid_support;
 
 mod analytics;
 mod auth;
+mod bounds;
 mod cli;
 mod cost;
 mod decimals;
