@@ -397,6 +397,32 @@ mod tests {
     }
 
     #[test]
+    fn the_graphql_deadline_defaults_to_ten_seconds_and_stays_under_the_http_timeout() {
+        let deadline = |args: &[&str]| match Cli::try_parse_from(args) {
+            Ok(Cli {
+                command: Command::Serve(serve),
+                ..
+            }) => Ok(serve.graphql_deadline),
+            Ok(_) => panic!("not serve"),
+            Err(e) => Err(e.to_string()),
+        };
+        assert_eq!(
+            deadline(&["investments", "serve"]),
+            Ok(Duration::from_secs(10))
+        );
+        assert_eq!(
+            deadline(&["investments", "serve", "--graphql-deadline", "2500ms"]),
+            Ok(Duration::from_millis(2500))
+        );
+        for refused in ["0s", "60s", "2m", "soon"] {
+            assert!(
+                deadline(&["investments", "serve", "--graphql-deadline", refused]).is_err(),
+                "{refused}"
+            );
+        }
+    }
+
+    #[test]
     fn db_pool_default_covers_sync_concurrency() {
         let pool = |args: &[&str], concurrency| {
             let cli = Cli::parse_from(args);

@@ -235,6 +235,44 @@ async fn a_mutation_past_the_deadline_is_stopped_with_a_code() {
     }
 }
 
+/// The same over WebSocket (`graphql-transport-ws`), where queries and mutations go
+/// through the same execution as over HTTP.
+#[tokio::test]
+async fn a_mutation_over_websocket_past_the_deadline_is_stopped_with_a_code() {
+    use crate::subscriptions::{connect, next, send};
+    for backend in backends() {
+        let plaid = SimulatorConfig {
+            latency: Duration::from_secs(5),
+            ..Default::default()
+        };
+        let limits = Limits {
+            deadline: Duration::from_millis(300),
+            ..Default::default()
+        };
+        let app = TestApp::start_with_limits(backend, Some(plaid), limits).await;
+        let (_, token) = app.user("alice", Scope::Write).await;
+        let mut socket = connect(&app, &token).await;
+        let started = Instant::now();
+        let query = "mutation { createLinkToken { linkToken } }";
+        send(
+            &mut socket,
+            json!({ "id": "1", "type": "subscribe", "payload": { "query": query } }),
+        )
+        .await;
+        let message = next(&mut socket).await;
+        assert_eq!(message["type"], "next", "{message}");
+        assert_eq!(
+            message["payload"]["errors"][0]["extensions"]["code"], "DEADLINE_EXCEEDED",
+            "[{backend:?}] {message}"
+        );
+        assert!(
+            started.elapsed() < Duration::from_secs(4),
+            "{:?}",
+            started.elapsed()
+        );
+    }
+}
+
 /// A query over GET that cannot get a database connection (the test holds them all) is
 /// stopped at the deadline rather than waiting for the pool's 10 s timeout.
 #[tokio::test]
