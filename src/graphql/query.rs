@@ -94,7 +94,7 @@ impl Query {
 
     /// Your linked items (logins at institutions), oldest first.
     ///
-    /// Cost: the page size (`first` or `last`, default 50) x the selection.
+    /// Cost: 1 + the page size (`first` or `last`, default 50) x the selection.
     #[graphql(complexity = "crate::graphql::cost::connection(first, last, child_complexity)")]
     async fn items(
         &self,
@@ -117,7 +117,7 @@ impl Query {
 
     /// Your accounts, oldest first.
     ///
-    /// Cost: the page size (`first` or `last`, default 50) x the selection.
+    /// Cost: 1 + the page size (`first` or `last`, default 50) x the selection.
     #[graphql(complexity = "crate::graphql::cost::connection(first, last, child_complexity)")]
     async fn accounts(
         &self,
@@ -140,7 +140,7 @@ impl Query {
 
     /// Securities you hold or have traded; by name unless `orderBy` says otherwise.
     ///
-    /// Cost: the page size (`first` or `last`, default 50) x the selection.
+    /// Cost: 1 + the page size (`first` or `last`, default 50) x the selection.
     #[graphql(complexity = "crate::graphql::cost::connection(first, last, child_complexity)")]
     #[allow(clippy::too_many_arguments)]
     async fn securities(
@@ -173,7 +173,7 @@ impl Query {
 
     /// Your positions; largest market value first unless `orderBy` says otherwise.
     ///
-    /// Cost: the page size (`first` or `last`, default 50) x the selection.
+    /// Cost: 1 + the page size (`first` or `last`, default 50) x the selection.
     #[graphql(complexity = "crate::graphql::cost::connection(first, last, child_complexity)")]
     #[allow(clippy::too_many_arguments)]
     async fn holdings(
@@ -204,7 +204,7 @@ impl Query {
 
     /// Your investment transactions; newest first unless `orderBy` says otherwise.
     ///
-    /// Cost: the page size (`first` or `last`, default 50) x the selection.
+    /// Cost: 1 + the page size (`first` or `last`, default 50) x the selection.
     #[graphql(complexity = "crate::graphql::cost::connection(first, last, child_complexity)")]
     #[allow(clippy::too_many_arguments)]
     async fn investment_transactions(

@@ -406,7 +406,8 @@ impl Portfolio {
     /// nothing for it.
     ///
     /// Cost: 10 x the days of the period (the accounts pictured each day) + the points x
-    /// the selection (a default year of daily points selecting 4 fields: 3,660 + 366 x 4).
+    /// the selection (a default year of daily points selecting 4 fields: about 3,660 +
+    /// 366 x 4).
     #[graphql(
         complexity = "crate::graphql::cost::value_history(from, to, interval.into(), child_complexity)"
     )]

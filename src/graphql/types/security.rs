@@ -242,7 +242,7 @@ impl Security {
 
     /// Your transactions in this security; newest first unless `orderBy` says otherwise.
     ///
-    /// Cost: the page size (`first` or `last`, default 50) x the selection.
+    /// Cost: 1 + the page size (`first` or `last`, default 50) x the selection.
     #[graphql(complexity = "crate::graphql::cost::connection(first, last, child_complexity)")]
     #[allow(clippy::too_many_arguments)]
     async fn transactions(
