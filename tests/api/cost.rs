@@ -317,3 +317,61 @@ async fn a_query_over_get_past_the_deadline_is_stopped_with_a_code() {
         drop(held);
     }
 }
+
+/// A public token exchange cut by the deadline still stores the item and its access
+/// token: lost between Plaid's answer and the database, the item could never be removed
+/// at Plaid.
+#[tokio::test]
+async fn a_token_exchange_cut_by_the_deadline_still_stores_its_item() {
+    use investments::db::entities::plaid_items;
+    use sea_orm::{EntityTrait, PaginatorTrait};
+    for backend in backends() {
+        let plaid = SimulatorConfig {
+            latency: Duration::from_secs(1),
+            ..Default::default()
+        };
+        let limits = Limits {
+            deadline: Duration::from_millis(300),
+            ..Default::default()
+        };
+        let app = TestApp::start_with_limits(backend, Some(plaid), limits).await;
+        let (_, token) = app.user("alice", Scope::Write).await;
+        let public = app
+            .sync()
+            .plaid()
+            .sandbox_public_token_create("ins_109512", None)
+            .await
+            .unwrap()
+            .public_token;
+        let (_, body) = app
+            .post(
+                Some(&token),
+                "mutation($t: String!) { exchangePublicToken(input: {publicToken: $t}) { item { id } } }",
+                json!({ "t": public.expose() }),
+            )
+            .await;
+        assert_eq!(
+            body["errors"][0]["extensions"]["code"], "DEADLINE_EXCEEDED",
+            "[{backend:?}] {body}"
+        );
+        // Nothing announces the stored row (no one is waiting for it any more): look for
+        // it until Plaid's answer (1 s) has had ample time to arrive.
+        let started = Instant::now();
+        while plaid_items::Entity::find().count(&app.db).await.unwrap() == 0 {
+            assert!(
+                started.elapsed() < Duration::from_secs(20),
+                "[{backend:?}] the exchanged item was never stored"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let item = plaid_items::Entity::find()
+            .one(&app.db)
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(
+            item.access_token_ciphertext.is_some(),
+            "its access token is kept"
+        );
+    }
+}
