@@ -65,6 +65,16 @@ pub struct Cli {
 
 /// How `serve` and `sync` open the database: `db_pool` connections at most, or by default
 /// [`crate::db::default_pool_size`] of their sync concurrency.
+/// A deadline shorter than the HTTP timeout, so that a slow request ends with a GraphQL
+/// error rather than the timeout's bare 408.
+fn graphql_deadline(text: &str) -> Result<Duration, String> {
+    let deadline = humantime::parse_duration(text).map_err(|e| e.to_string())?;
+    if deadline.is_zero() || deadline >= Duration::from_secs(60) {
+        return Err("must be over 0s and under 60s (the HTTP timeout)".to_owned());
+    }
+    Ok(deadline)
+}
+
 pub fn db_config(
     database_url: &str,
     db_pool: Option<u32>,
@@ -151,6 +161,11 @@ pub struct ServeArgs {
     /// Requests a token may send at once before the rate applies.
     #[arg(long, env = "INVESTMENTS_RATE_LIMIT_BURST", default_value_t = crate::http::DEFAULT_BURST)]
     pub rate_limit_burst: std::num::NonZeroU32,
+
+    /// Longest a GraphQL query or mutation may run before it is stopped and answered with
+    /// `DEADLINE_EXCEEDED` (over 0s and under the HTTP layer's 60s timeout).
+    #[arg(long, env = "INVESTMENTS_GRAPHQL_DEADLINE", default_value = "10s", value_parser = graphql_deadline)]
+    pub graphql_deadline: Duration,
 
     /// Sync every item this often inside the server (`6h`, `30m`); one replica at a time
     /// runs a round.
@@ -439,6 +454,32 @@ mod tests {
         assert_eq!(serve(&["investments", "serve", "--rate-limit", "0"]), None);
         assert!(Cli::try_parse_from(["investments", "serve", "--rate-limit", "fast"]).is_err());
         assert!(Cli::try_parse_from(["investments", "serve", "--rate-limit-burst", "0"]).is_err());
+    }
+
+    #[test]
+    fn the_graphql_deadline_defaults_to_ten_seconds_and_stays_under_the_http_timeout() {
+        let deadline = |args: &[&str]| match Cli::try_parse_from(args) {
+            Ok(Cli {
+                command: Command::Serve(serve),
+                ..
+            }) => Ok(serve.graphql_deadline),
+            Ok(_) => panic!("not serve"),
+            Err(e) => Err(e.to_string()),
+        };
+        assert_eq!(
+            deadline(&["investments", "serve"]),
+            Ok(Duration::from_secs(10))
+        );
+        assert_eq!(
+            deadline(&["investments", "serve", "--graphql-deadline", "2500ms"]),
+            Ok(Duration::from_millis(2500))
+        );
+        for refused in ["0s", "60s", "2m", "soon"] {
+            assert!(
+                deadline(&["investments", "serve", "--graphql-deadline", refused]).is_err(),
+                "{refused}"
+            );
+        }
     }
 
     #[test]

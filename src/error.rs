@@ -23,6 +23,11 @@ pub enum ApiError {
     /// A figure does not fit an exact decimal (28 significant digits): refused rather
     /// than rounded or panicking.
     Overflow(String),
+    /// The request asks for more than a request may (its cost, root fields or aliases;
+    /// see `graphql::cost`): refused before anything runs.
+    TooCostly(String),
+    /// The query or mutation ran past the execution deadline and was stopped.
+    DeadlineExceeded(std::time::Duration),
     /// The database is unreachable, restarting, or the request lost a lock race
     /// (deadlock, serialization failure) after its retries: worth trying again.
     Unavailable,
@@ -82,6 +87,8 @@ impl ApiError {
             ApiError::BadUserInput(_) => "BAD_USER_INPUT",
             ApiError::Plaid(failure) => failure.code,
             ApiError::Overflow(_) => "ARITHMETIC_OVERFLOW",
+            ApiError::TooCostly(_) => "QUERY_TOO_COMPLEX",
+            ApiError::DeadlineExceeded(_) => "DEADLINE_EXCEEDED",
             ApiError::Unavailable => "SERVICE_UNAVAILABLE",
             ApiError::RateLimited { .. } => "RATE_LIMITED",
             ApiError::Internal => "INTERNAL_SERVER_ERROR",
@@ -96,7 +103,14 @@ impl ApiError {
             ApiError::Forbidden(m)
             | ApiError::NotFound(m)
             | ApiError::BadUserInput(m)
-            | ApiError::Overflow(m) => m.clone(),
+            | ApiError::Overflow(m)
+            | ApiError::TooCostly(m) => m.clone(),
+            ApiError::DeadlineExceeded(limit) => format!(
+                "stopped after the {} this server allows a request to run; ask for less \
+                 (smaller pages, shorter periods) or split the request. A mutation may have \
+                 taken effect: query its result before repeating it",
+                humantime::format_duration(*limit)
+            ),
             ApiError::Plaid(failure) => failure.message.clone(),
             ApiError::Unavailable => {
                 "the database is unavailable or busy; try again shortly".to_owned()

@@ -225,7 +225,11 @@ async fn serve(db_config: &DbConfig, args: ServeArgs, clock: Clock) -> anyhow::R
         },
         rate_limit,
     };
-    let mut state = AppState::new(db, sync.clone(), clock);
+    let mut state =
+        AppState::new(db, sync.clone(), clock).with_limits(&investments::graphql::Limits {
+            deadline: args.graphql_deadline,
+            ..Default::default()
+        });
     state.tokens = investments::auth::TokenCache::new(args.token_cache_ttl);
     let app = http::router(state, &options);
     let listener = tokio::net::TcpListener::bind(args.bind)

@@ -7,7 +7,7 @@ use std::borrow::Cow;
 
 use async_graphql::{Context, Object, OutputType, Result, SimpleObject, TypeName};
 
-use crate::db::page::{Count, DEFAULT_PAGE_SIZE, Page, PageRequest};
+use crate::db::page::{Count, Page, PageRequest};
 
 /// Where a page sits in the whole list.
 #[derive(SimpleObject)]
@@ -124,13 +124,4 @@ pub fn request(
         before,
         with_count: ctx.look_ahead().field("totalCount").exists(),
     }
-}
-
-/// Cost of a connection field: its page size times the cost of one node's selection.
-pub fn complexity(first: Option<i32>, last: Option<i32>, child: usize) -> usize {
-    let size = first
-        .or(last)
-        .map(|n| n.max(0) as usize)
-        .unwrap_or(DEFAULT_PAGE_SIZE as usize);
-    1 + size.max(1) * child
 }

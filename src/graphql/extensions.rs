@@ -1,9 +1,10 @@
 //! Schema extensions: the write-scope check for mutations, an `extensions.code` on every
-//! error (async-graphql's own parse, validation and limit errors carry none), and the
-//! request metrics.
+//! error (async-graphql's own parse, validation and limit errors carry none), the request
+//! limits of [`super::cost`] (cost, root fields, aliases, deadline), and the request metrics.
 
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use async_graphql::extensions::{
     Extension, ExtensionContext, ExtensionFactory, NextExecute, NextParseQuery, NextPrepareRequest,
@@ -30,11 +31,15 @@ fn with_code(mut error: ServerError, code: &str) -> ServerError {
     error
 }
 
+fn api_error(err: ApiError) -> ServerError {
+    with_code(ServerError::new(err.message(), None), err.code())
+}
+
 /// Gives every error a code: `GRAPHQL_PARSE_FAILED` for syntax errors,
-/// `GRAPHQL_VALIDATION_FAILED` for documents the schema refuses (depth and complexity
-/// limits included), `OPERATION_RESOLUTION_FAILURE` when `operationName` names no
-/// operation of the document, `BAD_USER_INPUT` for argument and variable values that do
-/// not fit, and `INTERNAL_SERVER_ERROR` for any other error that came without a code.
+/// `GRAPHQL_VALIDATION_FAILED` for documents the schema refuses (the depth limit
+/// included), `OPERATION_RESOLUTION_FAILURE` when `operationName` names no operation of
+/// the document, `BAD_USER_INPUT` for argument and variable values that do not fit, and
+/// `INTERNAL_SERVER_ERROR` for any other error that came without a code.
 pub struct ErrorCodes;
 
 impl ExtensionFactory for ErrorCodes {
@@ -90,8 +95,18 @@ impl Extension for ErrorCodes {
         next.run(ctx).await.map_err(|errors| {
             errors
                 .into_iter()
-                .map(|e| {
+                .map(|mut e| {
                     let code = if e.message.starts_with("Invalid value for argument") {
+                        // Say what the scalar takes: its check only answers yes or no.
+                        let rule = e
+                            .message
+                            .rsplit_once("expected type \"")
+                            .and_then(|(_, ty)| {
+                                super::scalars::input_rule(ty.trim_end_matches('"'))
+                            });
+                        if let Some(rule) = rule {
+                            e.message = format!("{}: {rule}", e.message);
+                        }
                         "BAD_USER_INPUT"
                     } else {
                         "GRAPHQL_VALIDATION_FAILED"
@@ -132,9 +147,6 @@ fn selected_operation<'d>(
     }
 }
 
-fn selected_operation_type(doc: &ExecutableDocument, name: Option<&str>) -> Option<OperationType> {
-    selected_operation(doc, name).map(|op| op.ty)
-}
 
 #[async_graphql::async_trait::async_trait]
 impl Extension for MutationScopeCheck {
@@ -157,13 +169,190 @@ impl Extension for MutationScopeCheck {
     ) -> ServerResult<ExecutableDocument> {
         let doc = next.run(ctx, query, variables).await?;
         let name = self.operation_name.lock().expect("not poisoned").clone();
-        if selected_operation_type(&doc, name.as_deref()) == Some(OperationType::Mutation) {
+        if selected_operation(&doc, name.as_deref()).map(|op| op.ty)
+            == Some(OperationType::Mutation)
+        {
             let viewer = ctx.data_opt::<Viewer>().ok_or(ApiError::Unauthenticated);
             if let Err(err) = viewer.and_then(|v| v.require_write()) {
-                return Err(with_code(ServerError::new(err.message(), None), err.code()));
+                return Err(api_error(err));
             }
         }
         Ok(doc)
+    }
+}
+
+/// Refuses a request beyond the limits of [`super::cost`]: more root fields or aliases
+/// than allowed (counted once the document is parsed, before it is validated), or a cost
+/// above `max_complexity` (computed by validation, before anything runs). Every refusal is
+/// `QUERY_TOO_COMPLEX`.
+pub struct CostLimits {
+    pub max_complexity: usize,
+}
+
+impl ExtensionFactory for CostLimits {
+    fn create(&self) -> Arc<dyn Extension> {
+        Arc::new(CostCheck {
+            max_complexity: self.max_complexity,
+            operation_name: Mutex::default(),
+        })
+    }
+}
+
+struct CostCheck {
+    max_complexity: usize,
+    operation_name: Mutex<Option<String>>,
+}
+
+/// Root fields and aliases of an operation, each fragment's counted once and added at
+/// every spread (so a fragment spread ten times counts ten times, without walking it ten
+/// times).
+#[derive(Clone, Copy, Default)]
+struct Counts {
+    /// Fields of the outermost selection set, through fragments and inline fragments.
+    top: usize,
+    /// Aliased fields at any depth.
+    aliases: usize,
+}
+
+impl Counts {
+    fn add(&mut self, other: Counts) {
+        self.top = self.top.saturating_add(other.top);
+        self.aliases = self.aliases.saturating_add(other.aliases);
+    }
+}
+
+struct Counter<'a> {
+    doc: &'a ExecutableDocument,
+    fragments: HashMap<&'a str, Counts>,
+}
+
+impl<'a> Counter<'a> {
+    fn selection_set(&mut self, set: &'a SelectionSet) -> Counts {
+        let mut counts = Counts::default();
+        for selection in &set.items {
+            match &selection.node {
+                Selection::Field(field) => {
+                    let inner = self.selection_set(&field.node.selection_set.node);
+                    counts.add(Counts {
+                        top: 1,
+                        aliases: usize::from(field.node.alias.is_some())
+                            .saturating_add(inner.aliases),
+                    });
+                }
+                Selection::InlineFragment(fragment) => {
+                    counts.add(self.selection_set(&fragment.node.selection_set.node));
+                }
+                Selection::FragmentSpread(spread) => {
+                    counts.add(self.fragment(spread.node.fragment_name.node.as_str()));
+                }
+            }
+        }
+        counts
+    }
+
+    fn fragment(&mut self, name: &'a str) -> Counts {
+        if let Some(counts) = self.fragments.get(name) {
+            return *counts;
+        }
+        // A fragment that spreads itself counts nothing more (validation refuses it).
+        self.fragments.insert(name, Counts::default());
+        let counts = match self.doc.fragments.get(name) {
+            Some(fragment) => self.selection_set(&fragment.node.selection_set.node),
+            None => Counts::default(),
+        };
+        self.fragments.insert(name, counts);
+        counts
+    }
+}
+
+#[async_graphql::async_trait::async_trait]
+impl Extension for CostCheck {
+    async fn prepare_request(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        request: Request,
+        next: NextPrepareRequest<'_>,
+    ) -> ServerResult<Request> {
+        *self.operation_name.lock().expect("not poisoned") = request.operation_name.clone();
+        next.run(ctx, request).await
+    }
+
+    async fn parse_query(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        query: &str,
+        variables: &Variables,
+        next: NextParseQuery<'_>,
+    ) -> ServerResult<ExecutableDocument> {
+        use super::cost::{MAX_ALIASES, MAX_ROOT_FIELDS};
+        let doc = next.run(ctx, query, variables).await?;
+        let name = self.operation_name.lock().expect("not poisoned").clone();
+        let Some(operation) = selected_operation(&doc, name.as_deref()) else {
+            return Ok(doc); // execution reports the missing operation
+        };
+        let counts = Counter {
+            doc: &doc,
+            fragments: HashMap::new(),
+        }
+        .selection_set(&operation.selection_set.node);
+        if counts.top > MAX_ROOT_FIELDS {
+            return Err(api_error(ApiError::TooCostly(format!(
+                "the operation selects {} root fields, more than the {MAX_ROOT_FIELDS} a \
+                 request may (docs/api-limits.md); split it into several requests",
+                counts.top
+            ))));
+        }
+        if counts.aliases > MAX_ALIASES {
+            return Err(api_error(ApiError::TooCostly(format!(
+                "the operation has {} aliased fields, more than the {MAX_ALIASES} a request \
+                 may (docs/api-limits.md); split it into several requests",
+                counts.aliases
+            ))));
+        }
+        Ok(doc)
+    }
+
+    async fn validation(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        next: NextValidation<'_>,
+    ) -> Result<ValidationResult, Vec<ServerError>> {
+        let result = next.run(ctx).await?;
+        if result.complexity > self.max_complexity {
+            return Err(vec![api_error(ApiError::TooCostly(format!(
+                "the query costs {}, more than the {} a request may (each field's cost is in \
+                 its description; docs/api-limits.md): ask for smaller pages or shorter \
+                 periods, or split it into several requests",
+                result.complexity, self.max_complexity
+            )))]);
+        }
+        Ok(result)
+    }
+}
+
+/// Stops a query or mutation that runs longer than the deadline and answers
+/// `DEADLINE_EXCEEDED`, over every transport (POST, GET, WebSocket). Subscriptions are
+/// not bounded: they last as long as the client listens.
+pub struct Deadline(pub Duration);
+
+impl ExtensionFactory for Deadline {
+    fn create(&self) -> Arc<dyn Extension> {
+        Arc::new(Deadline(self.0))
+    }
+}
+
+#[async_graphql::async_trait::async_trait]
+impl Extension for Deadline {
+    async fn execute(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        operation_name: Option<&str>,
+        next: NextExecute<'_>,
+    ) -> Response {
+        match tokio::time::timeout(self.0, next.run(ctx, operation_name)).await {
+            Ok(response) => response,
+            Err(_) => Response::from_errors(vec![api_error(ApiError::DeadlineExceeded(self.0))]),
+        }
     }
 }
 

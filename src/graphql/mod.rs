@@ -2,6 +2,7 @@
 //! they decode arguments and call the `db` queries and services.
 
 pub mod connection;
+pub mod cost;
 pub mod extensions;
 pub mod ids;
 pub mod inputs;
@@ -13,6 +14,8 @@ pub mod query;
 pub mod scalars;
 pub mod subscription;
 pub mod types;
+
+use std::time::Duration;
 
 use async_graphql::{Context, ErrorExtensions, Schema, SchemaBuilder};
 use sea_orm::DatabaseConnection;
@@ -27,32 +30,58 @@ pub type AppSchema = Schema<query::Query, mutation::Mutation, subscription::Subs
 
 /// Deepest selection accepted. GraphiQL's introspection query needs 13.
 pub const MAX_DEPTH: usize = 16;
-/// Most expensive query accepted; a connection costs its page size times its selection.
-pub const MAX_COMPLEXITY: usize = 50_000;
 
-fn builder() -> SchemaBuilder<query::Query, mutation::Mutation, subscription::SubscriptionRoot> {
+/// The limits of a request that a server may set (the others are in [`cost`]).
+#[derive(Clone, Debug)]
+pub struct Limits {
+    /// Longest a query or mutation runs before it is stopped with `DEADLINE_EXCEEDED`.
+    pub deadline: Duration,
+    /// Most a request may cost ([`cost::MAX_COMPLEXITY`]).
+    pub max_complexity: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            deadline: cost::DEFAULT_DEADLINE,
+            max_complexity: cost::MAX_COMPLEXITY,
+        }
+    }
+}
+
+fn builder(
+    limits: &Limits,
+) -> SchemaBuilder<query::Query, mutation::Mutation, subscription::SubscriptionRoot> {
     Schema::build(
         query::Query,
         mutation::Mutation::default(),
         subscription::SubscriptionRoot,
     )
     .limit_depth(MAX_DEPTH)
-    .limit_complexity(MAX_COMPLEXITY)
     .extension(extensions::RequestMetrics)
     .extension(extensions::ErrorCodes)
     .extension(extensions::MutationScope)
     .extension(extensions::RequestedOrder)
+    .extension(extensions::CostLimits {
+        max_complexity: limits.max_complexity,
+    })
+    .extension(extensions::Deadline(limits.deadline))
 }
 
 /// The schema served over HTTP; without a sync service (no Plaid credentials) the item
 /// mutations answer `PLAID_UNAVAILABLE`.
-pub fn schema(db: DatabaseConnection, sync: Option<SyncService>, clock: Clock) -> AppSchema {
-    builder().data(db).data(sync).data(clock).finish()
+pub fn schema(
+    db: DatabaseConnection,
+    sync: Option<SyncService>,
+    clock: Clock,
+    limits: &Limits,
+) -> AppSchema {
+    builder(limits).data(db).data(sync).data(clock).finish()
 }
 
 /// The SDL committed as `schema.graphql`.
 pub fn sdl() -> String {
-    builder()
+    builder(&Limits::default())
         .finish()
         .sdl_with_options(async_graphql::SDLExportOptions::new().sorted_fields())
 }

@@ -33,6 +33,12 @@ async fn owned<E: UserOwned>(ctx: &Context<'_>, id: i64) -> ApiResult<Option<E::
 
 /// The entry points for reading: your items, accounts, securities, holdings, transactions
 /// and portfolio figures. Everything is limited to the data of the token's user.
+///
+/// Limits of a request (docs/api-limits.md): a cost of at most 100,000, the sum over every
+/// field selected, each alias and fragment use counted (a field's cost is in its
+/// description when it is not 1); at most 20 root fields and 50 aliases; and 10 seconds
+/// of execution by default. Beyond them: `QUERY_TOO_COMPLEX` before anything runs, or
+/// `DEADLINE_EXCEEDED`.
 #[Object]
 impl Query {
     /// Any object by its global id; null when it does not exist or is not yours.
@@ -87,7 +93,9 @@ impl Query {
     }
 
     /// Your linked items (logins at institutions), oldest first.
-    #[graphql(complexity = "connection::complexity(first, last, child_complexity)")]
+    ///
+    /// Cost: 1 + the page size (`first` or `last`, default 50) x the selection.
+    #[graphql(complexity = "crate::graphql::cost::connection(first, last, child_complexity)")]
     async fn items(
         &self,
         ctx: &Context<'_>,
@@ -108,7 +116,9 @@ impl Query {
     }
 
     /// Your accounts, oldest first.
-    #[graphql(complexity = "connection::complexity(first, last, child_complexity)")]
+    ///
+    /// Cost: 1 + the page size (`first` or `last`, default 50) x the selection.
+    #[graphql(complexity = "crate::graphql::cost::connection(first, last, child_complexity)")]
     async fn accounts(
         &self,
         ctx: &Context<'_>,
@@ -129,7 +139,9 @@ impl Query {
     }
 
     /// Securities you hold or have traded; by name unless `orderBy` says otherwise.
-    #[graphql(complexity = "connection::complexity(first, last, child_complexity)")]
+    ///
+    /// Cost: 1 + the page size (`first` or `last`, default 50) x the selection.
+    #[graphql(complexity = "crate::graphql::cost::connection(first, last, child_complexity)")]
     #[allow(clippy::too_many_arguments)]
     async fn securities(
         &self,
@@ -160,7 +172,9 @@ impl Query {
     }
 
     /// Your positions; largest market value first unless `orderBy` says otherwise.
-    #[graphql(complexity = "connection::complexity(first, last, child_complexity)")]
+    ///
+    /// Cost: 1 + the page size (`first` or `last`, default 50) x the selection.
+    #[graphql(complexity = "crate::graphql::cost::connection(first, last, child_complexity)")]
     #[allow(clippy::too_many_arguments)]
     async fn holdings(
         &self,
@@ -189,7 +203,9 @@ impl Query {
     }
 
     /// Your investment transactions; newest first unless `orderBy` says otherwise.
-    #[graphql(complexity = "connection::complexity(first, last, child_complexity)")]
+    ///
+    /// Cost: 1 + the page size (`first` or `last`, default 50) x the selection.
+    #[graphql(complexity = "crate::graphql::cost::connection(first, last, child_complexity)")]
     #[allow(clippy::too_many_arguments)]
     async fn investment_transactions(
         &self,
@@ -210,6 +226,9 @@ impl Query {
 
     /// Sums of investment transactions, one row per group and currency (cancelled
     /// transactions left out). With no `groupBy`, one row per currency.
+    ///
+    /// Cost: 2,000 (the transactions read) + 10 x the selection.
+    #[graphql(complexity = "crate::graphql::cost::transactions(child_complexity)")]
     async fn investment_transaction_summary(
         &self,
         ctx: &Context<'_>,

@@ -24,6 +24,8 @@ pub fn status_of(err: &ApiError) -> StatusCode {
         ApiError::BadUserInput(_) => StatusCode::BAD_REQUEST,
         ApiError::Plaid(_) => StatusCode::BAD_GATEWAY,
         ApiError::Overflow(_) => StatusCode::UNPROCESSABLE_ENTITY,
+        ApiError::TooCostly(_) => StatusCode::BAD_REQUEST,
+        ApiError::DeadlineExceeded(_) => StatusCode::GATEWAY_TIMEOUT,
         ApiError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
         ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
         ApiError::Internal => StatusCode::INTERNAL_SERVER_ERROR,

@@ -221,6 +221,7 @@ fn request_error_status(code: Option<&str>) -> StatusCode {
         Some("PERSISTED_QUERY_NOT_FOUND") => StatusCode::NOT_FOUND,
         Some("PERSISTED_QUERY_NOT_IN_LIST" | "FORBIDDEN") => StatusCode::FORBIDDEN,
         Some("UNAUTHENTICATED") => StatusCode::UNAUTHORIZED,
+        Some("DEADLINE_EXCEEDED") => StatusCode::GATEWAY_TIMEOUT,
         Some(code) if code == ApiError::Unavailable.code() => StatusCode::SERVICE_UNAVAILABLE,
         _ => StatusCode::BAD_REQUEST,
     }

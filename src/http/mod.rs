@@ -79,7 +79,12 @@ pub struct AppState {
 impl AppState {
     pub fn new(db: DatabaseConnection, sync: Option<SyncService>, clock: Clock) -> Self {
         AppState {
-            schema: crate::graphql::schema(db.clone(), sync.clone(), clock.clone()),
+            schema: crate::graphql::schema(
+                db.clone(),
+                sync.clone(),
+                clock.clone(),
+                &crate::graphql::Limits::default(),
+            ),
             clock,
             webhooks: sync
                 .as_ref()
@@ -91,6 +96,17 @@ impl AppState {
             persisted: Arc::default(),
             rate_limit: None,
         }
+    }
+
+    /// The same state with a schema that enforces `limits` (the execution deadline).
+    pub fn with_limits(mut self, limits: &crate::graphql::Limits) -> Self {
+        self.schema = crate::graphql::schema(
+            self.db.clone(),
+            self.sync.clone(),
+            self.clock.clone(),
+            limits,
+        );
+        self
     }
 }
 

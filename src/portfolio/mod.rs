@@ -30,7 +30,7 @@ use crate::error::ApiResult;
 pub use allocation::{Allocation, Figures, GroupFigures, Institution};
 pub use cache::AnalyticsCache;
 use cache::CacheKey;
-pub use history::{Interval, ValuePoint};
+pub use history::{Interval, MAX_DAYS as MAX_HISTORY_DAYS, ValuePoint};
 pub use prices::{PricePoint, PriceSource};
 pub use realized::{ClosedPosition, RealizedGain, RealizedGains, RealizedTotal};
 pub use returns::PeriodReturn;

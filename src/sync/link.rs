@@ -82,15 +82,25 @@ impl SyncService {
         public_token: &PublicToken,
         budget: Option<std::time::Duration>,
     ) -> ApiResult<SyncOutcome> {
+        // Exchanged and stored in a task of its own: a caller that stops waiting (the
+        // GraphQL deadline, a closed connection) must not drop the access token between
+        // Plaid's answer and the database, which would orphan the item at Plaid.
+        let this = self.clone();
+        let public_token = public_token.clone();
+        let (item, access_token) = tokio::spawn(async move {
+            let exchanged = this
+                .plaid()
+                .item_public_token_exchange(&public_token)
+                .await
+                .map_err(|e| plaid_failure(&e, None))?;
+            let item = this
+                .store_access_token(user_id, &exchanged.item_id, &exchanged.access_token)
+                .await?;
+            Ok::<_, ApiError>((item, exchanged.access_token))
+        })
+        .await
+        .map_err(|e| ApiError::internal("exchanging a public token", e))??;
         let plaid = self.plaid();
-        let exchanged = plaid
-            .item_public_token_exchange(public_token)
-            .await
-            .map_err(|e| plaid_failure(&e, None))?;
-        let access_token = exchanged.access_token;
-        let item = self
-            .store_access_token(user_id, &exchanged.item_id, &access_token)
-            .await?;
         let item_info = match plaid.item_get(&access_token).await {
             Ok(answer) => answer.item,
             Err(err) => return Err(self.linked_but_failed(&item, &err).await),

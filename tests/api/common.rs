@@ -152,7 +152,16 @@ impl TestApp {
 
     /// A server (without Plaid) with these HTTP options.
     pub async fn start_with_http(backend: Backend, options: HttpOptions) -> TestApp {
-        Self::start_configured(backend, None, options).await
+        Self::start_configured(backend, None, options, None).await
+    }
+
+    /// A server whose GraphQL schema enforces `limits`, with Plaid when `plaid` is given.
+    pub async fn start_with_limits(
+        backend: Backend,
+        plaid: Option<SimulatorConfig>,
+        limits: investments::graphql::Limits,
+    ) -> TestApp {
+        Self::start_configured(backend, plaid, HttpOptions::default(), Some(limits)).await
     }
 
     /// A server whose Plaid is a simulator with `config`, with these HTTP options.
@@ -161,17 +170,18 @@ impl TestApp {
         config: SimulatorConfig,
         options: HttpOptions,
     ) -> TestApp {
-        Self::start_configured(backend, Some(config), options).await
+        Self::start_configured(backend, Some(config), options, None).await
     }
 
     async fn start_with(backend: Backend, simulator: Option<SimulatorConfig>) -> TestApp {
-        Self::start_configured(backend, simulator, HttpOptions::default()).await
+        Self::start_configured(backend, simulator, HttpOptions::default(), None).await
     }
 
     async fn start_configured(
         backend: Backend,
         simulator: Option<SimulatorConfig>,
         options: HttpOptions,
+        limits: Option<investments::graphql::Limits>,
     ) -> TestApp {
         let _ = tracing_subscriber::fmt()
             .with_env_filter(
@@ -247,10 +257,11 @@ impl TestApp {
             .as_ref()
             .map(|(s, _)| s.config().clock.clone())
             .unwrap_or_default();
-        let router = http::router(
-            AppState::new(conn.clone(), plaid.as_ref().map(|(_, s)| s.clone()), clock),
-            &options,
-        );
+        let mut state = AppState::new(conn.clone(), plaid.as_ref().map(|(_, s)| s.clone()), clock);
+        if let Some(limits) = &limits {
+            state = state.with_limits(limits);
+        }
+        let router = http::router(state, &options);
         tokio::spawn(async move {
             axum::serve(listener, router).await.expect("server");
         });
@@ -289,10 +300,17 @@ impl TestApp {
 
     /// POSTs a GraphQL request; returns the HTTP status and the JSON body.
     pub async fn post(&self, token: Option<&str>, query: &str, variables: Value) -> (u16, Value) {
+        self.post_body(token, json!({ "query": query, "variables": variables }))
+            .await
+    }
+
+    /// POSTs `body` (a GraphQL request: `query`, `variables`, `operationName`...) as JSON;
+    /// returns the HTTP status and the JSON body.
+    pub async fn post_body(&self, token: Option<&str>, body: Value) -> (u16, Value) {
         let mut request = self
             .client
             .post(format!("{}/graphql", self.base_url))
-            .json(&json!({ "query": query, "variables": variables }));
+            .json(&body);
         if let Some(token) = token {
             request = request.bearer_auth(token);
         }

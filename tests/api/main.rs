@@ -8,9 +8,11 @@ mod plaid_support;
 
 mod analytics;
 mod auth;
+mod bounds;
 mod cli;
 mod clients;
 mod cors;
+mod cost;
 mod decimals;
 mod export;
 mod fairness;

@@ -88,7 +88,7 @@ async fn playground_introspection_works_and_everything_is_described() {
 
 /// The ```graphql examples of the README and docs/features, with the name of each operation
 /// in them (`None` for a lone anonymous one).
-fn documented_operations() -> Vec<(String, String, Option<String>)> {
+pub(crate) fn documented_operations() -> Vec<(String, String, Option<String>)> {
     let root = env!("CARGO_MANIFEST_DIR");
     let mut files = vec![format!("{root}/README.md")];
     for entry in std::fs::read_dir(format!("{root}/docs/features")).unwrap() {
@@ -126,6 +126,21 @@ fn documented_operations() -> Vec<(String, String, Option<String>)> {
     operations
 }
 
+/// A placeholder for each required variable of `document`; only ID and String ones are
+/// documented.
+pub(crate) fn placeholders(document: &str) -> Value {
+    let mut variables = serde_json::Map::new();
+    for part in document.split('$').skip(1) {
+        if let Some((var, ty)) = part.split_once(':') {
+            let ty = ty.trim_start();
+            if ty.starts_with("ID!") || ty.starts_with("String!") {
+                variables.insert(var.trim().to_owned(), json!("placeholder"));
+            }
+        }
+    }
+    Value::Object(variables)
+}
+
 /// Every GraphQL example in the README and the feature docs parses and validates against
 /// the schema (what it returns depends on the data; that it is a valid query does not).
 #[tokio::test]
@@ -140,17 +155,7 @@ async fn documented_queries_are_valid() {
         operations.len()
     );
     for (file, document, name) in operations {
-        // Required variables get a placeholder; only ID and String ones are documented.
-        let mut variables = serde_json::Map::new();
-        for part in document.split('$').skip(1) {
-            if let Some((var, ty)) = part.split_once(':') {
-                let ty = ty.trim_start();
-                if ty.starts_with("ID!") || ty.starts_with("String!") {
-                    variables.insert(var.trim().to_owned(), json!("placeholder"));
-                }
-            }
-        }
-        let mut body = json!({ "query": document, "variables": variables });
+        let mut body = json!({ "query": document, "variables": placeholders(&document) });
         if let Some(name) = &name {
             body["operationName"] = json!(name);
         }

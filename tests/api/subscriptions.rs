@@ -18,7 +18,7 @@ type Socket =
 
 /// A `graphql-transport-ws` client: connects, initialises with `token`, and returns the
 /// socket once the server acknowledged.
-async fn connect(app: &TestApp, token: &str) -> Socket {
+pub(crate) async fn connect(app: &TestApp, token: &str) -> Socket {
     let url = format!("{}/graphql/ws", app.base_url.replace("http://", "ws://"));
     let mut request = url.into_client_request().unwrap();
     request.headers_mut().insert(
@@ -31,7 +31,7 @@ async fn connect(app: &TestApp, token: &str) -> Socket {
     socket
 }
 
-async fn send(socket: &mut Socket, message: Value) {
+pub(crate) async fn send(socket: &mut Socket, message: Value) {
     socket
         .send(Message::Text(message.to_string().into()))
         .await
@@ -42,7 +42,7 @@ async fn send(socket: &mut Socket, message: Value) {
 const MESSAGE_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// The next protocol message (pings answered on the way).
-async fn next(socket: &mut Socket) -> Value {
+pub(crate) async fn next(socket: &mut Socket) -> Value {
     loop {
         let message = tokio::time::timeout(MESSAGE_WAIT, socket.next())
             .await

@@ -3,11 +3,11 @@
 use async_graphql::{Context, ID, InputObject, Object, Result, SimpleObject};
 
 use crate::auth;
-use crate::graphql::types::TokenScope;
 use crate::db::users;
 use crate::error::ApiError;
 use crate::graphql::ids::{self, NodeKind};
 use crate::graphql::types::ApiToken;
+use crate::graphql::types::TokenScope;
 use crate::graphql::{db, viewer};
 
 #[derive(Default)]

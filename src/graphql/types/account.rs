@@ -118,6 +118,11 @@ impl Account {
 
     /// Value and cost of this account per date and currency, from its daily holding
     /// snapshots (as `Portfolio.valueHistory`).
+    ///
+    /// Cost: the days of the period + the points x the selection.
+    #[graphql(
+        complexity = "crate::graphql::cost::account_value_history(from, to, interval.into(), child_complexity)"
+    )]
     async fn value_history(
         &self,
         ctx: &Context<'_>,

@@ -311,6 +311,9 @@ pub struct MonthlyIncomeAndCosts {
 #[Object]
 impl Portfolio {
     /// One entry per currency.
+    ///
+    /// Cost: 200 (the holdings read) + 10 x the selection.
+    #[graphql(complexity = "crate::graphql::cost::allocation(child_complexity)")]
     async fn totals(&self, ctx: &Context<'_>) -> Result<Vec<MoneyTotal>> {
         Ok(rows(
             analytics(ctx).allocation(&self.scope).await?.totals(),
@@ -320,6 +323,9 @@ impl Portfolio {
 
     /// The same as `totals`: one entry per currency. (Weights across currencies would need
     /// exchange rates, which Plaid does not give; each currency is 100% of itself.)
+    ///
+    /// Cost: 200 (the holdings read) + 10 x the selection.
+    #[graphql(complexity = "crate::graphql::cost::allocation(child_complexity)")]
     async fn by_currency(&self, ctx: &Context<'_>) -> Result<Vec<MoneyTotal>> {
         self.totals(ctx).await
     }
@@ -328,6 +334,9 @@ impl Portfolio {
     /// Plaid marks as cash equivalents), one entry per currency; `weight` is cash's share
     /// of the currency's total. Already included in `totals`; account balances are never
     /// added on top.
+    ///
+    /// Cost: 200 (the holdings read) + 10 x the selection.
+    #[graphql(complexity = "crate::graphql::cost::allocation(child_complexity)")]
     async fn cash(&self, ctx: &Context<'_>) -> Result<Vec<MoneyTotal>> {
         Ok(rows(
             analytics(ctx).allocation(&self.scope).await?.cash(),
@@ -336,6 +345,9 @@ impl Portfolio {
     }
 
     /// One entry per account and currency.
+    ///
+    /// Cost: 200 (the holdings read) + 10 x the selection.
+    #[graphql(complexity = "crate::graphql::cost::allocation(child_complexity)")]
     async fn by_account(&self, ctx: &Context<'_>) -> Result<Vec<AccountTotal>> {
         let groups = analytics(ctx).allocation(&self.scope).await?.by_account();
         let selection = ctx.look_ahead().field("account");
@@ -348,6 +360,9 @@ impl Portfolio {
     }
 
     /// One entry per institution and currency.
+    ///
+    /// Cost: 200 (the holdings read) + 10 x the selection.
+    #[graphql(complexity = "crate::graphql::cost::allocation(child_complexity)")]
     async fn by_institution(&self, ctx: &Context<'_>) -> Result<Vec<InstitutionTotal>> {
         let allocation = analytics(ctx).allocation(&self.scope).await?;
         Ok(rows(allocation.by_institution(), |i, total| {
@@ -360,6 +375,9 @@ impl Portfolio {
     }
 
     /// One entry per asset class and currency (security type, cash as `cash`).
+    ///
+    /// Cost: 200 (the holdings read) + 10 x the selection.
+    #[graphql(complexity = "crate::graphql::cost::allocation(child_complexity)")]
     async fn by_security_type(&self, ctx: &Context<'_>) -> Result<Vec<SecurityTypeTotal>> {
         let allocation = analytics(ctx).allocation(&self.scope).await?;
         Ok(rows(allocation.by_security_type(), |t, total| {
@@ -371,6 +389,9 @@ impl Portfolio {
     }
 
     /// One entry per sector and currency.
+    ///
+    /// Cost: 200 (the holdings read) + 10 x the selection.
+    #[graphql(complexity = "crate::graphql::cost::allocation(child_complexity)")]
     async fn by_sector(&self, ctx: &Context<'_>) -> Result<Vec<SectorTotal>> {
         let allocation = analytics(ctx).allocation(&self.scope).await?;
         Ok(rows(allocation.by_sector(), |sector, total| SectorTotal {
@@ -383,6 +404,13 @@ impl Portfolio {
     /// write. A date without a snapshot of an account carries that account's last known
     /// positions forward (`observed: false`); dates before an account's first sync count
     /// nothing for it.
+    ///
+    /// Cost: 10 x the days of the period (the accounts pictured each day) + the points x
+    /// the selection (a default year of daily points selecting 4 fields: about 3,660 +
+    /// 366 x 4).
+    #[graphql(
+        complexity = "crate::graphql::cost::value_history(from, to, interval.into(), child_complexity)"
+    )]
     async fn value_history(
         &self,
         ctx: &Context<'_>,
@@ -400,6 +428,9 @@ impl Portfolio {
 
     /// Simple, time-weighted and money-weighted returns over a period, per currency,
     /// starting no earlier than the first snapshot of that currency's holdings.
+    ///
+    /// Cost: 10 x the days of the period + 10 x the selection.
+    #[graphql(complexity = "crate::graphql::cost::returns(from, to, child_complexity)")]
     async fn returns(
         &self,
         ctx: &Context<'_>,
@@ -426,6 +457,9 @@ impl Portfolio {
     }
 
     /// Gains realized by sells in a period, by the average-cost method.
+    ///
+    /// Cost: 2,000 (every trade up to `to` is replayed) + 10 x the selection.
+    #[graphql(complexity = "crate::graphql::cost::transactions(child_complexity)")]
     async fn realized_gains(
         &self,
         ctx: &Context<'_>,
@@ -504,6 +538,9 @@ impl Portfolio {
 
     /// Dividends, interest, capital gains, fees, taxes, contributions and withdrawals by
     /// month, from the transactions (cancelled ones left out).
+    ///
+    /// Cost: 2,000 (the transactions read) + the months of the period x the selection.
+    #[graphql(complexity = "crate::graphql::cost::income_and_costs(from, to, child_complexity)")]
     async fn income_and_costs(
         &self,
         ctx: &Context<'_>,

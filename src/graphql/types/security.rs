@@ -213,6 +213,10 @@ impl Security {
 
     /// Its price by date: the institution's price from the daily holding snapshots
     /// (`INSTITUTION`), and Plaid's close price where it gave one (`CLOSE`).
+    ///
+    /// Cost: 2 x the days of the period x (1 + the selection): its snapshots, and up to two
+    /// points a day.
+    #[graphql(complexity = "crate::graphql::cost::price_history(from, to, child_complexity)")]
     async fn price_history(
         &self,
         ctx: &Context<'_>,
@@ -237,7 +241,9 @@ impl Security {
     }
 
     /// Your transactions in this security; newest first unless `orderBy` says otherwise.
-    #[graphql(complexity = "connection::complexity(first, last, child_complexity)")]
+    ///
+    /// Cost: 1 + the page size (`first` or `last`, default 50) x the selection.
+    #[graphql(complexity = "crate::graphql::cost::connection(first, last, child_complexity)")]
     #[allow(clippy::too_many_arguments)]
     async fn transactions(
         &self,

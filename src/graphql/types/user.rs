@@ -1,11 +1,11 @@
 use async_graphql::{Context, ID, Object, Result};
 
 use super::ApiToken;
-use crate::graphql::types::TokenScope;
 use crate::db::entities::users;
 use crate::db::users as user_queries;
 use crate::graphql::ids::{self, NodeKind};
 use crate::graphql::scalars::DateTime;
+use crate::graphql::types::TokenScope;
 
 pub struct User(pub users::Model);
 
