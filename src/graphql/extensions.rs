@@ -147,7 +147,6 @@ fn selected_operation<'d>(
     }
 }
 
-
 #[async_graphql::async_trait::async_trait]
 impl Extension for MutationScopeCheck {
     async fn prepare_request(

@@ -6,6 +6,7 @@ pub mod cost;
 pub mod extensions;
 pub mod ids;
 pub mod inputs;
+pub mod listing;
 pub mod loaders;
 pub mod mutation;
 pub mod persisted;

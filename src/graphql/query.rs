@@ -13,7 +13,7 @@ use super::types::{
     Account, ApiToken, Holding, InvestmentTransaction, Node, PlaidItem, Portfolio, Security,
     SyncRun, TransactionSummaryRow, User,
 };
-use super::{db, prefetch, viewer};
+use super::{db, listing, viewer};
 use crate::db::entities::{
     accounts, api_tokens, investment_holdings, investment_transactions, plaid_items, securities,
     sync_runs,
@@ -105,14 +105,9 @@ impl Query {
         #[graphql(desc = "Page size from the end (at most 500).")] last: Option<i32>,
         #[graphql(desc = "Cursor before which the page ends.")] before: Option<String>,
     ) -> Result<Connection<PlaidItem>> {
-        let user_id = viewer(ctx)?.user_id;
         let filter = filter.unwrap_or_default().into_query();
         let request = connection::request(ctx, first, after, last, before);
-        let page = queries::items::page(db(ctx), user_id, &filter, &request).await?;
-        for selection in prefetch::connection_nodes(ctx) {
-            prefetch::items(ctx, &selection, page.models()).await?;
-        }
-        Ok(connection::from_page(page, PlaidItem))
+        listing::list(ctx, filter, Vec::new(), request).await
     }
 
     /// Your accounts, oldest first.
@@ -128,14 +123,9 @@ impl Query {
         #[graphql(desc = "Page size from the end (at most 500).")] last: Option<i32>,
         #[graphql(desc = "Cursor before which the page ends.")] before: Option<String>,
     ) -> Result<Connection<Account>> {
-        let user_id = viewer(ctx)?.user_id;
         let filter = filter.unwrap_or_default().into_query()?;
         let request = connection::request(ctx, first, after, last, before);
-        let page = queries::accounts::page(db(ctx), user_id, &filter, &request).await?;
-        for selection in prefetch::connection_nodes(ctx) {
-            prefetch::accounts(ctx, &selection, page.models()).await?;
-        }
-        Ok(connection::from_page(page, Account))
+        listing::list(ctx, filter, Vec::new(), request).await
     }
 
     /// Securities you hold or have traded; by name unless `orderBy` says otherwise.
@@ -155,20 +145,9 @@ impl Query {
         #[graphql(desc = "Page size from the end (at most 500).")] last: Option<i32>,
         #[graphql(desc = "Cursor before which the page ends.")] before: Option<String>,
     ) -> Result<Connection<Security>> {
-        let user_id = viewer(ctx)?.user_id;
         let filter = filter.unwrap_or_default().into_query()?;
-        let order_by: Vec<_> = order_by
-            .unwrap_or_default()
-            .into_iter()
-            .map(Into::into)
-            .collect();
         let request = connection::request(ctx, first, after, last, before);
-        let page =
-            queries::securities::page(db(ctx), user_id, &filter, &order_by, &request).await?;
-        for selection in prefetch::connection_nodes(ctx) {
-            prefetch::securities(ctx, &selection, page.models()).await?;
-        }
-        Ok(connection::from_page(page, Security))
+        listing::list(ctx, filter, listing::order_by(order_by), request).await
     }
 
     /// Your positions; largest market value first unless `orderBy` says otherwise.
@@ -187,19 +166,9 @@ impl Query {
         #[graphql(desc = "Page size from the end (at most 500).")] last: Option<i32>,
         #[graphql(desc = "Cursor before which the page ends.")] before: Option<String>,
     ) -> Result<Connection<Holding>> {
-        let user_id = viewer(ctx)?.user_id;
         let filter = filter.unwrap_or_default().into_query()?;
-        let order_by: Vec<_> = order_by
-            .unwrap_or_default()
-            .into_iter()
-            .map(Into::into)
-            .collect();
         let request = connection::request(ctx, first, after, last, before);
-        let page = queries::holdings::page(db(ctx), user_id, &filter, &order_by, &request).await?;
-        for selection in prefetch::connection_nodes(ctx) {
-            prefetch::holdings(ctx, &selection, page.models()).await?;
-        }
-        Ok(connection::from_page(page, Holding))
+        listing::list(ctx, filter, listing::order_by(order_by), request).await
     }
 
     /// Your investment transactions; newest first unless `orderBy` says otherwise.
@@ -221,7 +190,7 @@ impl Query {
     ) -> Result<Connection<InvestmentTransaction>> {
         let filter = filter.unwrap_or_default().into_query()?;
         let request = connection::request(ctx, first, after, last, before);
-        transactions_connection(ctx, filter, order_by, request).await
+        listing::list(ctx, filter, listing::order_by(order_by), request).await
     }
 
     /// Sums of investment transactions, one row per group and currency (cancelled
@@ -254,25 +223,4 @@ impl Query {
         viewer(ctx)?;
         Ok(Portfolio::new(filter.unwrap_or_default().into_scope()?))
     }
-}
-
-/// One page of the caller's transactions in `filter`: the root connection and
-/// `Security.transactions`.
-pub(crate) async fn transactions_connection(
-    ctx: &Context<'_>,
-    filter: queries::transactions::TransactionFilter,
-    order_by: Option<Vec<InvestmentTransactionOrder>>,
-    request: queries::page::PageRequest,
-) -> Result<Connection<InvestmentTransaction>> {
-    let user_id = viewer(ctx)?.user_id;
-    let order_by: Vec<_> = order_by
-        .unwrap_or_default()
-        .into_iter()
-        .map(Into::into)
-        .collect();
-    let page = queries::transactions::page(db(ctx), user_id, &filter, &order_by, &request).await?;
-    for selection in prefetch::connection_nodes(ctx) {
-        prefetch::transactions(ctx, &selection, &page.models()).await?;
-    }
-    Ok(connection::from_page(page, InvestmentTransaction))
 }

@@ -262,7 +262,8 @@ impl Security {
         let mut filter = filter.unwrap_or_default().into_query()?;
         filter.security_ids = Some(vec![self.0.id]);
         let request = connection::request(ctx, first, after, last, before);
-        crate::graphql::query::transactions_connection(ctx, filter, order_by, request).await
+        let order_by = crate::graphql::listing::order_by(order_by);
+        crate::graphql::listing::list(ctx, filter, order_by, request).await
     }
 
     /// The user's positions in this security, across all their accounts.

@@ -1,0 +1,219 @@
+//! One way to answer a connection field: the caller's rows in a filter and an order, one
+//! page of them, what their nodes select loaded ahead, as a Relay connection. Every
+//! connection field (the root lists and `Security.transactions`) is a call to [`list`]
+//! with its [`Listed`] kind.
+
+use async_graphql::{Context, Lookahead, OutputType, Result};
+use futures_util::future::BoxFuture;
+use sea_orm::DatabaseConnection;
+
+use super::connection::{self, Connection};
+use super::types::{Account, Holding, InvestmentTransaction, PlaidItem, Security};
+use super::{db, prefetch, viewer};
+use crate::db::entities::{
+    accounts, investment_holdings as holdings, investment_transactions as transactions,
+    plaid_items, securities,
+};
+use crate::db::page::{OrderBy, Page, PageRequest};
+use crate::db::{self as queries};
+use crate::error::ApiResult;
+
+/// A kind of node a connection lists.
+pub trait Listed: OutputType + Sized {
+    /// The filter, as the query layer takes it.
+    type Filter: Send + Sync;
+    /// The sort keys; `Infallible` for lists with one fixed order.
+    type Field: Send + Sync;
+    type Row: Clone + Send + Sync + 'static;
+
+    /// One page of `user_id`'s rows.
+    fn page<'a>(
+        db: &'a DatabaseConnection,
+        user_id: i64,
+        filter: &'a Self::Filter,
+        order_by: &'a [OrderBy<Self::Field>],
+        request: &'a PageRequest,
+    ) -> BoxFuture<'a, ApiResult<Page<Self::Row>>>;
+
+    /// Loads what `selection` (the page's nodes) asks for, for all `rows` at once.
+    fn prefetch<'a>(
+        ctx: &'a Context<'_>,
+        selection: &'a Lookahead<'a>,
+        rows: Vec<Self::Row>,
+    ) -> BoxFuture<'a, Result<()>>;
+
+    fn node(row: Self::Row) -> Self;
+}
+
+/// The caller's page of `L` in `filter` and `order_by`.
+pub async fn list<L: Listed>(
+    ctx: &Context<'_>,
+    filter: L::Filter,
+    order_by: Vec<OrderBy<L::Field>>,
+    request: PageRequest,
+) -> Result<Connection<L>> {
+    let user_id = viewer(ctx)?.user_id;
+    let page = L::page(db(ctx), user_id, &filter, &order_by, &request).await?;
+    for selection in prefetch::connection_nodes(ctx) {
+        L::prefetch(ctx, &selection, page.models()).await?;
+    }
+    Ok(connection::from_page(page, L::node))
+}
+
+/// An `orderBy` argument as sort keys (none: the list's default order).
+pub fn order_by<I, F>(input: Option<Vec<I>>) -> Vec<OrderBy<F>>
+where
+    I: Into<OrderBy<F>>,
+{
+    input
+        .unwrap_or_default()
+        .into_iter()
+        .map(Into::into)
+        .collect()
+}
+
+impl Listed for PlaidItem {
+    type Filter = queries::items::ItemFilter;
+    type Field = std::convert::Infallible;
+    type Row = plaid_items::Model;
+
+    fn page<'a>(
+        db: &'a DatabaseConnection,
+        user_id: i64,
+        filter: &'a Self::Filter,
+        _: &'a [OrderBy<Self::Field>],
+        request: &'a PageRequest,
+    ) -> BoxFuture<'a, ApiResult<Page<Self::Row>>> {
+        Box::pin(queries::items::page(db, user_id, filter, request))
+    }
+
+    fn prefetch<'a>(
+        ctx: &'a Context<'_>,
+        selection: &'a Lookahead<'a>,
+        rows: Vec<Self::Row>,
+    ) -> BoxFuture<'a, Result<()>> {
+        prefetch::items(ctx, selection, rows)
+    }
+
+    fn node(row: Self::Row) -> Self {
+        PlaidItem(row)
+    }
+}
+
+impl Listed for Account {
+    type Filter = queries::accounts::AccountFilter;
+    type Field = std::convert::Infallible;
+    type Row = accounts::Model;
+
+    fn page<'a>(
+        db: &'a DatabaseConnection,
+        user_id: i64,
+        filter: &'a Self::Filter,
+        _: &'a [OrderBy<Self::Field>],
+        request: &'a PageRequest,
+    ) -> BoxFuture<'a, ApiResult<Page<Self::Row>>> {
+        Box::pin(queries::accounts::page(db, user_id, filter, request))
+    }
+
+    fn prefetch<'a>(
+        ctx: &'a Context<'_>,
+        selection: &'a Lookahead<'a>,
+        rows: Vec<Self::Row>,
+    ) -> BoxFuture<'a, Result<()>> {
+        prefetch::accounts(ctx, selection, rows)
+    }
+
+    fn node(row: Self::Row) -> Self {
+        Account(row)
+    }
+}
+
+impl Listed for Security {
+    type Filter = queries::securities::SecurityFilter;
+    type Field = queries::securities::SecurityOrderField;
+    type Row = securities::Model;
+
+    fn page<'a>(
+        db: &'a DatabaseConnection,
+        user_id: i64,
+        filter: &'a Self::Filter,
+        order_by: &'a [OrderBy<Self::Field>],
+        request: &'a PageRequest,
+    ) -> BoxFuture<'a, ApiResult<Page<Self::Row>>> {
+        Box::pin(queries::securities::page(
+            db, user_id, filter, order_by, request,
+        ))
+    }
+
+    fn prefetch<'a>(
+        ctx: &'a Context<'_>,
+        selection: &'a Lookahead<'a>,
+        rows: Vec<Self::Row>,
+    ) -> BoxFuture<'a, Result<()>> {
+        prefetch::securities(ctx, selection, rows)
+    }
+
+    fn node(row: Self::Row) -> Self {
+        Security(row)
+    }
+}
+
+impl Listed for Holding {
+    type Filter = queries::holdings::HoldingFilter;
+    type Field = queries::holdings::HoldingOrderField;
+    type Row = holdings::Model;
+
+    fn page<'a>(
+        db: &'a DatabaseConnection,
+        user_id: i64,
+        filter: &'a Self::Filter,
+        order_by: &'a [OrderBy<Self::Field>],
+        request: &'a PageRequest,
+    ) -> BoxFuture<'a, ApiResult<Page<Self::Row>>> {
+        Box::pin(queries::holdings::page(
+            db, user_id, filter, order_by, request,
+        ))
+    }
+
+    fn prefetch<'a>(
+        ctx: &'a Context<'_>,
+        selection: &'a Lookahead<'a>,
+        rows: Vec<Self::Row>,
+    ) -> BoxFuture<'a, Result<()>> {
+        prefetch::holdings(ctx, selection, rows)
+    }
+
+    fn node(row: Self::Row) -> Self {
+        Holding(row)
+    }
+}
+
+impl Listed for InvestmentTransaction {
+    type Filter = queries::transactions::TransactionFilter;
+    type Field = queries::transactions::TransactionOrderField;
+    type Row = transactions::Model;
+
+    fn page<'a>(
+        db: &'a DatabaseConnection,
+        user_id: i64,
+        filter: &'a Self::Filter,
+        order_by: &'a [OrderBy<Self::Field>],
+        request: &'a PageRequest,
+    ) -> BoxFuture<'a, ApiResult<Page<Self::Row>>> {
+        Box::pin(queries::transactions::page(
+            db, user_id, filter, order_by, request,
+        ))
+    }
+
+    fn prefetch<'a>(
+        ctx: &'a Context<'_>,
+        selection: &'a Lookahead<'a>,
+        rows: Vec<Self::Row>,
+    ) -> BoxFuture<'a, Result<()>> {
+        Box::pin(async move { prefetch::transactions(ctx, selection, &rows).await })
+    }
+
+    fn node(row: Self::Row) -> Self {
+        InvestmentTransaction(row)
+    }
+}
