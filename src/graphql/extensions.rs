@@ -123,32 +123,63 @@ pub struct MutationScope;
 
 impl ExtensionFactory for MutationScope {
     fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(MutationScopeCheck::default())
+        Arc::new(OnSelected::new(WriteScope))
     }
 }
 
-#[derive(Default)]
-struct MutationScopeCheck {
+struct WriteScope;
+
+impl OnOperation for WriteScope {
+    fn parsed(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        _: &ExecutableDocument,
+        operation: &OperationDefinition,
+    ) -> ServerResult<()> {
+        if operation.ty == OperationType::Mutation {
+            let viewer = ctx.data_opt::<Viewer>().ok_or(ApiError::Unauthenticated);
+            viewer.and_then(|v| v.require_write()).map_err(api_error)?;
+        }
+        Ok(())
+    }
+}
+
+/// What an extension does with the operation a request selects: once it is parsed, once
+/// the document is validated, once it has run.
+trait OnOperation: Send + Sync + 'static {
+    fn parsed(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        doc: &ExecutableDocument,
+        operation: &OperationDefinition,
+    ) -> ServerResult<()>;
+
+    fn validated(&self, _: &ValidationResult) -> Result<(), Vec<ServerError>> {
+        Ok(())
+    }
+
+    fn executed(&self, _: &mut Response) {}
+}
+
+/// Runs an [`OnOperation`] on the operation `operationName` selects (remembered from the
+/// request, found once the document is parsed). A document without that operation is
+/// left to execution, which reports it.
+struct OnSelected<H> {
+    hook: H,
     operation_name: Mutex<Option<String>>,
 }
 
-/// The operation `name` selects in `doc`, as execution will pick it.
-fn selected_operation<'d>(
-    doc: &'d ExecutableDocument,
-    name: Option<&str>,
-) -> Option<&'d OperationDefinition> {
-    match (&doc.operations, name) {
-        (DocumentOperations::Single(op), _) => Some(&op.node),
-        (DocumentOperations::Multiple(ops), Some(name)) => ops.get(name).map(|op| &op.node),
-        (DocumentOperations::Multiple(ops), None) if ops.len() == 1 => {
-            ops.values().next().map(|op| &op.node)
+impl<H: OnOperation> OnSelected<H> {
+    fn new(hook: H) -> Self {
+        OnSelected {
+            hook,
+            operation_name: Mutex::default(),
         }
-        _ => None,
     }
 }
 
 #[async_graphql::async_trait::async_trait]
-impl Extension for MutationScopeCheck {
+impl<H: OnOperation> Extension for OnSelected<H> {
     async fn prepare_request(
         &self,
         ctx: &ExtensionContext<'_>,
@@ -168,15 +199,46 @@ impl Extension for MutationScopeCheck {
     ) -> ServerResult<ExecutableDocument> {
         let doc = next.run(ctx, query, variables).await?;
         let name = self.operation_name.lock().expect("not poisoned").clone();
-        if selected_operation(&doc, name.as_deref()).map(|op| op.ty)
-            == Some(OperationType::Mutation)
-        {
-            let viewer = ctx.data_opt::<Viewer>().ok_or(ApiError::Unauthenticated);
-            if let Err(err) = viewer.and_then(|v| v.require_write()) {
-                return Err(api_error(err));
-            }
+        if let Some(operation) = selected_operation(&doc, name.as_deref()) {
+            self.hook.parsed(ctx, &doc, operation)?;
         }
         Ok(doc)
+    }
+
+    async fn validation(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        next: NextValidation<'_>,
+    ) -> Result<ValidationResult, Vec<ServerError>> {
+        let result = next.run(ctx).await?;
+        self.hook.validated(&result)?;
+        Ok(result)
+    }
+
+    async fn execute(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        operation_name: Option<&str>,
+        next: NextExecute<'_>,
+    ) -> Response {
+        let mut response = next.run(ctx, operation_name).await;
+        self.hook.executed(&mut response);
+        response
+    }
+}
+
+/// The operation `name` selects in `doc`, as execution will pick it.
+fn selected_operation<'d>(
+    doc: &'d ExecutableDocument,
+    name: Option<&str>,
+) -> Option<&'d OperationDefinition> {
+    match (&doc.operations, name) {
+        (DocumentOperations::Single(op), _) => Some(&op.node),
+        (DocumentOperations::Multiple(ops), Some(name)) => ops.get(name).map(|op| &op.node),
+        (DocumentOperations::Multiple(ops), None) if ops.len() == 1 => {
+            ops.values().next().map(|op| &op.node)
+        }
+        _ => None,
     }
 }
 
@@ -190,16 +252,14 @@ pub struct CostLimits {
 
 impl ExtensionFactory for CostLimits {
     fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(CostCheck {
+        Arc::new(OnSelected::new(CostCheck {
             max_complexity: self.max_complexity,
-            operation_name: Mutex::default(),
-        })
+        }))
     }
 }
 
 struct CostCheck {
     max_complexity: usize,
-    operation_name: Mutex<Option<String>>,
 }
 
 /// Root fields and aliases of an operation, each fragment's counted once and added at
@@ -264,33 +324,16 @@ impl<'a> Counter<'a> {
     }
 }
 
-#[async_graphql::async_trait::async_trait]
-impl Extension for CostCheck {
-    async fn prepare_request(
+impl OnOperation for CostCheck {
+    fn parsed(
         &self,
-        ctx: &ExtensionContext<'_>,
-        request: Request,
-        next: NextPrepareRequest<'_>,
-    ) -> ServerResult<Request> {
-        *self.operation_name.lock().expect("not poisoned") = request.operation_name.clone();
-        next.run(ctx, request).await
-    }
-
-    async fn parse_query(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        query: &str,
-        variables: &Variables,
-        next: NextParseQuery<'_>,
-    ) -> ServerResult<ExecutableDocument> {
+        _: &ExtensionContext<'_>,
+        doc: &ExecutableDocument,
+        operation: &OperationDefinition,
+    ) -> ServerResult<()> {
         use super::cost::{MAX_ALIASES, MAX_ROOT_FIELDS};
-        let doc = next.run(ctx, query, variables).await?;
-        let name = self.operation_name.lock().expect("not poisoned").clone();
-        let Some(operation) = selected_operation(&doc, name.as_deref()) else {
-            return Ok(doc); // execution reports the missing operation
-        };
         let counts = Counter {
-            doc: &doc,
+            doc,
             fragments: HashMap::new(),
         }
         .selection_set(&operation.selection_set.node);
@@ -308,15 +351,10 @@ impl Extension for CostCheck {
                 counts.aliases
             ))));
         }
-        Ok(doc)
+        Ok(())
     }
 
-    async fn validation(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        next: NextValidation<'_>,
-    ) -> Result<ValidationResult, Vec<ServerError>> {
-        let result = next.run(ctx).await?;
+    fn validated(&self, result: &ValidationResult) -> Result<(), Vec<ServerError>> {
         if result.complexity > self.max_complexity {
             return Err(vec![api_error(ApiError::TooCostly(format!(
                 "the query costs {}, more than the {} a request may (each field's cost is in \
@@ -325,7 +363,7 @@ impl Extension for CostCheck {
                 result.complexity, self.max_complexity
             )))]);
         }
-        Ok(result)
+        Ok(())
     }
 }
 
@@ -468,13 +506,12 @@ pub struct RequestedOrder;
 
 impl ExtensionFactory for RequestedOrder {
     fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(RequestedOrderKeeper::default())
+        Arc::new(OnSelected::new(RequestedOrderKeeper::default()))
     }
 }
 
 #[derive(Default)]
 struct RequestedOrderKeeper {
-    operation_name: Mutex<Option<String>>,
     order: Mutex<Option<KeyOrder>>,
 }
 
@@ -529,46 +566,23 @@ impl KeyOrder {
     }
 }
 
-#[async_graphql::async_trait::async_trait]
-impl Extension for RequestedOrderKeeper {
-    async fn prepare_request(
+impl OnOperation for RequestedOrderKeeper {
+    fn parsed(
         &self,
-        ctx: &ExtensionContext<'_>,
-        request: Request,
-        next: NextPrepareRequest<'_>,
-    ) -> ServerResult<Request> {
-        *self.operation_name.lock().expect("not poisoned") = request.operation_name.clone();
-        next.run(ctx, request).await
+        _: &ExtensionContext<'_>,
+        doc: &ExecutableDocument,
+        operation: &OperationDefinition,
+    ) -> ServerResult<()> {
+        let mut order = KeyOrder::default();
+        order.collect(&operation.selection_set.node, doc, 0);
+        *self.order.lock().expect("not poisoned") = Some(order);
+        Ok(())
     }
 
-    async fn parse_query(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        query: &str,
-        variables: &Variables,
-        next: NextParseQuery<'_>,
-    ) -> ServerResult<ExecutableDocument> {
-        let doc = next.run(ctx, query, variables).await?;
-        let name = self.operation_name.lock().expect("not poisoned").clone();
-        if let Some(operation) = selected_operation(&doc, name.as_deref()) {
-            let mut order = KeyOrder::default();
-            order.collect(&operation.selection_set.node, &doc, 0);
-            *self.order.lock().expect("not poisoned") = Some(order);
-        }
-        Ok(doc)
-    }
-
-    async fn execute(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        operation_name: Option<&str>,
-        next: NextExecute<'_>,
-    ) -> Response {
-        let mut response = next.run(ctx, operation_name).await;
+    fn executed(&self, response: &mut Response) {
         if let Some(order) = self.order.lock().expect("not poisoned").take() {
             order.apply(&mut response.data);
         }
-        response
     }
 }
 

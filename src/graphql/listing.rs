@@ -72,148 +72,84 @@ where
         .collect()
 }
 
-impl Listed for PlaidItem {
-    type Filter = queries::items::ItemFilter;
-    type Field = std::convert::Infallible;
-    type Row = plaid_items::Model;
+/// `Listed` for a node type: its filter, sort keys and rows, how a page of them is read
+/// (`|db, user_id, filter, order_by, request| ...`) and which prefetch its nodes use.
+macro_rules! listed {
+    ($node:ident, $filter:ty, $field:ty, $row:ty,
+     |$db:ident, $user_id:ident, $f:ident, $order_by:ident, $request:ident| $page:expr,
+     $prefetch:expr) => {
+        impl Listed for $node {
+            type Filter = $filter;
+            type Field = $field;
+            type Row = $row;
 
-    fn page<'a>(
-        db: &'a DatabaseConnection,
-        user_id: i64,
-        filter: &'a Self::Filter,
-        _: &'a [OrderBy<Self::Field>],
-        request: &'a PageRequest,
-    ) -> BoxFuture<'a, ApiResult<Page<Self::Row>>> {
-        Box::pin(queries::items::page(db, user_id, filter, request))
-    }
+            fn page<'a>(
+                $db: &'a DatabaseConnection,
+                $user_id: i64,
+                $f: &'a Self::Filter,
+                $order_by: &'a [OrderBy<Self::Field>],
+                $request: &'a PageRequest,
+            ) -> BoxFuture<'a, ApiResult<Page<Self::Row>>> {
+                Box::pin($page)
+            }
 
-    fn prefetch<'a>(
-        ctx: &'a Context<'_>,
-        selection: &'a Lookahead<'a>,
-        rows: Vec<Self::Row>,
-    ) -> BoxFuture<'a, Result<()>> {
-        prefetch::items(ctx, selection, rows)
-    }
+            fn prefetch<'a>(
+                ctx: &'a Context<'_>,
+                selection: &'a Lookahead<'a>,
+                rows: Vec<Self::Row>,
+            ) -> BoxFuture<'a, Result<()>> {
+                Box::pin(async move { $prefetch(ctx, selection, rows).await })
+            }
 
-    fn node(row: Self::Row) -> Self {
-        PlaidItem(row)
-    }
+            fn node(row: Self::Row) -> Self {
+                $node(row)
+            }
+        }
+    };
 }
 
-impl Listed for Account {
-    type Filter = queries::accounts::AccountFilter;
-    type Field = std::convert::Infallible;
-    type Row = accounts::Model;
-
-    fn page<'a>(
-        db: &'a DatabaseConnection,
-        user_id: i64,
-        filter: &'a Self::Filter,
-        _: &'a [OrderBy<Self::Field>],
-        request: &'a PageRequest,
-    ) -> BoxFuture<'a, ApiResult<Page<Self::Row>>> {
-        Box::pin(queries::accounts::page(db, user_id, filter, request))
-    }
-
-    fn prefetch<'a>(
-        ctx: &'a Context<'_>,
-        selection: &'a Lookahead<'a>,
-        rows: Vec<Self::Row>,
-    ) -> BoxFuture<'a, Result<()>> {
-        prefetch::accounts(ctx, selection, rows)
-    }
-
-    fn node(row: Self::Row) -> Self {
-        Account(row)
-    }
-}
-
-impl Listed for Security {
-    type Filter = queries::securities::SecurityFilter;
-    type Field = queries::securities::SecurityOrderField;
-    type Row = securities::Model;
-
-    fn page<'a>(
-        db: &'a DatabaseConnection,
-        user_id: i64,
-        filter: &'a Self::Filter,
-        order_by: &'a [OrderBy<Self::Field>],
-        request: &'a PageRequest,
-    ) -> BoxFuture<'a, ApiResult<Page<Self::Row>>> {
-        Box::pin(queries::securities::page(
-            db, user_id, filter, order_by, request,
-        ))
-    }
-
-    fn prefetch<'a>(
-        ctx: &'a Context<'_>,
-        selection: &'a Lookahead<'a>,
-        rows: Vec<Self::Row>,
-    ) -> BoxFuture<'a, Result<()>> {
-        prefetch::securities(ctx, selection, rows)
-    }
-
-    fn node(row: Self::Row) -> Self {
-        Security(row)
-    }
-}
-
-impl Listed for Holding {
-    type Filter = queries::holdings::HoldingFilter;
-    type Field = queries::holdings::HoldingOrderField;
-    type Row = holdings::Model;
-
-    fn page<'a>(
-        db: &'a DatabaseConnection,
-        user_id: i64,
-        filter: &'a Self::Filter,
-        order_by: &'a [OrderBy<Self::Field>],
-        request: &'a PageRequest,
-    ) -> BoxFuture<'a, ApiResult<Page<Self::Row>>> {
-        Box::pin(queries::holdings::page(
-            db, user_id, filter, order_by, request,
-        ))
-    }
-
-    fn prefetch<'a>(
-        ctx: &'a Context<'_>,
-        selection: &'a Lookahead<'a>,
-        rows: Vec<Self::Row>,
-    ) -> BoxFuture<'a, Result<()>> {
-        prefetch::holdings(ctx, selection, rows)
-    }
-
-    fn node(row: Self::Row) -> Self {
-        Holding(row)
-    }
-}
-
-impl Listed for InvestmentTransaction {
-    type Filter = queries::transactions::TransactionFilter;
-    type Field = queries::transactions::TransactionOrderField;
-    type Row = transactions::Model;
-
-    fn page<'a>(
-        db: &'a DatabaseConnection,
-        user_id: i64,
-        filter: &'a Self::Filter,
-        order_by: &'a [OrderBy<Self::Field>],
-        request: &'a PageRequest,
-    ) -> BoxFuture<'a, ApiResult<Page<Self::Row>>> {
-        Box::pin(queries::transactions::page(
-            db, user_id, filter, order_by, request,
-        ))
-    }
-
-    fn prefetch<'a>(
-        ctx: &'a Context<'_>,
-        selection: &'a Lookahead<'a>,
-        rows: Vec<Self::Row>,
-    ) -> BoxFuture<'a, Result<()>> {
-        Box::pin(async move { prefetch::transactions(ctx, selection, &rows).await })
-    }
-
-    fn node(row: Self::Row) -> Self {
-        InvestmentTransaction(row)
-    }
-}
+// Items and accounts have one order (oldest first): no sort keys.
+listed!(
+    PlaidItem,
+    queries::items::ItemFilter,
+    std::convert::Infallible,
+    plaid_items::Model,
+    |db, user_id, f, _order_by, request| queries::items::page(db, user_id, f, request),
+    prefetch::items
+);
+listed!(
+    Account,
+    queries::accounts::AccountFilter,
+    std::convert::Infallible,
+    accounts::Model,
+    |db, user_id, f, _order_by, request| queries::accounts::page(db, user_id, f, request),
+    prefetch::accounts
+);
+listed!(
+    Security,
+    queries::securities::SecurityFilter,
+    queries::securities::SecurityOrderField,
+    securities::Model,
+    |db, user_id, f, order_by, request| queries::securities::page(
+        db, user_id, f, order_by, request
+    ),
+    prefetch::securities
+);
+listed!(
+    Holding,
+    queries::holdings::HoldingFilter,
+    queries::holdings::HoldingOrderField,
+    holdings::Model,
+    |db, user_id, f, order_by, request| queries::holdings::page(db, user_id, f, order_by, request),
+    prefetch::holdings
+);
+listed!(
+    InvestmentTransaction,
+    queries::transactions::TransactionFilter,
+    queries::transactions::TransactionOrderField,
+    transactions::Model,
+    |db, user_id, f, order_by, request| queries::transactions::page(
+        db, user_id, f, order_by, request
+    ),
+    prefetch::transactions
+);

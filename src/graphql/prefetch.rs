@@ -148,7 +148,7 @@ pub fn items<'a>(
 pub async fn transactions<'a>(
     ctx: &'a Context<'_>,
     selection: &'a Lookahead<'a>,
-    rows: &[transactions::Model],
+    rows: Vec<transactions::Model>,
 ) -> Result<()> {
     if rows.is_empty() || !selection.exists() {
         return Ok(());
