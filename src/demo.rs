@@ -20,7 +20,7 @@ use crate::auth::{self, Scope};
 use crate::clock::Clock;
 use crate::crypto::TokenCipher;
 use crate::db::{self, DbConfig};
-use crate::http::{self, AppState, HttpOptions};
+use crate::http::{self, HttpOptions};
 use crate::plaid::client::PlaidClient;
 use crate::plaid::simulator::{Simulator, SimulatorConfig};
 use crate::sync::{SyncOptions, SyncService};
@@ -109,13 +109,15 @@ pub async fn prepare(options: &DemoOptions) -> anyhow::Result<Demo> {
 
     backfill_history(&db, user.id, options.seed, HISTORY_DAYS).await?;
 
-    let state = AppState::new(db, Some(sync.clone()), Clock::system());
     // As `serve` by default, so that the demo's dashboard shows the limit is not in its way.
-    let options = HttpOptions {
-        rate_limit: Some(http::RateLimit::default()),
-        ..Default::default()
-    };
-    let router = http::router(state, &options);
+    let router = crate::app::AppBuilder::new(db)
+        .clock(Clock::system())
+        .sync(Some(sync.clone()))
+        .http(HttpOptions {
+            rate_limit: Some(http::RateLimit::default()),
+            ..Default::default()
+        })
+        .router();
     Ok(Demo {
         router,
         listener,

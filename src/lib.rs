@@ -6,6 +6,7 @@
 //! queries) -> SQLite or PostgreSQL. `plaid` (client, wire types, simulator) sits under
 //! `sync`; `error` is the one error type every layer returns, with no transport in it.
 
+pub mod app;
 pub mod auth;
 pub mod clock;
 pub mod config;

@@ -8,7 +8,7 @@ use investments::clock::Clock;
 use investments::config::{self, Cli, Command, MigrateAction, PlaidArgs, ServeArgs, TokenAction};
 use investments::crypto::TokenCipher;
 use investments::db::{self, DbConfig};
-use investments::http::{self, AppState, HttpOptions};
+use investments::http::{self, HttpOptions};
 use investments::plaid::client::PlaidClient;
 use investments::plaid::simulator::scenario::ScenarioFile;
 use investments::plaid::simulator::{Simulator, SimulatorConfig};
@@ -225,13 +225,16 @@ async fn serve(db_config: &DbConfig, args: ServeArgs, clock: Clock) -> anyhow::R
         },
         rate_limit,
     };
-    let mut state =
-        AppState::new(db, sync.clone(), clock).with_limits(&investments::graphql::Limits {
+    let app = investments::app::AppBuilder::new(db)
+        .clock(clock)
+        .sync(sync.clone())
+        .limits(investments::graphql::Limits {
             deadline: args.graphql_deadline,
             ..Default::default()
-        });
-    state.tokens = investments::auth::TokenCache::new(args.token_cache_ttl);
-    let app = http::router(state, &options);
+        })
+        .token_cache_ttl(args.token_cache_ttl)
+        .http(options)
+        .router();
     let listener = tokio::net::TcpListener::bind(args.bind)
         .await
         .with_context(|| format!("cannot listen on {}", args.bind))?;

@@ -11,7 +11,6 @@ use std::sync::Arc;
 use investments::auth::{self, Scope};
 use investments::crypto::TokenCipher;
 use investments::db::{self, DbConfig};
-use investments::http::{self, AppState, HttpOptions};
 use investments::plaid::client::{Environment, PlaidClient, PlaidConfig};
 use investments::plaid::simulator::{Simulator, SimulatorConfig};
 use investments::sync::{SyncOptions, SyncService};
@@ -131,10 +130,7 @@ pub async fn serve(conn: &DatabaseConnection, user_id: i64) -> (SocketAddr, Stri
         .await
         .expect("token")
         .token;
-    let router = http::router(
-        AppState::new(conn.clone(), None, Default::default()),
-        &HttpOptions::default(),
-    );
+    let router = investments::app::AppBuilder::new(conn.clone()).router();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");

@@ -77,7 +77,7 @@ pub struct AppState {
 }
 
 impl AppState {
-    pub fn new(db: DatabaseConnection, sync: Option<SyncService>, clock: Clock) -> Self {
+    pub(crate) fn new(db: DatabaseConnection, sync: Option<SyncService>, clock: Clock) -> Self {
         AppState {
             schema: crate::graphql::schema(
                 db.clone(),
@@ -99,7 +99,7 @@ impl AppState {
     }
 
     /// The same state with a schema that enforces `limits` (the execution deadline).
-    pub fn with_limits(mut self, limits: &crate::graphql::Limits) -> Self {
+    pub(crate) fn with_limits(mut self, limits: &crate::graphql::Limits) -> Self {
         self.schema = crate::graphql::schema(
             self.db.clone(),
             self.sync.clone(),

@@ -8,11 +8,12 @@ use std::sync::Mutex;
 
 use std::time::Duration;
 
+use investments::app::AppBuilder;
 use investments::auth::{self, Scope};
 use investments::clock::Clock;
 use investments::crypto::TokenCipher;
 use investments::db::{self, DbConfig};
-use investments::http::{self, AppState, HttpOptions};
+use investments::http::HttpOptions;
 use investments::plaid::client::{PlaidClient, RetryPolicy};
 use investments::plaid::simulator::scenario::ScenarioFile;
 use investments::plaid::simulator::{Simulator, SimulatorConfig};
@@ -257,11 +258,12 @@ impl TestApp {
             .as_ref()
             .map(|(s, _)| s.config().clock.clone())
             .unwrap_or_default();
-        let mut state = AppState::new(conn.clone(), plaid.as_ref().map(|(_, s)| s.clone()), clock);
-        if let Some(limits) = &limits {
-            state = state.with_limits(limits);
-        }
-        let router = http::router(state, &options);
+        let router = AppBuilder::new(conn.clone())
+            .clock(clock)
+            .sync(plaid.as_ref().map(|(_, s)| s.clone()))
+            .limits(limits.unwrap_or_default())
+            .http(options)
+            .router();
         tokio::spawn(async move {
             axum::serve(listener, router).await.expect("server");
         });

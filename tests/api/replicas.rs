@@ -130,14 +130,10 @@ async fn second_server(app: &TestApp) -> (String, investments::sync::SyncService
         app.simulator(),
         Some(format!("http://{addr}/webhooks/plaid")),
     );
-    let router = investments::http::router(
-        investments::http::AppState::new(
-            pool,
-            Some(sync.clone()),
-            app.simulator().config().clock.clone(),
-        ),
-        &investments::http::HttpOptions::default(),
-    );
+    let router = investments::app::AppBuilder::new(pool)
+        .clock(app.simulator().config().clock.clone())
+        .sync(Some(sync.clone()))
+        .router();
     tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
     (format!("http://{addr}"), sync)
 }
