@@ -90,18 +90,15 @@ pub async fn prepare(options: &DemoOptions) -> anyhow::Result<Demo> {
         },
     );
 
-    let user = db::users::find_or_create(&db, "demo")
-        .await
-        .map_err(|e| anyhow::anyhow!(e.message()))?;
+    let user = db::users::find_or_create(&db, "demo").await?;
     let token = auth::issue_token(&db, user.id, "demo", Scope::Write)
-        .await
-        .map_err(|e| anyhow::anyhow!(e.message()))?
+        .await?
         .token;
     for institution in DEMO_INSTITUTIONS {
         let outcome = sync
             .sandbox_link(user.id, institution, None)
             .await
-            .map_err(|e| anyhow::anyhow!("linking {institution}: {}", e.message()))?;
+            .map_err(|e| anyhow::Error::from(e).context(format!("linking {institution}")))?;
         if let Some(err) = &outcome.error {
             anyhow::bail!("syncing {institution}: {}", err.message());
         }
@@ -185,12 +182,8 @@ pub async fn backfill_history(
             });
         }
     }
-    db::snapshots::upsert(db, rows)
-        .await
-        .map_err(|e| anyhow::anyhow!(e.message()))?;
-    db::users::bump_data_version(db, user_id)
-        .await
-        .map_err(|e| anyhow::anyhow!(e.message()))?;
+    db::snapshots::upsert(db, rows).await?;
+    db::users::bump_data_version(db, user_id).await?;
     Ok(())
 }
 

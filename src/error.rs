@@ -124,6 +124,13 @@ impl ApiError {
     }
 }
 
+/// How the CLI and the demo report a failure (they speak `anyhow`): message and code.
+impl From<ApiError> for anyhow::Error {
+    fn from(err: ApiError) -> Self {
+        anyhow::anyhow!("{} ({})", err.message(), err.code())
+    }
+}
+
 /// A wait in whole seconds, rounded up and at least 1, as `Retry-After` counts it.
 pub fn retry_after_secs(wait: std::time::Duration) -> u64 {
     let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);

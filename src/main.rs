@@ -60,10 +60,6 @@ fn redact(url: &str) -> String {
     }
 }
 
-fn api(err: investments::error::ApiError) -> anyhow::Error {
-    anyhow::anyhow!("{} ({})", err.message(), err.code())
-}
-
 /// The sync engine for these options; `None` without Plaid credentials. The encryption
 /// key is required either way: stored access tokens are useless without it.
 fn sync_service(
@@ -169,10 +165,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Migrator::up(&db, None)
                 .await
                 .context("applying migrations")?;
-            let user = db::users::find_or_create(&db, &user).await.map_err(api)?;
-            let issued = investments::auth::issue_token(&db, user.id, &name, scope.into())
-                .await
-                .map_err(api)?;
+            let user = db::users::find_or_create(&db, &user).await?;
+            let issued = investments::auth::issue_token(&db, user.id, &name, scope.into()).await?;
             println!("{}", issued.token);
         }
     }
@@ -271,8 +265,7 @@ async fn sync_once(
     }
     let outcomes = sync
         .refresh_all(None, Trigger::Schedule, None, None, None)
-        .await
-        .map_err(api)?;
+        .await?;
     let mut failed = 0;
     for outcome in &outcomes {
         let item = &outcome.item;

@@ -21,7 +21,6 @@ use sea_orm::DatabaseConnection;
 use serde::Deserialize;
 
 use super::AppState;
-use super::error::error_response;
 use crate::db;
 use crate::db::entities::{
     accounts, investment_holdings as holdings, investment_transactions as transactions, securities,
@@ -471,11 +470,8 @@ pub async fn csv<E: Export>(
     State(state): State<AppState>,
     headers: HeaderMap,
     Query(params): Query<ExportParams>,
-) -> Response {
-    let (user_id, query, order_by) = match prepare::<E>(&state, &headers, &params).await {
-        Ok(prepared) => prepared,
-        Err(err) => return error_response(&err),
-    };
+) -> Result<Response, ApiError> {
+    let (user_id, query, order_by) = prepare::<E>(&state, &headers, &params).await?;
     let db = state.db.clone();
     let (query, order_by) = (Arc::new(query), Arc::new(order_by));
     let fetch = move |request| {
@@ -487,7 +483,7 @@ pub async fn csv<E: Export>(
             request,
         )
     };
-    let body = match stream_pages(
+    let body = stream_pages(
         state.db.clone(),
         user_id,
         E::COLUMNS,
@@ -495,12 +491,8 @@ pub async fn csv<E: Export>(
         E::row,
         E::references,
     )
-    .await
-    {
-        Ok(body) => body,
-        Err(err) => return error_response(&err),
-    };
-    csv_response(E::FILE, body)
+    .await?;
+    Ok(csv_response(E::FILE, body))
 }
 
 #[cfg(test)]
