@@ -4,7 +4,7 @@
 use investments::auth::Scope;
 use serde_json::{Value, json};
 
-use crate::common::{Backend, TestApp};
+use crate::common::{TestApp, on_each_backend};
 
 async fn get(app: &TestApp, token: &str, params: &[(&str, &str)]) -> reqwest::Response {
     let url =
@@ -30,7 +30,7 @@ async fn post_raw(app: &TestApp, token: &str, content_type: &str, body: &str) ->
 
 #[tokio::test]
 async fn queries_over_get_and_mutations_refused_there() {
-    let app = TestApp::start(Backend::Sqlite).await;
+    on_each_backend(|app| async move {
     let (_, token) = app.user("alice", Scope::Write).await;
 
     // What urql sends with `preferGetMethod`: query, variables and operationName as URL
@@ -100,62 +100,66 @@ async fn queries_over_get_and_mutations_refused_there() {
     )
     .await;
     assert_eq!(response.status(), 200);
+    })
+    .await;
 }
 
 #[tokio::test]
 async fn requests_that_are_not_graphql_get_a_json_error_with_a_code() {
-    let app = TestApp::start(Backend::Sqlite).await;
-    let (_, token) = app.user("alice", Scope::Read).await;
-    for (what, response) in [
-        (
-            "malformed JSON",
-            post_raw(
-                &app,
-                &token,
-                "application/json",
-                r#"{"query": "{ viewer { name } }""#,
-            )
-            .await,
-        ),
-        (
-            "JSON without a query",
-            post_raw(&app, &token, "application/json", r#"{"variables": {}}"#).await,
-        ),
-        (
-            "a GET without a query",
-            get(&app, &token, &[("variables", "{}")]).await,
-        ),
-        (
-            "variables that are not JSON",
-            get(
-                &app,
-                &token,
-                &[("query", "{ viewer { name } }"), ("variables", "{oops")],
-            )
-            .await,
-        ),
-    ] {
-        assert_eq!(response.status(), 400, "{what}");
-        let body: Value = response
-            .json()
-            .await
-            .unwrap_or_else(|e| panic!("{what}: {e}"));
-        assert_eq!(
-            body["errors"][0]["extensions"]["code"], "BAD_REQUEST",
-            "{what}: {body}"
-        );
-        let message = body["errors"][0]["message"].as_str().unwrap();
-        for internal in ["BatchRequest", "InvalidRequest", "Error(", "untagged"] {
-            assert!(!message.contains(internal), "{what}: {message}");
+    on_each_backend(|app| async move {
+        let (_, token) = app.user("alice", Scope::Read).await;
+        for (what, response) in [
+            (
+                "malformed JSON",
+                post_raw(
+                    &app,
+                    &token,
+                    "application/json",
+                    r#"{"query": "{ viewer { name } }""#,
+                )
+                .await,
+            ),
+            (
+                "JSON without a query",
+                post_raw(&app, &token, "application/json", r#"{"variables": {}}"#).await,
+            ),
+            (
+                "a GET without a query",
+                get(&app, &token, &[("variables", "{}")]).await,
+            ),
+            (
+                "variables that are not JSON",
+                get(
+                    &app,
+                    &token,
+                    &[("query", "{ viewer { name } }"), ("variables", "{oops")],
+                )
+                .await,
+            ),
+        ] {
+            assert_eq!(response.status(), 400, "{what}");
+            let body: Value = response
+                .json()
+                .await
+                .unwrap_or_else(|e| panic!("{what}: {e}"));
+            assert_eq!(
+                body["errors"][0]["extensions"]["code"], "BAD_REQUEST",
+                "{what}: {body}"
+            );
+            let message = body["errors"][0]["message"].as_str().unwrap();
+            for internal in ["BatchRequest", "InvalidRequest", "Error(", "untagged"] {
+                assert!(!message.contains(internal), "{what}: {message}");
+            }
         }
-    }
+    })
+    .await;
 }
 
 /// Text filters, `in:` lists and id lists are bounded: beyond the bound, `BAD_USER_INPUT`
 /// before any SQL, in GraphQL and in the CSV export alike (which then sends no CSV).
 #[tokio::test]
 async fn oversized_inputs_are_refused_before_any_sql() {
-    let app = TestApp::start(Backend::Sqlite).await;
+    on_each_backend(|app| async move {
     let (_, token) = app.user("alice", Scope::Read).await;
     // Warm the token cache, so that the refused requests below would run SQL only for
     // their filters.
@@ -202,4 +206,6 @@ async fn oversized_inputs_are_refused_before_any_sql() {
     let at_bound = json!({ "name": { "contains": "x".repeat(200) } });
     let data = app.query(&token, QUERY, json!({ "f": at_bound })).await;
     assert_eq!(data["investmentTransactions"]["totalCount"], 0);
+    })
+    .await;
 }
