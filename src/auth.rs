@@ -56,6 +56,11 @@ pub struct Viewer {
 }
 
 impl Viewer {
+    /// The caller's rows: the one way requests reach their data.
+    pub fn user_scope(&self, db: &sea_orm::DatabaseConnection) -> crate::db::scope::UserScope {
+        crate::db::scope::UserScope::new(db.clone(), self.user_id)
+    }
+
     /// Fails with `FORBIDDEN` unless the token may run mutations.
     pub fn require_write(&self) -> ApiResult<()> {
         match self.scope {

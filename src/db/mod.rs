@@ -1,7 +1,8 @@
 //! Persistence: connection setup, entities, and the queries behind every API field.
 //!
 //! Queries the API serves take the caller's `user_id` and limit every statement to it
-//! (`select`, `page`, `find_owned`, `owned_by_id`). The sync's writes and lookups
+//! (`select`, `page`, `find_owned`, `owned_by_id`); requests reach them only through
+//! [`scope::UserScope`], which supplies the id. The sync's writes and lookups
 //! (`upsert`, `keys_of_accounts`, `items::get`, `items::find_by_plaid_id`, `items::list`)
 //! work on rows the sync already holds by id and are not scoped: only `sync` and the CLI
 //! call them. The GraphQL and HTTP layers never build SQL themselves.
@@ -14,6 +15,7 @@ pub mod filter;
 pub mod holdings;
 pub mod items;
 pub mod page;
+pub mod scope;
 pub mod securities;
 pub mod snapshots;
 pub mod sync_runs;

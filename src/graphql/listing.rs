@@ -5,16 +5,16 @@
 
 use async_graphql::{Context, Lookahead, OutputType, Result};
 use futures_util::future::BoxFuture;
-use sea_orm::DatabaseConnection;
 
 use super::connection::{self, Connection};
 use super::types::{Account, Holding, InvestmentTransaction, PlaidItem, Security};
-use super::{db, prefetch, viewer};
+use super::{prefetch, scope};
 use crate::db::entities::{
     accounts, investment_holdings as holdings, investment_transactions as transactions,
     plaid_items, securities,
 };
 use crate::db::page::{OrderBy, Page, PageRequest};
+use crate::db::scope::UserScope;
 use crate::db::{self as queries};
 use crate::error::ApiResult;
 
@@ -26,10 +26,9 @@ pub trait Listed: OutputType + Sized {
     type Field: Send + Sync;
     type Row: Clone + Send + Sync + 'static;
 
-    /// One page of `user_id`'s rows.
+    /// One page of the caller's rows.
     fn page<'a>(
-        db: &'a DatabaseConnection,
-        user_id: i64,
+        scope: &'a UserScope,
         filter: &'a Self::Filter,
         order_by: &'a [OrderBy<Self::Field>],
         request: &'a PageRequest,
@@ -52,8 +51,7 @@ pub async fn list<L: Listed>(
     order_by: Vec<OrderBy<L::Field>>,
     request: PageRequest,
 ) -> Result<Connection<L>> {
-    let user_id = viewer(ctx)?.user_id;
-    let page = L::page(db(ctx), user_id, &filter, &order_by, &request).await?;
+    let page = L::page(scope(ctx)?, &filter, &order_by, &request).await?;
     for selection in prefetch::connection_nodes(ctx) {
         L::prefetch(ctx, &selection, page.models()).await?;
     }
@@ -73,10 +71,10 @@ where
 }
 
 /// `Listed` for a node type: its filter, sort keys and rows, how a page of them is read
-/// (`|db, user_id, filter, order_by, request| ...`) and which prefetch its nodes use.
+/// (`|scope, filter, order_by, request| ...`) and which prefetch its nodes use.
 macro_rules! listed {
     ($node:ident, $filter:ty, $field:ty, $row:ty,
-     |$db:ident, $user_id:ident, $f:ident, $order_by:ident, $request:ident| $page:expr,
+     |$scope:ident, $f:ident, $order_by:ident, $request:ident| $page:expr,
      $prefetch:expr) => {
         impl Listed for $node {
             type Filter = $filter;
@@ -84,8 +82,7 @@ macro_rules! listed {
             type Row = $row;
 
             fn page<'a>(
-                $db: &'a DatabaseConnection,
-                $user_id: i64,
+                $scope: &'a UserScope,
                 $f: &'a Self::Filter,
                 $order_by: &'a [OrderBy<Self::Field>],
                 $request: &'a PageRequest,
@@ -114,7 +111,7 @@ listed!(
     queries::items::ItemFilter,
     std::convert::Infallible,
     plaid_items::Model,
-    |db, user_id, f, _order_by, request| queries::items::page(db, user_id, f, request),
+    |scope, f, _order_by, request| scope.items(f, request),
     prefetch::items
 );
 listed!(
@@ -122,7 +119,7 @@ listed!(
     queries::accounts::AccountFilter,
     std::convert::Infallible,
     accounts::Model,
-    |db, user_id, f, _order_by, request| queries::accounts::page(db, user_id, f, request),
+    |scope, f, _order_by, request| scope.accounts(f, request),
     prefetch::accounts
 );
 listed!(
@@ -130,9 +127,7 @@ listed!(
     queries::securities::SecurityFilter,
     queries::securities::SecurityOrderField,
     securities::Model,
-    |db, user_id, f, order_by, request| queries::securities::page(
-        db, user_id, f, order_by, request
-    ),
+    |scope, f, order_by, request| scope.securities(f, order_by, request),
     prefetch::securities
 );
 listed!(
@@ -140,7 +135,7 @@ listed!(
     queries::holdings::HoldingFilter,
     queries::holdings::HoldingOrderField,
     holdings::Model,
-    |db, user_id, f, order_by, request| queries::holdings::page(db, user_id, f, order_by, request),
+    |scope, f, order_by, request| scope.holdings(f, order_by, request),
     prefetch::holdings
 );
 listed!(
@@ -148,8 +143,6 @@ listed!(
     queries::transactions::TransactionFilter,
     queries::transactions::TransactionOrderField,
     transactions::Model,
-    |db, user_id, f, order_by, request| queries::transactions::page(
-        db, user_id, f, order_by, request
-    ),
+    |scope, f, order_by, request| scope.transactions(f, order_by, request),
     prefetch::transactions
 );

@@ -95,20 +95,28 @@ pub fn request_data(
     tokens: &crate::auth::TokenCache,
     viewer: Viewer,
 ) -> async_graphql::Data {
+    let scope = viewer.user_scope(db);
     let mut data = async_graphql::Data::default();
     data.insert(viewer);
-    data.insert(Loaders::new(db, viewer.user_id));
+    data.insert(Loaders::new(scope.connection(), scope.user_id()));
     data.insert(crate::portfolio::Analytics::new(
-        db.clone(),
+        scope.connection().clone(),
         cache.clone(),
-        viewer.user_id,
+        scope.user_id(),
     ));
+    data.insert(scope);
     data.insert(tokens.clone());
     data
 }
 
 pub(crate) fn viewer<'a>(ctx: &Context<'a>) -> ApiResult<&'a Viewer> {
     ctx.data::<Viewer>().map_err(|_| ApiError::Unauthenticated)
+}
+
+/// The caller's rows ([`crate::db::scope::UserScope`]): how resolvers reach user data.
+pub(crate) fn scope<'a>(ctx: &Context<'a>) -> ApiResult<&'a crate::db::scope::UserScope> {
+    ctx.data::<crate::db::scope::UserScope>()
+        .map_err(|_| ApiError::Unauthenticated)
 }
 
 pub(crate) fn db<'a>(ctx: &Context<'a>) -> &'a DatabaseConnection {

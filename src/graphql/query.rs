@@ -13,22 +13,18 @@ use super::types::{
     Account, ApiToken, Holding, InvestmentTransaction, Node, PlaidItem, Portfolio, Security,
     SyncRun, TransactionSummaryRow, User,
 };
-use super::{db, listing, viewer};
+use super::{listing, scope};
+use crate::db::UserOwned;
 use crate::db::entities::{
     accounts, api_tokens, investment_holdings, investment_transactions, plaid_items, securities,
     sync_runs,
 };
-use crate::db::{self as queries, UserOwned};
 use crate::error::{ApiError, ApiResult};
 
 pub struct Query;
 
 async fn owned<E: UserOwned>(ctx: &Context<'_>, id: i64) -> ApiResult<Option<E::Model>> {
-    let user_id = viewer(ctx)?.user_id;
-    Ok(queries::find_owned::<E>(db(ctx), user_id, &[id])
-        .await?
-        .into_iter()
-        .next())
+    scope(ctx)?.find::<E>(id).await
 }
 
 /// The entry points for reading: your items, accounts, securities, holdings, transactions
@@ -50,13 +46,11 @@ impl Query {
         let (kind, row) = ids::decode(&id)?;
         let node = match kind {
             NodeKind::User => {
-                let viewer = viewer(ctx)?;
-                if viewer.user_id != row {
+                let user = scope(ctx)?;
+                if user.user_id() != row {
                     return Ok(None);
                 }
-                queries::users::find(db(ctx), row)
-                    .await?
-                    .map(|u| Node::User(User(u)))
+                user.user().await?.map(|u| Node::User(User(u)))
             }
             NodeKind::ApiToken => owned::<api_tokens::Entity>(ctx, row)
                 .await?
@@ -85,10 +79,7 @@ impl Query {
 
     /// The user the request's token belongs to.
     async fn viewer(&self, ctx: &Context<'_>) -> Result<User> {
-        let viewer = viewer(ctx)?;
-        let user = queries::users::find(db(ctx), viewer.user_id)
-            .await?
-            .ok_or(ApiError::Unauthenticated)?;
+        let user = scope(ctx)?.user().await?.ok_or(ApiError::Unauthenticated)?;
         Ok(User(user))
     }
 
@@ -206,7 +197,7 @@ impl Query {
             TransactionGroupBy,
         >,
     ) -> Result<Vec<TransactionSummaryRow>> {
-        viewer(ctx)?;
+        scope(ctx)?;
         let filter = filter.unwrap_or_default().into_query()?;
         let group_by: Vec<_> = group_by.into_iter().map(Into::into).collect();
         TransactionSummaryRow::load(ctx, &filter, &group_by).await
@@ -220,7 +211,7 @@ impl Query {
             PortfolioFilter,
         >,
     ) -> Result<Portfolio> {
-        viewer(ctx)?;
+        scope(ctx)?;
         Ok(Portfolio::new(filter.unwrap_or_default().into_scope()?))
     }
 }

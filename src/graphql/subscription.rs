@@ -7,7 +7,7 @@ use tokio::sync::broadcast::error::RecvError;
 
 use super::ids::{self, NodeKind};
 use super::types::SyncRun;
-use super::{sync, viewer};
+use super::{scope, sync};
 
 #[derive(Default)]
 pub struct SubscriptionRoot;
@@ -24,7 +24,7 @@ impl SubscriptionRoot {
         ctx: &Context<'_>,
         #[graphql(desc = "Only the runs of this item.")] item_id: Option<ID>,
     ) -> Result<impl Stream<Item = SyncRun>> {
-        let user_id = viewer(ctx)?.user_id;
+        let user_id = scope(ctx)?.user_id();
         let item = match &item_id {
             Some(id) => Some(ids::decode_as(NodeKind::PlaidItem, id, "itemId")?),
             None => None,

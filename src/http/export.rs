@@ -11,13 +11,13 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::sync::Arc;
 
+use crate::db::scope::UserScope;
 use async_graphql::InputType;
 use axum::body::{Body, Bytes};
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
 use futures_util::stream;
-use sea_orm::DatabaseConnection;
 use serde::Deserialize;
 
 use super::AppState;
@@ -123,8 +123,7 @@ type RowsOf<M> =
 /// Fetches the page after `after` and renders it as CSV, with the cursor of the next page
 /// (`None` after the last).
 async fn render_page<M, F, Fut>(
-    db: &DatabaseConnection,
-    user_id: i64,
+    scope: &UserScope,
     fetch: &F,
     after: Option<String>,
     rows_of: RowsOf<M>,
@@ -144,10 +143,10 @@ where
     let models = page.models();
     let (account_ids, security_ids): (Vec<i64>, Vec<Option<i64>>) =
         models.iter().map(ids_of).unzip();
-    let accounts = db::owned_by_id::<accounts::Entity>(db, user_id, account_ids).await?;
-    let securities =
-        db::owned_by_id::<securities::Entity>(db, user_id, security_ids.into_iter().flatten())
-            .await?;
+    let accounts = scope.by_id::<accounts::Entity>(account_ids).await?;
+    let securities = scope
+        .by_id::<securities::Entity>(security_ids.into_iter().flatten())
+        .await?;
     let rows: Vec<Vec<String>> = models
         .iter()
         .map(|m| rows_of(m, &accounts, &securities))
@@ -164,8 +163,7 @@ where
 /// that a failure there is still an error status; later pages are fetched as the client
 /// reads.
 async fn stream_pages<M, F, Fut>(
-    db: DatabaseConnection,
-    user_id: i64,
+    scope: UserScope,
     header: &'static [&'static str],
     fetch: F,
     rows_of: RowsOf<M>,
@@ -177,12 +175,12 @@ where
     Fut: std::future::Future<Output = ApiResult<Page<M>>> + Send + 'static,
 {
     let header = csv_bytes(&[header.iter().map(|h| (*h).to_owned()).collect()])?;
-    let (first, next) = render_page(&db, user_id, &fetch, None, rows_of, ids_of).await?;
+    let (first, next) = render_page(&scope, &fetch, None, rows_of, ids_of).await?;
     let fetch = Arc::new(fetch);
     let start = next.map_or(Continue::Done, Continue::After);
     let pages = stream::unfold(start, move |state| {
         let fetch = fetch.clone();
-        let db = db.clone();
+        let scope = scope.clone();
         async move {
             match state {
                 Continue::Done => None,
@@ -192,7 +190,7 @@ where
                     Some((Err(std::io::Error::other("export failed")), Continue::Done))
                 }
                 Continue::After(after) => {
-                    match render_page(&db, user_id, &*fetch, Some(after), rows_of, ids_of).await {
+                    match render_page(&scope, &*fetch, Some(after), rows_of, ids_of).await {
                         Ok((chunk, next)) => {
                             Some((Ok(chunk), next.map_or(Continue::Done, Continue::After)))
                         }
@@ -353,8 +351,7 @@ pub trait Export: 'static {
     fn into_query(filter: Self::Filter) -> ApiResult<Self::Query>;
 
     fn page(
-        db: DatabaseConnection,
-        user_id: i64,
+        scope: UserScope,
         query: Arc<Self::Query>,
         order_by: Arc<Vec<OrderBy<Self::Field>>>,
         request: PageRequest,
@@ -387,13 +384,12 @@ impl Export for Transactions {
     }
 
     async fn page(
-        db: DatabaseConnection,
-        user_id: i64,
+        scope: UserScope,
         query: Arc<Self::Query>,
         order_by: Arc<Vec<OrderBy<Self::Field>>>,
         request: PageRequest,
     ) -> ApiResult<Page<Self::Row>> {
-        db::transactions::page(&db, user_id, &query, &order_by, &request).await
+        scope.transactions(&query, &order_by, &request).await
     }
 
     fn row(
@@ -426,13 +422,12 @@ impl Export for Holdings {
     }
 
     async fn page(
-        db: DatabaseConnection,
-        user_id: i64,
+        scope: UserScope,
         query: Arc<Self::Query>,
         order_by: Arc<Vec<OrderBy<Self::Field>>>,
         request: PageRequest,
     ) -> ApiResult<Page<Self::Row>> {
-        db::holdings::page(&db, user_id, &query, &order_by, &request).await
+        scope.holdings(&query, &order_by, &request).await
     }
 
     fn row(
@@ -454,7 +449,7 @@ async fn prepare<E: Export>(
     state: &AppState,
     headers: &HeaderMap,
     params: &ExportParams,
-) -> ApiResult<(i64, E::Query, Vec<OrderBy<E::Field>>)> {
+) -> ApiResult<(UserScope, E::Query, Vec<OrderBy<E::Field>>)> {
     let viewer = super::auth::viewer(state, headers).await?;
     let filter = parse_input::<E::Filter>("filter", params.filter.as_deref())?.unwrap_or_default();
     let order_by = parse_input::<Vec<E::Order>>("orderBy", params.order_by.as_deref())?
@@ -462,7 +457,11 @@ async fn prepare<E: Export>(
         .into_iter()
         .map(Into::into)
         .collect();
-    Ok((viewer.user_id, E::into_query(filter)?, order_by))
+    Ok((
+        viewer.user_scope(&state.db),
+        E::into_query(filter)?,
+        order_by,
+    ))
 }
 
 /// `GET /export/<E::FILE>`.
@@ -471,27 +470,12 @@ pub async fn csv<E: Export>(
     headers: HeaderMap,
     Query(params): Query<ExportParams>,
 ) -> Result<Response, ApiError> {
-    let (user_id, query, order_by) = prepare::<E>(&state, &headers, &params).await?;
-    let db = state.db.clone();
+    let (scope, query, order_by) = prepare::<E>(&state, &headers, &params).await?;
+    let rows_scope = scope.clone();
     let (query, order_by) = (Arc::new(query), Arc::new(order_by));
-    let fetch = move |request| {
-        E::page(
-            db.clone(),
-            user_id,
-            query.clone(),
-            order_by.clone(),
-            request,
-        )
-    };
-    let body = stream_pages(
-        state.db.clone(),
-        user_id,
-        E::COLUMNS,
-        fetch,
-        E::row,
-        E::references,
-    )
-    .await?;
+    let fetch =
+        move |request| E::page(rows_scope.clone(), query.clone(), order_by.clone(), request);
+    let body = stream_pages(scope, E::COLUMNS, fetch, E::row, E::references).await?;
     Ok(csv_response(E::FILE, body))
 }
 
@@ -524,7 +508,7 @@ mod tests {
             }
         };
         let rows_of: RowsOf<i64> = |m, _, _| vec![m.to_string()];
-        let body = stream_pages(db, 1, &["n"], fetch, rows_of, |_| (1, None))
+        let body = stream_pages(UserScope::new(db, 1), &["n"], fetch, rows_of, |_| (1, None))
             .await
             .expect("the first page is fine");
         let mut chunks = body.into_data_stream();

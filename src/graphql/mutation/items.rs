@@ -7,7 +7,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::graphql::ids::{self, NodeKind};
 use crate::graphql::scalars::{Date, DateTime};
 use crate::graphql::types::{PlaidItem, SyncRun};
-use crate::graphql::{db, sync, viewer};
+use crate::graphql::{scope, sync};
 use crate::plaid::types::PublicToken;
 use crate::sync::{SyncOutcome, Trigger};
 
@@ -194,11 +194,9 @@ fn wait_budget(wait: Option<i32>) -> ApiResult<std::time::Duration> {
 /// The caller's item `id`, or `NOT_FOUND`.
 async fn owned_item(ctx: &Context<'_>, id: &ID) -> ApiResult<plaid_items::Model> {
     let row = ids::decode_as(NodeKind::PlaidItem, id, "itemId")?;
-    let user_id = viewer(ctx)?.user_id;
-    crate::db::find_owned::<plaid_items::Entity>(db(ctx), user_id, &[row])
+    scope(ctx)?
+        .find::<plaid_items::Entity>(row)
         .await?
-        .into_iter()
-        .next()
         .ok_or_else(|| ApiError::not_found("no such item"))
 }
 
@@ -240,7 +238,7 @@ impl ItemMutations {
     ) -> Result<Option<RefreshAllPayload>> {
         let input = input.unwrap_or_default();
         let budget = wait_budget(input.wait)?;
-        let user_id = viewer(ctx)?.user_id;
+        let user_id = scope(ctx)?.user_id();
         let outcomes = sync(ctx)?
             .refresh_all(
                 Some(user_id),
@@ -268,7 +266,7 @@ impl ItemMutations {
         ctx: &Context<'_>,
         #[graphql(desc = "Optional item for update mode.")] input: Option<CreateLinkTokenInput>,
     ) -> Result<Option<CreateLinkTokenPayload>> {
-        let user_id = viewer(ctx)?.user_id;
+        let user_id = scope(ctx)?.user_id();
         let item = match input.and_then(|i| i.item_id) {
             Some(id) => Some(owned_item(ctx, &id).await?),
             None => None,
@@ -288,7 +286,7 @@ impl ItemMutations {
         #[graphql(desc = "The public token from Link.")] input: ExchangePublicTokenInput,
     ) -> Result<Option<LinkItemPayload>> {
         let budget = wait_budget(input.wait)?;
-        let user_id = viewer(ctx)?.user_id;
+        let user_id = scope(ctx)?.user_id();
         let outcome = sync(ctx)?
             .exchange_public_token(user_id, &PublicToken::new(input.public_token), Some(budget))
             .await?;
@@ -303,7 +301,7 @@ impl ItemMutations {
         #[graphql(desc = "The sandbox institution.")] input: SandboxLinkItemInput,
     ) -> Result<Option<LinkItemPayload>> {
         let budget = wait_budget(input.wait)?;
-        let user_id = viewer(ctx)?.user_id;
+        let user_id = scope(ctx)?.user_id();
         let outcome = sync(ctx)?
             .sandbox_link(user_id, &input.institution_id, Some(budget))
             .await?;

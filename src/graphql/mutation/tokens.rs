@@ -3,12 +3,11 @@
 use async_graphql::{Context, ID, InputObject, Object, Result, SimpleObject};
 
 use crate::auth;
-use crate::db::users;
 use crate::error::ApiError;
 use crate::graphql::ids::{self, NodeKind};
+use crate::graphql::scope;
 use crate::graphql::types::ApiToken;
 use crate::graphql::types::TokenScope;
-use crate::graphql::{db, viewer};
 
 #[derive(Default)]
 pub struct TokenMutations;
@@ -53,12 +52,18 @@ impl TokenMutations {
         ctx: &Context<'_>,
         #[graphql(desc = "The new token's name and scope.")] input: CreateApiTokenInput,
     ) -> Result<CreateApiTokenPayload> {
-        let viewer = viewer(ctx)?;
+        let scope = scope(ctx)?;
         let name = input.name.trim();
         if name.is_empty() || name.len() > 200 {
             return Err(ApiError::bad_input("`name` must have 1 to 200 characters").into());
         }
-        let issued = auth::issue_token(db(ctx), viewer.user_id, name, input.scope.into()).await?;
+        let issued = auth::issue_token(
+            scope.connection(),
+            scope.user_id(),
+            name,
+            input.scope.into(),
+        )
+        .await?;
         Ok(CreateApiTokenPayload {
             token: issued.token,
             api_token: ApiToken(issued.record),
@@ -72,9 +77,8 @@ impl TokenMutations {
         ctx: &Context<'_>,
         #[graphql(desc = "The token to revoke.")] input: RevokeApiTokenInput,
     ) -> Result<RevokeApiTokenPayload> {
-        let viewer = viewer(ctx)?;
         let row = ids::decode_as(NodeKind::ApiToken, &input.id, "id")?;
-        if !users::delete_token(db(ctx), viewer.user_id, row).await? {
+        if !scope(ctx)?.delete_token(row).await? {
             return Err(ApiError::not_found("no such API token").into());
         }
         ctx.data_unchecked::<crate::auth::TokenCache>().forget(row);

@@ -159,15 +159,10 @@ impl PlaidItem {
         ctx: &Context<'_>,
         #[graphql(desc = "How many (at most 100).", default = 10)] first: i32,
     ) -> Result<Vec<SyncRun>> {
-        let viewer = crate::graphql::viewer(ctx)?;
         let limit = first.clamp(0, 100) as u64;
-        let runs = crate::db::sync_runs::of_item(
-            crate::graphql::db(ctx),
-            viewer.user_id,
-            self.0.id,
-            limit,
-        )
-        .await?;
+        let runs = crate::graphql::scope(ctx)?
+            .sync_runs_of_item(self.0.id, limit)
+            .await?;
         Ok(runs.into_iter().map(SyncRun).collect())
     }
 

@@ -2,7 +2,6 @@ use async_graphql::{Context, ID, Object, Result};
 
 use super::ApiToken;
 use crate::db::entities::users;
-use crate::db::users as user_queries;
 use crate::graphql::ids::{self, NodeKind};
 use crate::graphql::scalars::DateTime;
 use crate::graphql::types::TokenScope;
@@ -34,7 +33,7 @@ impl User {
 
     /// The user's API tokens (their secrets are never shown again after creation).
     async fn api_tokens(&self, ctx: &Context<'_>) -> Result<Vec<ApiToken>> {
-        let tokens = user_queries::tokens_of(crate::graphql::db(ctx), self.0.id).await?;
+        let tokens = crate::graphql::scope(ctx)?.tokens().await?;
         Ok(tokens.into_iter().map(ApiToken).collect())
     }
 }

@@ -1,0 +1,125 @@
+//! The handle every request reads and writes the caller's data through (lldap's
+//! restricted handler is the model). Built once per request from the verified token; every
+//! query it offers is limited to the caller's rows by construction, so a resolver or a
+//! handler cannot forget the owner. The sync and the CLI, which work across users, call
+//! the unscoped functions of the `db` modules by name instead.
+
+use std::collections::HashMap;
+
+use sea_orm::DatabaseConnection;
+
+use super::entities::{
+    accounts, api_tokens, investment_holdings as holdings, investment_transactions as transactions,
+    plaid_items, securities, sync_runs, users,
+};
+use super::page::{OrderBy, Page, PageRequest};
+use super::{UserOwned, find_owned, owned_by_id};
+use crate::error::ApiResult;
+
+/// One user's rows.
+#[derive(Clone)]
+pub struct UserScope {
+    db: DatabaseConnection,
+    user_id: i64,
+}
+
+impl UserScope {
+    /// The scope of `user_id`; made by authentication ([`crate::auth::Viewer::scope`]).
+    pub(crate) fn new(db: DatabaseConnection, user_id: i64) -> Self {
+        UserScope { db, user_id }
+    }
+
+    /// The owner, for the services that create rows on their behalf (links, tokens).
+    pub fn user_id(&self) -> i64 {
+        self.user_id
+    }
+
+    /// The connection, for the per-request services built on this scope (loaders,
+    /// analytics), which scope their own statements to [`Self::user_id`].
+    pub fn connection(&self) -> &DatabaseConnection {
+        &self.db
+    }
+
+    /// The user.
+    pub async fn user(&self) -> ApiResult<Option<users::Model>> {
+        super::users::find(&self.db, self.user_id).await
+    }
+
+    /// The caller's `E` with this id, if there is one.
+    pub async fn find<E: UserOwned>(&self, id: i64) -> ApiResult<Option<E::Model>> {
+        Ok(find_owned::<E>(&self.db, self.user_id, &[id])
+            .await?
+            .into_iter()
+            .next())
+    }
+
+    /// The caller's `E` among these ids, by id.
+    pub async fn by_id<E: UserOwned>(
+        &self,
+        ids: impl IntoIterator<Item = i64>,
+    ) -> ApiResult<HashMap<i64, E::Model>> {
+        owned_by_id::<E>(&self.db, self.user_id, ids).await
+    }
+
+    pub async fn items(
+        &self,
+        filter: &super::items::ItemFilter,
+        request: &PageRequest,
+    ) -> ApiResult<Page<plaid_items::Model>> {
+        super::items::page(&self.db, self.user_id, filter, request).await
+    }
+
+    pub async fn accounts(
+        &self,
+        filter: &super::accounts::AccountFilter,
+        request: &PageRequest,
+    ) -> ApiResult<Page<accounts::Model>> {
+        super::accounts::page(&self.db, self.user_id, filter, request).await
+    }
+
+    pub async fn securities(
+        &self,
+        filter: &super::securities::SecurityFilter,
+        order_by: &[OrderBy<super::securities::SecurityOrderField>],
+        request: &PageRequest,
+    ) -> ApiResult<Page<securities::Model>> {
+        super::securities::page(&self.db, self.user_id, filter, order_by, request).await
+    }
+
+    pub async fn holdings(
+        &self,
+        filter: &super::holdings::HoldingFilter,
+        order_by: &[OrderBy<super::holdings::HoldingOrderField>],
+        request: &PageRequest,
+    ) -> ApiResult<Page<holdings::Model>> {
+        super::holdings::page(&self.db, self.user_id, filter, order_by, request).await
+    }
+
+    pub async fn transactions(
+        &self,
+        filter: &super::transactions::TransactionFilter,
+        order_by: &[OrderBy<super::transactions::TransactionOrderField>],
+        request: &PageRequest,
+    ) -> ApiResult<Page<transactions::Model>> {
+        super::transactions::page(&self.db, self.user_id, filter, order_by, request).await
+    }
+
+    /// The latest `limit` syncs of the caller's item `item_id`, newest first.
+    pub async fn sync_runs_of_item(
+        &self,
+        item_id: i64,
+        limit: u64,
+    ) -> ApiResult<Vec<sync_runs::Model>> {
+        super::sync_runs::of_item(&self.db, self.user_id, item_id, limit).await
+    }
+
+    /// The caller's API tokens.
+    pub async fn tokens(&self) -> ApiResult<Vec<api_tokens::Model>> {
+        super::users::tokens_of(&self.db, self.user_id).await
+    }
+
+    /// Deletes the caller's token `id`; false when they have no such token.
+    pub async fn delete_token(&self, id: i64) -> ApiResult<bool> {
+        super::users::delete_token(&self.db, self.user_id, id).await
+    }
+}
