@@ -4,7 +4,9 @@
 //! CSV export, webhooks, metrics) -> `graphql` (schema, types, inputs, loaders, cost) ->
 //! services (`portfolio` figures, `auth` tokens, `sync` from Plaid) -> `db` (entities,
 //! queries) -> SQLite or PostgreSQL. `plaid` (client, wire types, simulator) sits under
-//! `sync`; `error` is the one error type every layer returns, with no transport in it.
+//! `sync`; `domain` holds the filters, sort keys and page requests `graphql`, the export
+//! and `db` share; `error` is the one error type every layer returns, with no transport
+//! in it.
 
 pub mod app;
 pub mod auth;
@@ -13,6 +15,7 @@ pub mod config;
 pub mod crypto;
 pub mod db;
 pub mod demo;
+pub mod domain;
 pub mod error;
 pub mod exact;
 pub mod graphql;

@@ -1,23 +1,16 @@
 //! Accounts, and the account scope (accounts / items / institutions) that transactions,
 //! holdings and the portfolio are filtered by.
 
+use crate::domain::{AccountFilter, AccountScope, PageRequest, TextMatch};
 use sea_orm::sea_query::{Expr, Query, SelectStatement};
 use sea_orm::{
     ColumnTrait, Condition, DatabaseConnection, EntityTrait, ExprTrait, QueryFilter, Select,
 };
 
 use super::entities::{accounts, plaid_items};
-use super::filter::{self, TextMatch};
-use super::page::{self, KeyKind, Ordering, Page, PageRequest, SortKey};
+use super::filter;
+use super::page::{self, KeyKind, Ordering, Page, SortKey};
 use crate::error::ApiResult;
-
-/// Which accounts a query covers: all given lists must match (each list is an "any of").
-#[derive(Clone, Debug, Default)]
-pub struct AccountScope {
-    pub account_ids: Option<Vec<i64>>,
-    pub item_ids: Option<Vec<i64>>,
-    pub institution_ids: Option<Vec<String>>,
-}
 
 impl AccountScope {
     pub fn is_unrestricted(&self) -> bool {
@@ -72,14 +65,6 @@ impl AccountScope {
         }
         filter::in_subquery(account_column, self.account_ids_query(user_id))
     }
-}
-
-#[derive(Clone, Debug, Default)]
-pub struct AccountFilter {
-    pub item_ids: Option<Vec<i64>>,
-    pub institution_ids: Option<Vec<String>>,
-    pub account_type: Option<TextMatch>,
-    pub subtype: Option<TextMatch>,
 }
 
 pub fn select(user_id: i64, f: &AccountFilter) -> Select<accounts::Entity> {

@@ -3,42 +3,12 @@
 //! GraphQL inputs convert into these types; each query module combines them with its own
 //! columns through the builders below, so that every listing filters the same way.
 
+use crate::domain::{Range, TextMatch};
 use rust_decimal::Decimal;
 use sea_orm::sea_query::{Expr, Func, LikeExpr, SelectStatement};
 use sea_orm::{Condition, DbBackend, ExprTrait, Value};
 
 use super::decimal::Keyed;
-
-/// A match on a text column: exact value, one of several, or a case-insensitive substring.
-/// All given parts must hold.
-#[derive(Clone, Debug, Default)]
-pub struct TextMatch {
-    pub eq: Option<String>,
-    pub any_of: Option<Vec<String>>,
-    pub contains: Option<String>,
-}
-
-/// Bounds on an ordered column; all given bounds must hold.
-#[derive(Clone, Debug)]
-pub struct Range<T> {
-    pub eq: Option<T>,
-    pub gt: Option<T>,
-    pub gte: Option<T>,
-    pub lt: Option<T>,
-    pub lte: Option<T>,
-}
-
-impl<T> Default for Range<T> {
-    fn default() -> Self {
-        Range {
-            eq: None,
-            gt: None,
-            gte: None,
-            lt: None,
-            lte: None,
-        }
-    }
-}
 
 /// A condition that no row satisfies (an empty `IN` list).
 pub fn nothing() -> Condition {

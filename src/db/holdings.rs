@@ -1,16 +1,16 @@
 //! Investment holdings: one position per account and security.
 
+use crate::domain::{HoldingFilter, HoldingOrderField, OrderBy, PageRequest};
 use sea_orm::sea_query::{Expr, Func, Query};
 use sea_orm::{
     ColumnTrait, DatabaseConnection, EntityTrait, ExprTrait, JoinType, QueryFilter, QuerySelect,
     RelationTrait, Select,
 };
 
-use super::accounts::AccountScope;
 use super::decimal::{Keyed, sort_key};
 use super::entities::{investment_holdings as holdings, securities};
-use super::filter::{self, TextMatch};
-use super::page::{self, KeyKind, OrderBy, Page, PageRequest};
+use super::filter;
+use super::page::{self, KeyKind, Page};
 use super::securities::text_key;
 use crate::error::ApiResult;
 
@@ -44,22 +44,6 @@ impl StoredTaxLot {
     pub fn parse_all(json: &str) -> Option<Vec<StoredTaxLot>> {
         serde_json::from_str(json).ok()
     }
-}
-
-#[derive(Clone, Debug, Default)]
-pub struct HoldingFilter {
-    pub scope: AccountScope,
-    pub security_ids: Option<Vec<i64>>,
-    pub security_type: Option<TextMatch>,
-    /// Matches the ISO code, or the unofficial code when there is no ISO code.
-    pub currency: Option<TextMatch>,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum HoldingOrderField {
-    MarketValue,
-    Quantity,
-    SecurityName,
 }
 
 fn col(c: holdings::Column) -> Expr {

@@ -1,18 +1,13 @@
 //! Plaid items (one per linked login at an institution).
 
+use crate::domain::{ItemFilter, PageRequest, TextMatch};
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, Select};
 
 use super::entities::plaid_items;
-use super::filter::{self, TextMatch};
-use super::page::{self, KeyKind, Ordering, Page, PageRequest, SortKey};
+use super::filter;
+use super::page::{self, KeyKind, Ordering, Page, SortKey};
 use crate::error::ApiResult;
-
-#[derive(Clone, Debug, Default)]
-pub struct ItemFilter {
-    pub institution_ids: Option<Vec<String>>,
-    pub status: Option<TextMatch>,
-}
 
 pub fn select(user_id: i64, f: &ItemFilter) -> Select<plaid_items::Entity> {
     let mut select = plaid_items::Entity::find().filter(plaid_items::Column::UserId.eq(user_id));

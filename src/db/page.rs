@@ -6,6 +6,7 @@
 //! A cursor is the sort-key values of its row plus the ordering's signature, as base64url
 //! JSON; a cursor from another connection or ordering is refused.
 
+use crate::domain::{OrderBy, PageRequest};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::NaiveDate;
@@ -90,13 +91,6 @@ impl Ordering {
             keys,
         }
     }
-}
-
-/// One entry of a listing's `orderBy`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct OrderBy<F> {
-    pub field: F,
-    pub descending: bool,
 }
 
 /// The ordering for `order_by` (or `default` when empty), ended by the unique `id` key in
@@ -221,17 +215,6 @@ fn decode_cursor(ordering: &Ordering, argument: &str, cursor: &str) -> ApiResult
         .zip(&json.k)
         .map(|(key, value)| KeyValue::from_json(key.kind, value).ok_or_else(invalid))
         .collect()
-}
-
-/// The Relay arguments of a connection field, and whether `totalCount` is asked (then
-/// it is counted alongside the page instead of after it).
-#[derive(Clone, Debug, Default)]
-pub struct PageRequest {
-    pub first: Option<i32>,
-    pub after: Option<String>,
-    pub last: Option<i32>,
-    pub before: Option<String>,
-    pub with_count: bool,
 }
 
 fn page_size(value: Option<i32>, argument: &str) -> ApiResult<u64> {

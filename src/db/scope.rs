@@ -4,6 +4,10 @@
 //! handler cannot forget the owner. The sync and the CLI, which work across users, call
 //! the unscoped functions of the `db` modules by name instead.
 
+use crate::domain::{
+    AccountFilter, HoldingFilter, HoldingOrderField, ItemFilter, OrderBy, PageRequest,
+    SecurityFilter, SecurityOrderField, TransactionFilter, TransactionOrderField,
+};
 use std::collections::HashMap;
 
 use sea_orm::DatabaseConnection;
@@ -12,7 +16,7 @@ use super::entities::{
     accounts, api_tokens, investment_holdings as holdings, investment_transactions as transactions,
     plaid_items, securities, sync_runs, users,
 };
-use super::page::{OrderBy, Page, PageRequest};
+use super::page::Page;
 use super::{UserOwned, find_owned, owned_by_id};
 use crate::error::ApiResult;
 
@@ -63,7 +67,7 @@ impl UserScope {
 
     pub async fn items(
         &self,
-        filter: &super::items::ItemFilter,
+        filter: &ItemFilter,
         request: &PageRequest,
     ) -> ApiResult<Page<plaid_items::Model>> {
         super::items::page(&self.db, self.user_id, filter, request).await
@@ -71,7 +75,7 @@ impl UserScope {
 
     pub async fn accounts(
         &self,
-        filter: &super::accounts::AccountFilter,
+        filter: &AccountFilter,
         request: &PageRequest,
     ) -> ApiResult<Page<accounts::Model>> {
         super::accounts::page(&self.db, self.user_id, filter, request).await
@@ -79,8 +83,8 @@ impl UserScope {
 
     pub async fn securities(
         &self,
-        filter: &super::securities::SecurityFilter,
-        order_by: &[OrderBy<super::securities::SecurityOrderField>],
+        filter: &SecurityFilter,
+        order_by: &[OrderBy<SecurityOrderField>],
         request: &PageRequest,
     ) -> ApiResult<Page<securities::Model>> {
         super::securities::page(&self.db, self.user_id, filter, order_by, request).await
@@ -88,8 +92,8 @@ impl UserScope {
 
     pub async fn holdings(
         &self,
-        filter: &super::holdings::HoldingFilter,
-        order_by: &[OrderBy<super::holdings::HoldingOrderField>],
+        filter: &HoldingFilter,
+        order_by: &[OrderBy<HoldingOrderField>],
         request: &PageRequest,
     ) -> ApiResult<Page<holdings::Model>> {
         super::holdings::page(&self.db, self.user_id, filter, order_by, request).await
@@ -97,8 +101,8 @@ impl UserScope {
 
     pub async fn transactions(
         &self,
-        filter: &super::transactions::TransactionFilter,
-        order_by: &[OrderBy<super::transactions::TransactionOrderField>],
+        filter: &TransactionFilter,
+        order_by: &[OrderBy<TransactionOrderField>],
         request: &PageRequest,
     ) -> ApiResult<Page<transactions::Model>> {
         super::transactions::page(&self.db, self.user_id, filter, order_by, request).await

@@ -1,26 +1,13 @@
 //! Securities, one row per user and Plaid `security_id`.
 
+use crate::domain::{OrderBy, PageRequest, SecurityFilter, SecurityOrderField};
 use sea_orm::sea_query::{Expr, Func};
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, ExprTrait, QueryFilter, Select};
 
 use super::entities::securities;
-use super::filter::{self, TextMatch};
-use super::page::{self, KeyKind, OrderBy, Page, PageRequest};
+use super::filter;
+use super::page::{self, KeyKind, Page};
 use crate::error::ApiResult;
-
-#[derive(Clone, Debug, Default)]
-pub struct SecurityFilter {
-    pub ids: Option<Vec<i64>>,
-    pub security_type: Option<TextMatch>,
-    pub ticker_symbol: Option<TextMatch>,
-    pub name: Option<TextMatch>,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum SecurityOrderField {
-    Name,
-    TickerSymbol,
-}
 
 fn col(c: securities::Column) -> Expr {
     Expr::col((securities::Entity, c))

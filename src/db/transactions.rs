@@ -1,5 +1,6 @@
 //! Investment transactions.
 
+use crate::domain::{OrderBy, PageRequest, TransactionFilter, TransactionOrderField};
 use std::collections::{HashMap, HashSet};
 
 use chrono::NaiveDate;
@@ -11,33 +12,12 @@ use sea_orm::{
 };
 
 use super::Numeric;
-use super::accounts::AccountScope;
+
 use super::decimal::{Keyed, sort_key};
 use super::entities::{investment_transactions as transactions, securities};
-use super::filter::{self, Range, TextMatch};
-use super::page::{self, KeyKind, OrderBy, Page, PageRequest};
+use super::filter;
+use super::page::{self, KeyKind, Page};
 use crate::error::ApiResult;
-
-#[derive(Clone, Debug, Default)]
-pub struct TransactionFilter {
-    pub scope: AccountScope,
-    pub security_ids: Option<Vec<i64>>,
-    /// On the transaction's security.
-    pub ticker_symbol: Option<TextMatch>,
-    pub transaction_type: Option<TextMatch>,
-    pub subtype: Option<TextMatch>,
-    pub date: Option<Range<NaiveDate>>,
-    pub amount: Option<Range<Decimal>>,
-    pub name: Option<TextMatch>,
-    /// `Some(false)`: only live transactions; `Some(true)`: only cancelled ones.
-    pub cancelled: Option<bool>,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum TransactionOrderField {
-    Date,
-    Amount,
-}
 
 fn col(c: transactions::Column) -> Expr {
     Expr::col((transactions::Entity, c))

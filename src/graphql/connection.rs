@@ -3,11 +3,12 @@
 //! built from a `db::page::Page`. Ours rather than async-graphql's so that every generated
 //! type carries a description.
 
+use crate::domain::PageRequest;
 use std::borrow::Cow;
 
 use async_graphql::{Context, Object, OutputType, Result, SimpleObject, TypeName};
 
-use crate::db::page::{Count, Page, PageRequest};
+use crate::db::page::{Count, Page};
 
 /// Where a page sits in the whole list.
 #[derive(SimpleObject)]

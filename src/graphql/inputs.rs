@@ -1,18 +1,18 @@
-//! Filter and ordering inputs. Each converts into its `db` domain filter (ids decoded and
-//! type-checked here), and the `db::filter` builders turn that into SQL.
+//! Filter and ordering inputs. Each converts into its `domain` filter (ids decoded and
+//! type-checked here), which `db` turns into SQL.
 
+use crate::domain::{
+    AccountScope, HoldingOrderField, ItemFilter, OrderBy, Range, SecurityOrderField, TextMatch,
+    TransactionFilter, TransactionOrderField,
+};
 use async_graphql::{Enum, ID, InputObject};
 
 use super::ids::{self, NodeKind};
 use super::scalars::{Date, DecimalScalar};
 use super::types::ItemStatus;
-use crate::db::accounts::{AccountFilter as AccountQuery, AccountScope};
-use crate::db::filter::{Range, TextMatch};
-use crate::db::holdings::{HoldingFilter as HoldingQuery, HoldingOrderField};
-use crate::db::items::ItemFilter;
-use crate::db::page::OrderBy;
-use crate::db::securities::{SecurityFilter as SecurityQuery, SecurityOrderField};
-use crate::db::transactions::{TransactionFilter, TransactionOrderField};
+use crate::domain::{
+    AccountFilter as AccountQuery, HoldingFilter as HoldingQuery, SecurityFilter as SecurityQuery,
+};
 use crate::error::ApiResult;
 
 /// Conditions on a text field; all given conditions must hold.

@@ -3,6 +3,7 @@
 //! connection field (the root lists and `Security.transactions`) is a call to [`list`]
 //! with its [`Listed`] kind.
 
+use crate::domain::{OrderBy, PageRequest};
 use async_graphql::{Context, Lookahead, OutputType, Result};
 use futures_util::future::BoxFuture;
 
@@ -13,9 +14,8 @@ use crate::db::entities::{
     accounts, investment_holdings as holdings, investment_transactions as transactions,
     plaid_items, securities,
 };
-use crate::db::page::{OrderBy, Page, PageRequest};
+use crate::db::page::Page;
 use crate::db::scope::UserScope;
-use crate::db::{self as queries};
 use crate::error::ApiResult;
 
 /// A kind of node a connection lists.
@@ -108,7 +108,7 @@ macro_rules! listed {
 // Items and accounts have one order (oldest first): no sort keys.
 listed!(
     PlaidItem,
-    queries::items::ItemFilter,
+    crate::domain::ItemFilter,
     std::convert::Infallible,
     plaid_items::Model,
     |scope, f, _order_by, request| scope.items(f, request),
@@ -116,7 +116,7 @@ listed!(
 );
 listed!(
     Account,
-    queries::accounts::AccountFilter,
+    crate::domain::AccountFilter,
     std::convert::Infallible,
     accounts::Model,
     |scope, f, _order_by, request| scope.accounts(f, request),
@@ -124,24 +124,24 @@ listed!(
 );
 listed!(
     Security,
-    queries::securities::SecurityFilter,
-    queries::securities::SecurityOrderField,
+    crate::domain::SecurityFilter,
+    crate::domain::SecurityOrderField,
     securities::Model,
     |scope, f, order_by, request| scope.securities(f, order_by, request),
     prefetch::securities
 );
 listed!(
     Holding,
-    queries::holdings::HoldingFilter,
-    queries::holdings::HoldingOrderField,
+    crate::domain::HoldingFilter,
+    crate::domain::HoldingOrderField,
     holdings::Model,
     |scope, f, order_by, request| scope.holdings(f, order_by, request),
     prefetch::holdings
 );
 listed!(
     InvestmentTransaction,
-    queries::transactions::TransactionFilter,
-    queries::transactions::TransactionOrderField,
+    crate::domain::TransactionFilter,
+    crate::domain::TransactionOrderField,
     transactions::Model,
     |scope, f, order_by, request| scope.transactions(f, order_by, request),
     prefetch::transactions

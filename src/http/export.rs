@@ -7,6 +7,7 @@
 //! decimals as their exact text; text cells a spreadsheet would run as a formula (starting
 //! with `=`, `+`, `-`, `@`, tab or carriage return) are prefixed with `'`.
 
+use crate::domain::{OrderBy, PageRequest};
 use std::collections::HashMap;
 use std::future::Future;
 use std::sync::Arc;
@@ -25,7 +26,7 @@ use crate::db;
 use crate::db::entities::{
     accounts, investment_holdings as holdings, investment_transactions as transactions, securities,
 };
-use crate::db::page::{MAX_PAGE_SIZE, OrderBy, Page, PageRequest};
+use crate::db::page::{MAX_PAGE_SIZE, Page};
 use crate::error::{ApiError, ApiResult};
 use crate::graphql::inputs::{
     HoldingFilter, HoldingOrder, InvestmentTransactionFilter, InvestmentTransactionOrder,
@@ -373,8 +374,8 @@ pub struct Transactions;
 impl Export for Transactions {
     type Filter = InvestmentTransactionFilter;
     type Order = InvestmentTransactionOrder;
-    type Query = db::transactions::TransactionFilter;
-    type Field = db::transactions::TransactionOrderField;
+    type Query = crate::domain::TransactionFilter;
+    type Field = crate::domain::TransactionOrderField;
     type Row = transactions::Model;
     const FILE: &'static str = "investment_transactions.csv";
     const COLUMNS: &'static [&'static str] = TRANSACTION_COLUMNS;
@@ -411,8 +412,8 @@ pub struct Holdings;
 impl Export for Holdings {
     type Filter = HoldingFilter;
     type Order = HoldingOrder;
-    type Query = db::holdings::HoldingFilter;
-    type Field = db::holdings::HoldingOrderField;
+    type Query = crate::domain::HoldingFilter;
+    type Field = crate::domain::HoldingOrderField;
     type Row = holdings::Model;
     const FILE: &'static str = "holdings.csv";
     const COLUMNS: &'static [&'static str] = HOLDING_COLUMNS;

@@ -5,6 +5,7 @@
 //! The database sums the holdings by (currency, account, asset class, sector, has cost
 //! basis, has price) in one statement; the groupings are exact roll-ups of those few lines.
 
+use crate::domain::{AccountScope, HoldingFilter};
 use std::collections::{BTreeMap, HashMap};
 
 use rust_decimal::Decimal;
@@ -12,11 +13,11 @@ use sea_orm::sea_query::Expr;
 use sea_orm::{DatabaseConnection, ExprTrait, JoinType, QuerySelect, QueryTrait, RelationTrait};
 
 use super::{CASH, percent};
-use crate::db::accounts::AccountScope;
+
 use crate::db::aggregate::{self, Aggregation, KeyKind, flag};
 use crate::db::decimal::comparable;
 use crate::db::entities::{accounts, investment_holdings as holdings, plaid_items, securities};
-use crate::db::holdings::{HoldingFilter, currency_expr};
+use crate::db::holdings::currency_expr;
 use crate::db::{self, Numeric};
 use crate::error::ApiResult;
 use crate::exact::check_bound;

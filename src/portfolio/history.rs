@@ -8,6 +8,7 @@
 //! then count nothing. A currency once seen stays in the series, at zero when nothing is
 //! held in it.
 
+use crate::domain::AccountScope;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use chrono::{Datelike, Days, NaiveDate};
@@ -15,7 +16,6 @@ use rust_decimal::Decimal;
 use sea_orm::sea_query::{Expr, Query};
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, ExprTrait, QueryFilter, QuerySelect};
 
-use crate::db::accounts::AccountScope;
 use crate::db::aggregate::{self, Aggregation, KeyKind};
 use crate::db::entities::{account_snapshots, accounts, holding_snapshots as snapshots};
 use crate::db::holdings::currency_of_row;

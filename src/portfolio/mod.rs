@@ -12,6 +12,7 @@ mod realized;
 mod returns;
 mod summary;
 
+use crate::domain::{AccountScope, Range, TransactionFilter};
 use std::future::Future;
 use std::sync::Arc;
 
@@ -20,11 +21,10 @@ use rust_decimal::{Decimal, RoundingStrategy};
 use sea_orm::DatabaseConnection;
 use tokio::sync::OnceCell;
 
-use crate::db::accounts::AccountScope;
 use crate::db::entities::{investment_holdings as holdings, securities};
-use crate::db::filter::Range;
+
 use crate::db::holdings::currency_of_codes;
-use crate::db::transactions::TransactionFilter;
+
 use crate::error::ApiResult;
 
 pub use allocation::{Allocation, Figures, GroupFigures, Institution};

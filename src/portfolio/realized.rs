@@ -11,6 +11,7 @@
 //! as `quantity_without_basis`; a buy beyond a short opens a long with the rest. When a
 //! position reaches zero it is closed.
 
+use crate::domain::{AccountScope, Range, TransactionFilter};
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, HashMap};
 
@@ -18,10 +19,9 @@ use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;
 use sea_orm::{ColumnTrait, DatabaseConnection, QueryFilter};
 
-use crate::db::accounts::AccountScope;
 use crate::db::entities::investment_transactions as transactions;
-use crate::db::filter::Range;
-use crate::db::transactions::{TransactionFilter, live};
+
+use crate::db::transactions::live;
 use crate::error::ApiResult;
 use crate::exact::check_bound;
 use crate::vocabulary::{TradeSide, UnitChange, trade_side, unit_change};

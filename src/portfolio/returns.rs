@@ -16,6 +16,7 @@
 //! on that day; one that leaves (closed at the institution) leaves as an outflow of its
 //! last pictured value plus the flows it had since. Neither is a gain.
 
+use crate::domain::{AccountScope, Range, TransactionFilter};
 use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::NaiveDate;
@@ -24,11 +25,11 @@ use sea_orm::{ColumnTrait, DatabaseConnection, QueryFilter};
 
 use super::history::{AccountDays, AccountHistory};
 use super::percent;
-use crate::db::accounts::AccountScope;
+
 use crate::db::entities::investment_transactions as transactions;
-use crate::db::filter::Range;
+
 use crate::db::holdings::currency_of_codes;
-use crate::db::transactions::{TransactionFilter, live};
+use crate::db::transactions::live;
 use crate::error::ApiResult;
 use crate::exact::{self, Exact};
 use crate::vocabulary::{FLOW_SUBTYPES, FLOW_TYPES, external_flow};

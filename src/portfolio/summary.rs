@@ -2,6 +2,7 @@
 //! institution, and the named monthly series (dividends, interest, fees...). Cancelled
 //! transactions and `cancel` rows are left out.
 
+use crate::domain::TransactionFilter;
 use std::collections::{BTreeMap, HashMap};
 
 use rust_decimal::Decimal;
@@ -11,7 +12,7 @@ use sea_orm::{DatabaseConnection, QueryTrait};
 use crate::db;
 use crate::db::aggregate::{self, Aggregation, Key, KeyKind, date_text};
 use crate::db::entities::{accounts, investment_transactions as transactions, plaid_items};
-use crate::db::transactions::{TransactionFilter, currency_expr, live};
+use crate::db::transactions::{currency_expr, live};
 use crate::error::ApiResult;
 use crate::exact::Exact;
 

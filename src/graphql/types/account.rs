@@ -1,7 +1,8 @@
+use crate::domain::AccountScope;
 use async_graphql::{Context, ID, Object, Result, SimpleObject};
 
 use super::{Holding, PlaidItem};
-use crate::db::accounts::AccountScope;
+
 use crate::db::entities::accounts;
 use crate::graphql::ids::{self, NodeKind};
 use crate::graphql::loaders::HoldingsOfAccount;

@@ -1,8 +1,9 @@
+use crate::domain::AccountScope;
 use async_graphql::{Context, Enum, Object, Result, SimpleObject};
 use chrono::NaiveDate;
 
 use super::{Account, Security};
-use crate::db::accounts::AccountScope;
+
 use crate::graphql::scalars::{Date, DecimalScalar};
 use crate::portfolio::{self as service, Figures, GroupFigures, Interval};
 

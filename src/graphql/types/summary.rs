@@ -1,7 +1,8 @@
+use crate::domain::TransactionFilter;
 use async_graphql::{Context, SimpleObject};
 
 use super::{Account, Security};
-use crate::db::transactions::TransactionFilter;
+
 use crate::graphql::scalars::DecimalScalar;
 use crate::portfolio::SummaryGroup;
 
