@@ -29,8 +29,8 @@ async fn requests_without_a_valid_token_are_unauthenticated() {
                 "no data without a token: {body}"
             );
         }
-        let response = reqwest::Client::new()
-            .post(format!("{}/graphql", app.base_url))
+        let response = app
+            .request(reqwest::Method::POST, "/graphql")
             .json(&json!({ "query": VIEWER }))
             .send()
             .await
@@ -40,8 +40,8 @@ async fn requests_without_a_valid_token_are_unauthenticated() {
             "Bearer realm=\"investments\""
         );
         // The scheme is case-insensitive.
-        let response = reqwest::Client::new()
-            .post(format!("{}/graphql", app.base_url))
+        let response = app
+            .request(reqwest::Method::POST, "/graphql")
             .header("authorization", format!("bearer {token}"))
             .json(&json!({ "query": VIEWER }))
             .send()
@@ -81,8 +81,8 @@ async fn read_token_queries_but_may_not_mutate() {
             body["errors"].is_array(),
             "ambiguous without operationName: {body}"
         );
-        let response: serde_json::Value = reqwest::Client::new()
-            .post(format!("{}/graphql", app.base_url))
+        let response: serde_json::Value = app
+            .request(reqwest::Method::POST, "/graphql")
             .bearer_auth(&token)
             .json(&json!({ "query": doc, "operationName": "Me" }))
             .send()
@@ -92,8 +92,8 @@ async fn read_token_queries_but_may_not_mutate() {
             .await
             .unwrap();
         assert_eq!(response["data"]["viewer"]["name"], "alice", "{response}");
-        let response: serde_json::Value = reqwest::Client::new()
-            .post(format!("{}/graphql", app.base_url))
+        let response: serde_json::Value = app
+            .request(reqwest::Method::POST, "/graphql")
             .bearer_auth(&token)
             .json(&json!({ "query": doc, "operationName": "Make" }))
             .send()

@@ -224,14 +224,13 @@ async fn an_allowlist_runs_its_documents_only() {
             .to_string(),
         )
         .unwrap();
-        let app = TestApp::start_with_http(
-            backend,
-            HttpOptions {
+        let app = TestApp::builder(backend)
+            .with_http(HttpOptions {
                 persisted_only: Some(manifest),
                 ..Default::default()
-            },
-        )
-        .await;
+            })
+            .start()
+            .await;
         let (_, token) = app.user("alice", Scope::Read).await;
         let mark = app.statement_count();
 

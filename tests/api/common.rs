@@ -127,20 +127,58 @@ pub struct TestApp {
     _schema: Option<SchemaGuard>,
 }
 
+/// How a [`TestApp`] is started: `TestApp::builder(backend)`, then what it needs.
+pub struct TestAppBuilder {
+    backend: Backend,
+    plaid: Option<SimulatorConfig>,
+    http: HttpOptions,
+    limits: Option<investments::graphql::Limits>,
+}
+
+impl TestAppBuilder {
+    /// Plaid is a simulator with `config`.
+    pub fn with_plaid(mut self, config: SimulatorConfig) -> Self {
+        self.plaid = Some(config);
+        self
+    }
+
+    /// Plaid plays `tests/scenarios/{name}.json`, on a manual clock at noon of its day 1
+    /// that the simulator, the sync engine and the server share.
+    pub fn with_scenario(self, name: &str) -> Self {
+        self.with_plaid(scenario_config(name))
+    }
+
+    /// These HTTP options (CORS, timeouts, rate limit, persisted-only manifest).
+    pub fn with_http(mut self, options: HttpOptions) -> Self {
+        self.http = options;
+        self
+    }
+
+    /// The GraphQL schema enforces `limits`.
+    pub fn with_limits(mut self, limits: investments::graphql::Limits) -> Self {
+        self.limits = Some(limits);
+        self
+    }
+
+    pub async fn start(self) -> TestApp {
+        TestApp::start_configured(self.backend, self.plaid, self.http, self.limits).await
+    }
+}
+
 impl TestApp {
+    /// A server over a fresh database of `backend`, configured step by step.
+    pub fn builder(backend: Backend) -> TestAppBuilder {
+        TestAppBuilder {
+            backend,
+            plaid: None,
+            http: HttpOptions::default(),
+            limits: None,
+        }
+    }
+
+    /// A server with nothing but its database.
     pub async fn start(backend: Backend) -> TestApp {
-        Self::start_with(backend, None).await
-    }
-
-    /// A server whose Plaid is a simulator with `config`.
-    pub async fn start_with_plaid(backend: Backend, config: SimulatorConfig) -> TestApp {
-        Self::start_with(backend, Some(config)).await
-    }
-
-    /// A server whose Plaid plays `tests/scenarios/{name}.json`, on a manual clock at noon
-    /// of its day 1 that the simulator, the sync engine and the server share.
-    pub async fn start_scenario(backend: Backend, name: &str) -> TestApp {
-        Self::start_with_plaid(backend, scenario_config(name)).await
+        Self::builder(backend).start().await
     }
 
     pub fn simulator(&self) -> &Simulator {
@@ -151,31 +189,11 @@ impl TestApp {
         &self.plaid.as_ref().expect("started with Plaid").1
     }
 
-    /// A server (without Plaid) with these HTTP options.
-    pub async fn start_with_http(backend: Backend, options: HttpOptions) -> TestApp {
-        Self::start_configured(backend, None, options, None).await
-    }
-
-    /// A server whose GraphQL schema enforces `limits`, with Plaid when `plaid` is given.
-    pub async fn start_with_limits(
-        backend: Backend,
-        plaid: Option<SimulatorConfig>,
-        limits: investments::graphql::Limits,
-    ) -> TestApp {
-        Self::start_configured(backend, plaid, HttpOptions::default(), Some(limits)).await
-    }
-
-    /// A server whose Plaid is a simulator with `config`, with these HTTP options.
-    pub async fn start_with_plaid_and_http(
-        backend: Backend,
-        config: SimulatorConfig,
-        options: HttpOptions,
-    ) -> TestApp {
-        Self::start_configured(backend, Some(config), options, None).await
-    }
-
-    async fn start_with(backend: Backend, simulator: Option<SimulatorConfig>) -> TestApp {
-        Self::start_configured(backend, simulator, HttpOptions::default(), None).await
+    /// A raw request to `path` on this server (for headers, methods and bodies the
+    /// helpers below do not send).
+    pub fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        self.client
+            .request(method, format!("{}{path}", self.base_url))
     }
 
     async fn start_configured(
@@ -372,7 +390,12 @@ where
         eprintln!("-- on {backend:?}");
         bounded(
             backend,
-            test(TestApp::start_with_plaid(backend, config.clone()).await),
+            test(
+                TestApp::builder(backend)
+                    .with_plaid(config.clone())
+                    .start()
+                    .await,
+            ),
         )
         .await;
     }
@@ -390,7 +413,7 @@ pub fn scenario_config(name: &str) -> SimulatorConfig {
 }
 
 /// Runs `test` once per backend, each time on a fresh server living through the scenario
-/// `tests/scenarios/{name}.json` (see [`TestApp::start_scenario`]).
+/// `tests/scenarios/{name}.json` (see [`TestAppBuilder::with_scenario`]).
 pub async fn on_each_backend_with_scenario<F, Fut>(name: &str, test: F)
 where
     F: Fn(TestApp) -> Fut,
@@ -398,7 +421,11 @@ where
 {
     for backend in backends() {
         eprintln!("-- on {backend:?}, scenario {name}");
-        bounded(backend, test(TestApp::start_scenario(backend, name).await)).await;
+        bounded(
+            backend,
+            test(TestApp::builder(backend).with_scenario(name).start().await),
+        )
+        .await;
     }
 }
 

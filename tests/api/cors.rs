@@ -28,8 +28,7 @@ fn header<'r>(response: &'r reqwest::Response, name: &str) -> Option<&'r str> {
 /// A CORS preflight of `method` on `path` from `origin`, with the headers a GraphQL client
 /// sends.
 async fn preflight(app: &TestApp, path: &str, origin: &str, method: &str) -> reqwest::Response {
-    reqwest::Client::new()
-        .request(Method::OPTIONS, format!("{}{path}", app.base_url))
+    app.request(Method::OPTIONS, path)
         .header("Origin", origin)
         .header("Access-Control-Request-Method", method)
         .header(
@@ -72,8 +71,8 @@ async fn the_playground_carries_no_cors_headers() {
         }
         // The API answers any origin by default.
         let (_, token) = app.user("alice", Scope::Read).await;
-        let response = reqwest::Client::new()
-            .post(format!("{}/graphql", app.base_url))
+        let response = app
+            .request(reqwest::Method::POST, "/graphql")
             .header("Origin", EVIL)
             .bearer_auth(&token)
             .json(&serde_json::json!({ "query": "{ viewer { name } }" }))
@@ -99,7 +98,7 @@ async fn the_api_answers_cors_for_the_configured_origins_only() {
                 cors_origins: vec![APP.to_owned()],
                 ..Default::default()
             };
-            let app = TestApp::start_with_http(backend, options).await;
+            let app = TestApp::builder(backend).with_http(options).start().await;
             let (_, token) = app.user("alice", Scope::Read).await;
 
             let response = preflight(&app, "/graphql", APP, "POST").await;
@@ -121,8 +120,8 @@ async fn the_api_answers_cors_for_the_configured_origins_only() {
                 "/export/holdings.csv",
                 "/healthz",
             ] {
-                let response = reqwest::Client::new()
-                    .get(format!("{}{path}", app.base_url))
+                let response = app
+                    .request(reqwest::Method::GET, path)
                     .header("Origin", APP)
                     .bearer_auth(&token)
                     .send()
@@ -142,8 +141,8 @@ async fn the_api_answers_cors_for_the_configured_origins_only() {
             }
 
             // The API's own refusals are readable by the browser too: the body limit's 413.
-            let response = reqwest::Client::new()
-                .post(format!("{}/graphql", app.base_url))
+            let response = app
+                .request(reqwest::Method::POST, "/graphql")
                 .header("Origin", APP)
                 .header("Content-Type", "application/json")
                 .body(vec![b' '; 2 * 1024 * 1024])
@@ -156,8 +155,8 @@ async fn the_api_answers_cors_for_the_configured_origins_only() {
             // Another origin is not allowed: no allow-origin, so its browser hides the answer.
             let response = preflight(&app, "/graphql", EVIL, "POST").await;
             assert_eq!(header(&response, "access-control-allow-origin"), None);
-            let response = reqwest::Client::new()
-                .get(format!("{}/healthz", app.base_url))
+            let response = app
+                .request(reqwest::Method::GET, "/healthz")
                 .header("Origin", EVIL)
                 .send()
                 .await

@@ -164,7 +164,10 @@ async fn documented_queries_cost_under_a_fifth_of_the_limit() {
         max_complexity: MAX_COMPLEXITY / 5,
         ..Default::default()
     };
-    let app = TestApp::start_with_limits(Backend::Sqlite, None, limits).await;
+    let app = TestApp::builder(Backend::Sqlite)
+        .with_limits(limits)
+        .start()
+        .await;
     let (_, token) = app.user("alice", Scope::Write).await;
     let mut operations = crate::schema::documented_operations();
     operations.push((
@@ -211,7 +214,11 @@ async fn a_mutation_past_the_deadline_is_stopped_with_a_code() {
             deadline: Duration::from_millis(300),
             ..Default::default()
         };
-        let app = TestApp::start_with_limits(backend, Some(plaid), limits).await;
+        let app = TestApp::builder(backend)
+            .with_plaid(plaid)
+            .with_limits(limits)
+            .start()
+            .await;
         let (_, token) = app.user("alice", Scope::Write).await;
         let started = Instant::now();
         let (status, body) = app
@@ -249,7 +256,11 @@ async fn a_mutation_over_websocket_past_the_deadline_is_stopped_with_a_code() {
             deadline: Duration::from_millis(300),
             ..Default::default()
         };
-        let app = TestApp::start_with_limits(backend, Some(plaid), limits).await;
+        let app = TestApp::builder(backend)
+            .with_plaid(plaid)
+            .with_limits(limits)
+            .start()
+            .await;
         let (_, token) = app.user("alice", Scope::Write).await;
         let mut socket = connect(&app, &token).await;
         let started = Instant::now();
@@ -282,7 +293,7 @@ async fn a_query_over_get_past_the_deadline_is_stopped_with_a_code() {
             deadline: Duration::from_millis(300),
             ..Default::default()
         };
-        let app = TestApp::start_with_limits(backend, None, limits).await;
+        let app = TestApp::builder(backend).with_limits(limits).start().await;
         let (_, token) = app.user("alice", Scope::Read).await;
         let url = reqwest::Url::parse_with_params(
             &format!("{}/graphql", app.base_url),
@@ -334,7 +345,11 @@ async fn a_token_exchange_cut_by_the_deadline_still_stores_its_item() {
             deadline: Duration::from_millis(300),
             ..Default::default()
         };
-        let app = TestApp::start_with_limits(backend, Some(plaid), limits).await;
+        let app = TestApp::builder(backend)
+            .with_plaid(plaid)
+            .with_limits(limits)
+            .start()
+            .await;
         let (_, token) = app.user("alice", Scope::Write).await;
         let public = app
             .sync()

@@ -39,7 +39,11 @@ where
             clock: Clock::manual(chrono::Utc::now()),
             ..Default::default()
         };
-        let app = TestApp::start_with_plaid_and_http(backend, config, options).await;
+        let app = TestApp::builder(backend)
+            .with_plaid(config)
+            .with_http(options)
+            .start()
+            .await;
         bounded(backend, test(app)).await;
     }
 }
@@ -83,8 +87,8 @@ async fn assert_limited(response: reqwest::Response, retry_after: &str) {
 }
 
 async fn graphql(app: &TestApp, token: Option<&str>) -> reqwest::Response {
-    let mut request = reqwest::Client::new()
-        .post(format!("{}/graphql", app.base_url))
+    let mut request = app
+        .request(reqwest::Method::POST, "/graphql")
         .json(&json!({ "query": VIEWER }));
     if let Some(token) = token {
         request = request.bearer_auth(token);
@@ -93,8 +97,7 @@ async fn graphql(app: &TestApp, token: Option<&str>) -> reqwest::Response {
 }
 
 async fn export(app: &TestApp, token: &str) -> reqwest::Response {
-    reqwest::Client::new()
-        .get(format!("{}/export/holdings.csv", app.base_url))
+    app.request(reqwest::Method::GET, "/export/holdings.csv")
         .bearer_auth(token)
         .send()
         .await

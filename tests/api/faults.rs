@@ -48,7 +48,10 @@ fn assert_retry_after(response: &reqwest::Response, what: &str) {
 async fn a_closed_pool_is_service_unavailable_with_retry_after() {
     for backend in backends() {
         eprintln!("-- on {backend:?}");
-        let app = TestApp::start_with_plaid(backend, SimulatorConfig::default()).await;
+        let app = TestApp::builder(backend)
+            .with_plaid(SimulatorConfig::default())
+            .start()
+            .await;
         let (_, token) = app.user("alice", Scope::Write).await;
         let item = link(&app, &token, "ins_109508").await;
         app.db.clone().close().await.expect("close the pool");
@@ -113,7 +116,10 @@ async fn queries_through_killed_connections_are_retryable() {
     if !backends().contains(&Backend::Postgres) {
         return;
     }
-    let app = TestApp::start_with_plaid(Backend::Postgres, SimulatorConfig::default()).await;
+    let app = TestApp::builder(Backend::Postgres)
+        .with_plaid(SimulatorConfig::default())
+        .start()
+        .await;
     let (_, token) = app.user("alice", Scope::Read).await;
     let (_, writer) = app.user("bob", Scope::Write).await;
     link(&app, &writer, "ins_109508").await;
@@ -242,7 +248,10 @@ async fn syncs_meeting_killed_connections_succeed_or_fail_cleanly() {
     if !backends().contains(&Backend::Postgres) {
         return;
     }
-    let app = TestApp::start_with_plaid(Backend::Postgres, SimulatorConfig::default()).await;
+    let app = TestApp::builder(Backend::Postgres)
+        .with_plaid(SimulatorConfig::default())
+        .start()
+        .await;
     let (_, token) = app.user("alice", Scope::Write).await;
     let item = link(&app, &token, "ins_109508").await;
     let clean = counts(&app, item.row.id).await;

@@ -216,7 +216,7 @@ async fn a_metrics_token_is_required_when_set() {
             metrics_token: Some(Secret::new("metrics-s3cret")),
             ..Default::default()
         };
-        let app = TestApp::start_with_http(backend, options).await;
+        let app = TestApp::builder(backend).with_http(options).start().await;
         let refused = app.get("/metrics", &[]).await;
         assert_eq!(refused.status().as_u16(), 401, "[{backend:?}]");
         assert!(refused.headers().contains_key("www-authenticate"));

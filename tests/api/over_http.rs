@@ -18,8 +18,7 @@ async fn get(app: &TestApp, token: &str, params: &[(&str, &str)]) -> reqwest::Re
 }
 
 async fn post_raw(app: &TestApp, token: &str, content_type: &str, body: &str) -> reqwest::Response {
-    reqwest::Client::new()
-        .post(format!("{}/graphql", app.base_url))
+    app.request(reqwest::Method::POST, "/graphql")
         .bearer_auth(token)
         .header("content-type", content_type)
         .body(body.to_owned())

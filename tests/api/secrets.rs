@@ -73,7 +73,10 @@ async fn access_tokens_never_leak() {
     let capture = Capture::default();
     let _guard = tracing::subscriber::set_default(capture.clone());
 
-    let app = TestApp::start_with_plaid(Backend::Sqlite, SimulatorConfig::default()).await;
+    let app = TestApp::builder(Backend::Sqlite)
+        .with_plaid(SimulatorConfig::default())
+        .start()
+        .await;
     let (_, token) = app.user("alice", Scope::Write).await;
     let mut responses = String::new();
     let item = link(&app, &token, "ins_109508").await;

@@ -199,15 +199,14 @@ async fn another_users_runs_never_arrive_and_a_bad_token_is_refused() {
 #[tokio::test]
 async fn a_sync_slower_than_the_request_timeout_is_seen_to_its_end() {
     for backend in crate::common::backends() {
-        let app = TestApp::start_with_plaid_and_http(
-            backend,
-            SimulatorConfig::default(),
-            investments::http::HttpOptions {
+        let app = TestApp::builder(backend)
+            .with_plaid(SimulatorConfig::default())
+            .with_http(investments::http::HttpOptions {
                 request_timeout: Some(std::time::Duration::from_millis(300)),
                 ..Default::default()
-            },
-        )
-        .await;
+            })
+            .start()
+            .await;
         let (user, token) = app.user("alice", Scope::Write).await;
         // Linked through the service: a request would not outlive the 300 ms timeout.
         let linked = app
@@ -235,8 +234,7 @@ async fn a_sync_slower_than_the_request_timeout_is_seen_to_its_end() {
         );
         let mut socket = connect(&app, &token).await;
         subscribe(&mut socket, SUBSCRIPTION).await;
-        let response = reqwest::Client::new()
-            .post(format!("{}/graphql", app.base_url))
+        let response = app.request(reqwest::Method::POST, "/graphql")
             .bearer_auth(&token)
             .json(&json!({
                 "query": "mutation($id: ID!) { refreshItem(input: {itemId: $id}) { syncRun { id } } }",

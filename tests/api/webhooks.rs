@@ -17,8 +17,8 @@ use crate::common::{TestApp, on_each_backend_with_plaid};
 use crate::plaid_support::*;
 
 async fn post_webhook(app: &TestApp, header: Option<&str>, body: &[u8]) -> u16 {
-    let mut request = reqwest::Client::new()
-        .post(format!("{}/webhooks/plaid", app.base_url))
+    let mut request = app
+        .request(reqwest::Method::POST, "/webhooks/plaid")
         .header("Content-Type", "application/json")
         .body(body.to_vec());
     if let Some(header) = header {
