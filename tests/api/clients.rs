@@ -54,6 +54,16 @@ async fn send(
     (status, body)
 }
 
+/// A JSON POST of `body`, as both clients send queries with a document or a hash.
+async fn post(app: &TestApp, token: &str, accept: &str, body: Value) -> (u16, Value) {
+    send(app, Method::POST, token, accept, &[], Some(body)).await
+}
+
+/// A GET with these URL parameters, as urql and Apollo's hashed queries send it.
+async fn get(app: &TestApp, token: &str, accept: &str, params: &[(&str, String)]) -> (u16, Value) {
+    send(app, Method::GET, token, accept, params, None).await
+}
+
 fn code(body: &Value) -> &Value {
     &body["errors"][0]["extensions"]["code"]
 }
@@ -72,15 +82,7 @@ async fn apollo_client_with_persisted_queries() {
         //    did not run, so no `data`).
         let hash_only =
             json!({ "operationName": "Holdings", "variables": {}, "extensions": extensions });
-        let (status, body) = send(
-            &app,
-            Method::POST,
-            &token,
-            APOLLO_ACCEPT,
-            &[],
-            Some(hash_only.clone()),
-        )
-        .await;
+        let (status, body) = post(&app, &token, APOLLO_ACCEPT, hash_only.clone()).await;
         assert_eq!(status, 404, "{body}");
         assert_eq!(body["errors"][0]["message"], "PersistedQueryNotFound");
         assert_eq!(code(&body), "PERSISTED_QUERY_NOT_FOUND");
@@ -89,28 +91,12 @@ async fn apollo_client_with_persisted_queries() {
         // 2. It sends again with the document: it runs, and is remembered.
         let mut with_query = hash_only.clone();
         with_query["query"] = json!(HOLDINGS);
-        let (status, body) = send(
-            &app,
-            Method::POST,
-            &token,
-            APOLLO_ACCEPT,
-            &[],
-            Some(with_query),
-        )
-        .await;
+        let (status, body) = post(&app, &token, APOLLO_ACCEPT, with_query).await;
         assert_eq!(status, 200, "{body}");
         assert_eq!(body["data"]["viewer"]["name"], "alice", "{body}");
 
         // 3. From now on the hash alone is enough, over POST ...
-        let (status, body) = send(
-            &app,
-            Method::POST,
-            &token,
-            APOLLO_ACCEPT,
-            &[],
-            Some(hash_only),
-        )
-        .await;
+        let (status, body) = post(&app, &token, APOLLO_ACCEPT, hash_only).await;
         assert_eq!(status, 200, "{body}");
         assert_eq!(body["data"]["holdings"]["totalCount"], 0, "{body}");
         // ... and over GET (`useGETForHashedQueries: true`), which caches like any URL.
@@ -119,7 +105,7 @@ async fn apollo_client_with_persisted_queries() {
             ("variables", "{}".to_owned()),
             ("extensions", persisted(&hash).to_string()),
         ];
-        let (status, body) = send(&app, Method::GET, &token, APOLLO_ACCEPT, &params, None).await;
+        let (status, body) = get(&app, &token, APOLLO_ACCEPT, &params).await;
         assert_eq!(status, 200, "{body}");
         assert_eq!(body["data"]["viewer"]["name"], "alice", "{body}");
 
@@ -127,25 +113,17 @@ async fn apollo_client_with_persisted_queries() {
         // under the false hash.
         let other = "query Other { viewer { id } }";
         let lie = json!({ "query": other, "extensions": persisted(&hash) });
-        let (status, body) = send(&app, Method::POST, &token, APOLLO_ACCEPT, &[], Some(lie)).await;
+        let (status, body) = post(&app, &token, APOLLO_ACCEPT, lie).await;
         assert_eq!(status, 400, "{body}");
         assert_eq!(code(&body), "PERSISTED_QUERY_HASH_MISMATCH");
         let unknown = json!({ "extensions": persisted(&sha256(other)) });
-        let (status, _) = send(
-            &app,
-            Method::POST,
-            &token,
-            APOLLO_ACCEPT,
-            &[],
-            Some(unknown),
-        )
-        .await;
+        let (status, _) = post(&app, &token, APOLLO_ACCEPT, unknown).await;
         assert_eq!(status, 404);
 
         // A malformed extension is a 400 with a code.
         let bad =
             json!({ "extensions": { "persistedQuery": { "version": 2, "sha256Hash": hash } } });
-        let (status, body) = send(&app, Method::POST, &token, APOLLO_ACCEPT, &[], Some(bad)).await;
+        let (status, body) = post(&app, &token, APOLLO_ACCEPT, bad).await;
         assert_eq!(status, 400, "{body}");
         assert_eq!(code(&body), "BAD_REQUEST");
     })
@@ -164,7 +142,7 @@ async fn urql_defaults_get_for_queries_post_for_mutations() {
             ("operationName", "Tx".to_owned()),
             ("variables", json!({ "first": 3 }).to_string()),
         ];
-        let (status, body) = send(&app, Method::GET, &token, URQL_ACCEPT, &params, None).await;
+        let (status, body) = get(&app, &token, URQL_ACCEPT, &params).await;
         assert_eq!(status, 200, "{body}");
         assert_eq!(body["data"]["investmentTransactions"]["totalCount"], 0, "{body}");
 
@@ -174,7 +152,7 @@ async fn urql_defaults_get_for_queries_post_for_mutations() {
             "operationName": "Create",
             "variables": { "input": { "name": "urql", "scope": "READ" } },
         });
-        let (status, body) = send(&app, Method::POST, &token, URQL_ACCEPT, &[], Some(mutation)).await;
+        let (status, body) = post(&app, &token, URQL_ACCEPT, mutation).await;
         assert_eq!(status, 200, "{body}");
         assert_eq!(body["data"]["createApiToken"]["apiToken"]["name"], "urql", "{body}");
 
@@ -186,13 +164,13 @@ async fn urql_defaults_get_for_queries_post_for_mutations() {
             ("variables", json!({ "first": 3 }).to_string()),
             ("extensions", persisted(&hash).to_string()),
         ];
-        let (status, body) = send(&app, Method::GET, &token, URQL_ACCEPT, &hash_only, None).await;
+        let (status, body) = get(&app, &token, URQL_ACCEPT, &hash_only).await;
         assert_eq!((status, code(&body).clone()), (404, json!("PERSISTED_QUERY_NOT_FOUND")), "{body}");
         let mut with_query = hash_only.to_vec();
         with_query.push(("query", query.to_owned()));
-        let (status, body) = send(&app, Method::GET, &token, URQL_ACCEPT, &with_query, None).await;
+        let (status, body) = get(&app, &token, URQL_ACCEPT, &with_query).await;
         assert_eq!(status, 200, "{body}");
-        let (status, body) = send(&app, Method::GET, &token, URQL_ACCEPT, &hash_only, None).await;
+        let (status, body) = get(&app, &token, URQL_ACCEPT, &hash_only).await;
         assert_eq!(status, 200, "{body}");
         assert_eq!(body["data"]["investmentTransactions"]["totalCount"], 0, "{body}");
 
@@ -200,10 +178,10 @@ async fn urql_defaults_get_for_queries_post_for_mutations() {
         let mutation_doc = "mutation { revokeApiToken(input: {id: \"x\"}) { revokedTokenId } }";
         let register = json!({ "query": mutation_doc, "extensions": persisted(&sha256(mutation_doc)) });
         // Registered over POST (it fails on its bad id, which does not matter here) ...
-        send(&app, Method::POST, &token, URQL_ACCEPT, &[], Some(register)).await;
+        post(&app, &token, URQL_ACCEPT, register).await;
         // ... then named over GET.
         let params = [("extensions", persisted(&sha256(mutation_doc)).to_string())];
-        let (status, body) = send(&app, Method::GET, &token, URQL_ACCEPT, &params, None).await;
+        let (status, body) = get(&app, &token, URQL_ACCEPT, &params).await;
         assert_eq!(status, 405, "{body}");
     })
     .await;
@@ -236,29 +214,13 @@ async fn an_allowlist_runs_its_documents_only() {
 
         // Listed: by hash (POST and GET), or in full.
         let by_hash = json!({ "operationName": "Holdings", "extensions": persisted(&hash) });
-        let (status, body) = send(
-            &app,
-            Method::POST,
-            &token,
-            APOLLO_ACCEPT,
-            &[],
-            Some(by_hash),
-        )
-        .await;
+        let (status, body) = post(&app, &token, APOLLO_ACCEPT, by_hash).await;
         assert_eq!(status, 200, "[{backend:?}] {body}");
         assert_eq!(body["data"]["viewer"]["name"], "alice");
         let params = [("extensions", persisted(&hash).to_string())];
-        let (status, _) = send(&app, Method::GET, &token, URQL_ACCEPT, &params, None).await;
+        let (status, _) = get(&app, &token, URQL_ACCEPT, &params).await;
         assert_eq!(status, 200);
-        let (status, _) = send(
-            &app,
-            Method::POST,
-            &token,
-            APOLLO_ACCEPT,
-            &[],
-            Some(json!({ "query": listed })),
-        )
-        .await;
+        let (status, _) = post(&app, &token, APOLLO_ACCEPT, json!({ "query": listed })).await;
         assert_eq!(status, 200);
 
         // Not listed: refused before it is parsed or run, in full (403) or by an
@@ -266,46 +228,26 @@ async fn an_allowlist_runs_its_documents_only() {
         // registering it the APQ way is refused too.
         let unlisted = "{ viewer { name } }";
         let before = app.statement_count();
-        let (status, body) = send(
-            &app,
-            Method::POST,
-            &token,
-            APOLLO_ACCEPT,
-            &[],
-            Some(json!({ "query": unlisted })),
-        )
-        .await;
+        let (status, body) = post(&app, &token, APOLLO_ACCEPT, json!({ "query": unlisted })).await;
         assert_eq!(status, 403, "[{backend:?}] {body}");
         assert_eq!(code(&body), "PERSISTED_QUERY_NOT_IN_LIST");
-        let (status, body) = send(
+        let (status, body) = post(
             &app,
-            Method::POST,
             &token,
             APOLLO_ACCEPT,
-            &[],
-            Some(json!({ "extensions": persisted(&sha256(unlisted)) })),
+            json!({ "extensions": persisted(&sha256(unlisted)) }),
         )
         .await;
         assert_eq!(status, 404, "{body}");
         let register = json!({ "query": unlisted, "extensions": persisted(&sha256(unlisted)) });
-        let (status, body) = send(
-            &app,
-            Method::POST,
-            &token,
-            APOLLO_ACCEPT,
-            &[],
-            Some(register),
-        )
-        .await;
+        let (status, body) = post(&app, &token, APOLLO_ACCEPT, register).await;
         assert_eq!(status, 403, "{body}");
         // As application/json, the legacy media type, refusals are 200 with the code.
-        let (status, body) = send(
+        let (status, body) = post(
             &app,
-            Method::POST,
             &token,
             "application/json",
-            &[],
-            Some(json!({ "query": unlisted })),
+            json!({ "query": unlisted }),
         )
         .await;
         assert_eq!(status, 200, "{body}");

@@ -201,24 +201,31 @@ async fn documented_queries_cost_under_a_fifth_of_the_limit() {
     assert!(message.contains("more than the 20000"), "{message}");
 }
 
+/// A server whose Plaid answers after `latency` and whose GraphQL deadline is 300 ms.
+async fn past_the_deadline(backend: crate::common::Backend, latency: Duration) -> TestApp {
+    let limits = Limits {
+        deadline: DEADLINE,
+        ..Default::default()
+    };
+    TestApp::builder(backend)
+        .with_plaid(SimulatorConfig {
+            latency,
+            ..Default::default()
+        })
+        .with_limits(limits)
+        .start()
+        .await
+}
+
+/// The deadline of the tests that run past it.
+const DEADLINE: Duration = Duration::from_millis(300);
+
 /// A mutation waiting on a slow Plaid (5 s a call) is stopped at a 300 ms deadline with
 /// `DEADLINE_EXCEEDED`, instead of answering after Plaid.
 #[tokio::test]
 async fn a_mutation_past_the_deadline_is_stopped_with_a_code() {
     for backend in backends() {
-        let plaid = SimulatorConfig {
-            latency: Duration::from_secs(5),
-            ..Default::default()
-        };
-        let limits = Limits {
-            deadline: Duration::from_millis(300),
-            ..Default::default()
-        };
-        let app = TestApp::builder(backend)
-            .with_plaid(plaid)
-            .with_limits(limits)
-            .start()
-            .await;
+        let app = past_the_deadline(backend, Duration::from_secs(5)).await;
         let (_, token) = app.user("alice", Scope::Write).await;
         let started = Instant::now();
         let (status, body) = app
@@ -248,19 +255,7 @@ async fn a_mutation_past_the_deadline_is_stopped_with_a_code() {
 async fn a_mutation_over_websocket_past_the_deadline_is_stopped_with_a_code() {
     use crate::subscriptions::{connect, next, send};
     for backend in backends() {
-        let plaid = SimulatorConfig {
-            latency: Duration::from_secs(5),
-            ..Default::default()
-        };
-        let limits = Limits {
-            deadline: Duration::from_millis(300),
-            ..Default::default()
-        };
-        let app = TestApp::builder(backend)
-            .with_plaid(plaid)
-            .with_limits(limits)
-            .start()
-            .await;
+        let app = past_the_deadline(backend, Duration::from_secs(5)).await;
         let (_, token) = app.user("alice", Scope::Write).await;
         let mut socket = connect(&app, &token).await;
         let started = Instant::now();
@@ -337,19 +332,7 @@ async fn a_token_exchange_cut_by_the_deadline_still_stores_its_item() {
     use investments::db::entities::plaid_items;
     use sea_orm::{EntityTrait, PaginatorTrait};
     for backend in backends() {
-        let plaid = SimulatorConfig {
-            latency: Duration::from_secs(1),
-            ..Default::default()
-        };
-        let limits = Limits {
-            deadline: Duration::from_millis(300),
-            ..Default::default()
-        };
-        let app = TestApp::builder(backend)
-            .with_plaid(plaid)
-            .with_limits(limits)
-            .start()
-            .await;
+        let app = past_the_deadline(backend, Duration::from_secs(1)).await;
         let (_, token) = app.user("alice", Scope::Write).await;
         let public = app
             .sync()
