@@ -228,7 +228,7 @@ pub struct Item {
 }
 
 /// Balances of an investment account (cached by Plaid, not real time).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct AccountBalances {
     #[serde(with = "decimal::option")]
     pub available: Option<Decimal>,
@@ -250,7 +250,7 @@ pub struct AccountBalances {
 }
 
 /// An account (`InvestmentAccount` / `AccountBase`).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Account {
     pub account_id: String,
     pub balances: AccountBalances,
@@ -295,7 +295,7 @@ pub struct FixedIncome {
     pub face_value: Option<Decimal>,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Security {
     pub security_id: String,
     pub isin: Option<String>,
@@ -373,7 +373,7 @@ pub struct TaxLot {
 }
 
 /// A position (Plaid gives holdings no id: they are keyed by account and security).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Holding {
     pub account_id: String,
     pub security_id: String,
@@ -407,7 +407,7 @@ pub struct Holding {
     pub tax_lots: Option<Vec<TaxLot>>,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct InvestmentTransaction {
     pub investment_transaction_id: String,
     /// Deprecated by Plaid; kept as received.

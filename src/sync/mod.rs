@@ -12,6 +12,7 @@
 mod fetch;
 mod link;
 mod lock;
+pub mod rows;
 pub mod scheduler;
 mod store;
 pub mod webhook;

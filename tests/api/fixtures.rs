@@ -1,24 +1,23 @@
-//! Test data, written through the data layer's own upserts (the ones sync uses).
+//! Test data, built as Plaid would send it and written through the sync's own row
+//! builders and the data layer's upserts, so fixtures store exactly what a sync stores.
 
 use chrono::{NaiveDate, Utc};
+use investments::db;
 use investments::db::entities::{
-    accounts, holding_snapshots, investment_holdings as holdings,
-    investment_transactions as transactions, plaid_items, securities,
+    accounts, investment_holdings as holdings, investment_transactions as transactions,
+    plaid_items, securities,
 };
 use investments::db::items::NewItem;
-use investments::db::{self, Numeric};
 use investments::graphql::ids::{self, NodeKind};
+use investments::plaid::types as wire;
+use investments::sync::rows;
 use rust_decimal::Decimal;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, Set};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
 use crate::common::TestApp;
 
 pub fn dec(s: &str) -> Decimal {
     s.parse().unwrap_or_else(|_| panic!("bad decimal {s}"))
-}
-
-pub fn num(s: &str) -> Numeric {
-    Numeric(dec(s))
 }
 
 pub fn date(s: &str) -> NaiveDate {
@@ -96,28 +95,24 @@ impl<'a> Fixture<'a> {
         let now = Utc::now();
         db::accounts::upsert(
             &self.app.db,
-            vec![accounts::ActiveModel {
-                user_id: Set(self.user_id),
-                item_id: Set(item.id),
-                plaid_account_id: Set(plaid_id.clone()),
-                persistent_account_id: Set(None),
-                name: Set(name.to_owned()),
-                official_name: Set(None),
-                mask: Set(Some("0000".to_owned())),
-                account_type: Set(account_type.to_owned()),
-                subtype: Set(Some(subtype.to_owned())),
-                holder_category: Set(None),
-                balance_current: Set(Some(num("100.00"))),
-                balance_available: Set(None),
-                balance_limit: Set(None),
-                balance_margin_loan_amount: Set(None),
-                balance_iso_currency_code: Set(Some("USD".to_owned())),
-                balance_unofficial_currency_code: Set(None),
-                balance_last_updated_datetime: Set(None),
-                created_at: Set(now),
-                updated_at: Set(now),
-                ..Default::default()
-            }],
+            vec![rows::account_row(
+                now,
+                self.user_id,
+                item.id,
+                &wire::Account {
+                    account_id: plaid_id.clone(),
+                    name: name.to_owned(),
+                    mask: Some("0000".to_owned()),
+                    account_type: account_type.to_owned(),
+                    subtype: Some(subtype.to_owned()),
+                    balances: wire::AccountBalances {
+                        current: Some(dec("100.00")),
+                        iso_currency_code: Some("USD".to_owned()),
+                        ..Default::default()
+                    },
+                    ..Default::default()
+                },
+            )],
         )
         .await
         .unwrap_or_else(|e| panic!("account: {}", e.message()));
@@ -134,42 +129,20 @@ impl<'a> Fixture<'a> {
         let now = Utc::now();
         db::securities::upsert(
             &self.app.db,
-            vec![securities::ActiveModel {
-                user_id: Set(self.user_id),
-                plaid_security_id: Set(plaid_id.clone()),
-                isin: Set(None),
-                cusip: Set(None),
-                sedol: Set(None),
-                institution_security_id: Set(None),
-                institution_id: Set(None),
-                proxy_security_id: Set(None),
-                name: Set(spec.name.map(str::to_owned)),
-                ticker_symbol: Set(spec.ticker.map(str::to_owned)),
-                is_cash_equivalent: Set(Some(spec.security_type == Some("cash"))),
-                security_type: Set(spec.security_type.map(str::to_owned)),
-                subtype: Set(None),
-                close_price: Set(Some(num("1.5"))),
-                close_price_as_of: Set(Some(date("2024-05-30"))),
-                update_datetime: Set(None),
-                iso_currency_code: Set(spec.iso_currency.map(str::to_owned)),
-                unofficial_currency_code: Set(spec.unofficial_currency.map(str::to_owned)),
-                market_identifier_code: Set(None),
-                sector: Set(None),
-                industry: Set(None),
-                cfi_code: Set(None),
-                option_contract_type: Set(None),
-                option_expiration_date: Set(None),
-                option_strike_price: Set(None),
-                option_underlying_security_ticker: Set(None),
-                fixed_income_yield_rate_percentage: Set(None),
-                fixed_income_yield_rate_type: Set(None),
-                fixed_income_maturity_date: Set(None),
-                fixed_income_issue_date: Set(None),
-                fixed_income_face_value: Set(None),
-                created_at: Set(now),
-                updated_at: Set(now),
-                ..Default::default()
-            }],
+            vec![rows::security_row(
+                now,
+                self.user_id,
+                &wire::Security {
+                    name: spec.name.map(str::to_owned),
+                    ticker_symbol: spec.ticker.map(str::to_owned),
+                    is_cash_equivalent: Some(spec.security_type == Some("cash")),
+                    security_type: spec.security_type.map(str::to_owned),
+                    close_price: Some(dec("1.5")),
+                    close_price_as_of: Some(date("2024-05-30")),
+                    unofficial_currency_code: spec.unofficial_currency.map(str::to_owned),
+                    ..wire::Security::bare(&plaid_id, spec.iso_currency.map(str::to_owned))
+                },
+            )],
         )
         .await
         .unwrap_or_else(|e| panic!("security: {}", e.message()));
@@ -207,25 +180,13 @@ impl<'a> Fixture<'a> {
         let now = Utc::now();
         db::holdings::upsert(
             &self.app.db,
-            vec![holdings::ActiveModel {
-                user_id: Set(self.user_id),
-                account_id: Set(account.id),
-                security_id: Set(security.id),
-                quantity: Set(num(quantity)),
-                cost_basis: Set(cost_basis.map(num)),
-                institution_price: Set(num(price)),
-                institution_price_as_of: Set(Some(date("2024-05-31"))),
-                institution_price_datetime: Set(None),
-                institution_value: Set(num(value)),
-                iso_currency_code: Set(security.iso_currency_code.clone()),
-                unofficial_currency_code: Set(security.unofficial_currency_code.clone()),
-                vested_quantity: Set(None),
-                vested_value: Set(None),
-                tax_lots: Set(None),
-                created_at: Set(now),
-                updated_at: Set(now),
-                ..Default::default()
-            }],
+            vec![rows::holding_row(
+                now,
+                self.user_id,
+                account.id,
+                security.id,
+                &self.wire_holding(account, security, quantity, price, value, cost_basis),
+            )],
         )
         .await
         .unwrap_or_else(|e| panic!("holding: {}", e.message()));
@@ -253,21 +214,15 @@ impl<'a> Fixture<'a> {
     ) {
         db::snapshots::upsert(
             &self.app.db,
-            vec![holding_snapshots::ActiveModel {
-                user_id: Set(self.user_id),
-                account_id: Set(account.id),
-                security_id: Set(security.id),
-                as_of: Set(date(as_of)),
-                quantity: Set(num(quantity)),
-                cost_basis: Set(cost_basis.map(num)),
-                institution_price: Set(num(price)),
-                institution_value: Set(num(value)),
-                close_price: Set(close_price.map(num)),
-                iso_currency_code: Set(security.iso_currency_code.clone()),
-                unofficial_currency_code: Set(security.unofficial_currency_code.clone()),
-                created_at: Set(Utc::now()),
-                ..Default::default()
-            }],
+            vec![rows::snapshot_row(
+                Utc::now(),
+                self.user_id,
+                account.id,
+                security.id,
+                date(as_of),
+                &self.wire_holding(account, security, quantity, price, value, cost_basis),
+                close_price.map(dec),
+            )],
         )
         .await
         .unwrap_or_else(|e| panic!("snapshot: {}", e.message()));
@@ -290,27 +245,50 @@ impl<'a> Fixture<'a> {
     }
 
     fn transaction_row(&self, t: &TxSpec<'_>) -> transactions::ActiveModel {
-        let now = Utc::now();
-        transactions::ActiveModel {
-            user_id: Set(self.user_id),
-            account_id: Set(t.account.id),
-            security_id: Set(t.security.map(|s| s.id)),
-            plaid_investment_transaction_id: Set(self.plaid_id(&t.key)),
-            cancel_transaction_id: Set(None),
-            date: Set(date(t.date)),
-            transaction_datetime: Set(None),
-            name: Set(t.name.to_owned()),
-            quantity: Set(num(t.quantity)),
-            amount: Set(num(t.amount)),
-            price: Set(num("1")),
-            fees: Set(Some(num("0"))),
-            transaction_type: Set(t.transaction_type.to_owned()),
-            subtype: Set(t.subtype.to_owned()),
-            iso_currency_code: Set(Some("USD".to_owned())),
-            unofficial_currency_code: Set(None),
-            cancelled: Set(false),
-            created_at: Set(now),
-            updated_at: Set(now),
+        let wire = wire::InvestmentTransaction {
+            investment_transaction_id: self.plaid_id(&t.key),
+            account_id: t.account.plaid_account_id.clone(),
+            security_id: t.security.map(|s| s.plaid_security_id.clone()),
+            date: date(t.date),
+            name: t.name.to_owned(),
+            quantity: dec(t.quantity),
+            amount: dec(t.amount),
+            price: dec("1"),
+            fees: Some(dec("0")),
+            transaction_type: t.transaction_type.to_owned(),
+            subtype: t.subtype.to_owned(),
+            iso_currency_code: Some("USD".to_owned()),
+            ..Default::default()
+        };
+        rows::transaction_row(
+            Utc::now(),
+            self.user_id,
+            t.account.id,
+            t.security.map(|s| s.id),
+            &wire,
+        )
+    }
+
+    /// Plaid's view of a position, for the holding and snapshot rows.
+    fn wire_holding(
+        &self,
+        account: &accounts::Model,
+        security: &securities::Model,
+        quantity: &str,
+        price: &str,
+        value: &str,
+        cost_basis: Option<&str>,
+    ) -> wire::Holding {
+        wire::Holding {
+            account_id: account.plaid_account_id.clone(),
+            security_id: security.plaid_security_id.clone(),
+            quantity: dec(quantity),
+            cost_basis: cost_basis.map(dec),
+            institution_price: dec(price),
+            institution_price_as_of: Some(date("2024-05-31")),
+            institution_value: dec(value),
+            iso_currency_code: security.iso_currency_code.clone(),
+            unofficial_currency_code: security.unofficial_currency_code.clone(),
             ..Default::default()
         }
     }
