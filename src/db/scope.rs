@@ -108,6 +108,21 @@ impl UserScope {
         super::transactions::page(&self.db, self.user_id, filter, order_by, request).await
     }
 
+    /// The caller's holdings whose `parent` column (account or security) is one of
+    /// `parent_ids`.
+    pub async fn holdings_of(
+        &self,
+        parent: holdings::Column,
+        parent_ids: &[i64],
+    ) -> ApiResult<Vec<holdings::Model>> {
+        super::holdings::of_parents(&self.db, self.user_id, parent, parent_ids).await
+    }
+
+    /// The caller's accounts of these items.
+    pub async fn accounts_of_items(&self, item_ids: &[i64]) -> ApiResult<Vec<accounts::Model>> {
+        super::accounts::of_items(&self.db, self.user_id, item_ids).await
+    }
+
     /// The latest `limit` syncs of the caller's item `item_id`, newest first.
     pub async fn sync_runs_of_item(
         &self,

@@ -1,20 +1,19 @@
 //! DataLoaders for nested fields: each batches the keys a query level asks for into one
 //! statement, so a page of 500 holdings with their accounts and securities costs the same
-//! few statements as a page of 5. Built per request, for one user, with a per-request cache.
+//! few statements as a page of 5. Built per request on the caller's `UserScope`, with a
+//! per-request cache.
 
 use std::collections::HashMap;
 use std::marker::PhantomData;
 
-use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
-use sea_orm::DatabaseConnection;
-
+use crate::db::UserOwned;
 use crate::db::entities::{accounts, investment_holdings as holdings, plaid_items, securities};
-use crate::db::{self, UserOwned};
+use crate::db::scope::UserScope;
+use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
 
 /// Loads the user's rows of `E` by id.
 pub struct ById<E> {
-    db: DatabaseConnection,
-    user_id: i64,
+    scope: UserScope,
     entity: PhantomData<fn() -> E>,
 }
 
@@ -27,7 +26,7 @@ where
     type Error = async_graphql::Error;
 
     async fn load(&self, keys: &[i64]) -> Result<HashMap<i64, E::Model>, Self::Error> {
-        Ok(db::owned_by_id::<E>(&self.db, self.user_id, keys.iter().copied()).await?)
+        Ok(self.scope.by_id::<E>(keys.iter().copied()).await?)
     }
 }
 
@@ -45,8 +44,7 @@ pub struct AccountsOfItem(pub i64);
 
 /// Loads one-to-many children for the keys above.
 pub struct Children {
-    db: DatabaseConnection,
-    user_id: i64,
+    scope: UserScope,
 }
 
 fn group<K: std::hash::Hash + Eq, V>(
@@ -72,9 +70,10 @@ impl Loader<HoldingsOfAccount> for Children {
         keys: &[HoldingsOfAccount],
     ) -> Result<HashMap<HoldingsOfAccount, Self::Value>, Self::Error> {
         let ids: Vec<i64> = keys.iter().map(|k| k.0).collect();
-        let rows =
-            db::holdings::of_parents(&self.db, self.user_id, holdings::Column::AccountId, &ids)
-                .await?;
+        let rows = self
+            .scope
+            .holdings_of(holdings::Column::AccountId, &ids)
+            .await?;
         Ok(group(keys.iter().copied(), rows, |h| {
             HoldingsOfAccount(h.account_id)
         }))
@@ -90,9 +89,10 @@ impl Loader<HoldingsOfSecurity> for Children {
         keys: &[HoldingsOfSecurity],
     ) -> Result<HashMap<HoldingsOfSecurity, Self::Value>, Self::Error> {
         let ids: Vec<i64> = keys.iter().map(|k| k.0).collect();
-        let rows =
-            db::holdings::of_parents(&self.db, self.user_id, holdings::Column::SecurityId, &ids)
-                .await?;
+        let rows = self
+            .scope
+            .holdings_of(holdings::Column::SecurityId, &ids)
+            .await?;
         Ok(group(keys.iter().copied(), rows, |h| {
             HoldingsOfSecurity(h.security_id)
         }))
@@ -108,7 +108,7 @@ impl Loader<AccountsOfItem> for Children {
         keys: &[AccountsOfItem],
     ) -> Result<HashMap<AccountsOfItem, Self::Value>, Self::Error> {
         let ids: Vec<i64> = keys.iter().map(|k| k.0).collect();
-        let rows = db::accounts::of_items(&self.db, self.user_id, &ids).await?;
+        let rows = self.scope.accounts_of_items(&ids).await?;
         Ok(group(keys.iter().copied(), rows, |a| {
             AccountsOfItem(a.item_id)
         }))
@@ -125,29 +125,28 @@ pub struct Loaders {
     pub children: Cached<Children>,
 }
 
-fn by_id<E>(db: &DatabaseConnection, user_id: i64) -> Cached<ById<E>>
+fn by_id<E>(scope: &UserScope) -> Cached<ById<E>>
 where
     E: UserOwned,
     E::Model: Clone + Send + Sync + 'static,
 {
     let loader = ById {
-        db: db.clone(),
-        user_id,
+        scope: scope.clone(),
         entity: PhantomData,
     };
     DataLoader::with_cache(loader, tokio::spawn, HashMapCache::default())
 }
 
 impl Loaders {
-    pub fn new(db: &DatabaseConnection, user_id: i64) -> Self {
+    /// The loaders of the request whose caller is `scope`.
+    pub fn new(scope: &UserScope) -> Self {
         Loaders {
-            items: by_id(db, user_id),
-            accounts: by_id(db, user_id),
-            securities: by_id(db, user_id),
+            items: by_id(scope),
+            accounts: by_id(scope),
+            securities: by_id(scope),
             children: DataLoader::with_cache(
                 Children {
-                    db: db.clone(),
-                    user_id,
+                    scope: scope.clone(),
                 },
                 tokio::spawn,
                 HashMapCache::default(),

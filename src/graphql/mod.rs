@@ -98,7 +98,7 @@ pub fn request_data(
     let scope = viewer.user_scope(db);
     let mut data = async_graphql::Data::default();
     data.insert(viewer);
-    data.insert(Loaders::new(scope.connection(), scope.user_id()));
+    data.insert(Loaders::new(&scope));
     data.insert(crate::portfolio::Analytics::new(
         scope.connection().clone(),
         cache.clone(),
