@@ -228,7 +228,7 @@ impl<H: OnOperation> Extension for OnSelected<H> {
 }
 
 /// The operation `name` selects in `doc`, as execution will pick it.
-fn selected_operation<'d>(
+pub(crate) fn selected_operation<'d>(
     doc: &'d ExecutableDocument,
     name: Option<&str>,
 ) -> Option<&'d OperationDefinition> {

@@ -127,19 +127,12 @@ impl<S: Send + Sync> axum::extract::FromRequest<S> for HttpRequest {
 /// True when the operation `request` selects is a mutation (or a subscription), which a
 /// GET must not run: a GET may be repeated, prefetched or cached by anything on the way.
 fn changes_state(request: &async_graphql::Request) -> bool {
-    use async_graphql::parser::types::{DocumentOperations, OperationType};
+    use async_graphql::parser::types::OperationType;
     let Ok(document) = async_graphql::parser::parse_query(&request.query) else {
         return false; // execution reports the syntax error
     };
-    let operation = match (&document.operations, request.operation_name.as_deref()) {
-        (DocumentOperations::Single(op), _) => Some(&op.node),
-        (DocumentOperations::Multiple(ops), Some(name)) => ops.get(name).map(|op| &op.node),
-        (DocumentOperations::Multiple(ops), None) if ops.len() == 1 => {
-            ops.values().next().map(|op| &op.node)
-        }
-        _ => None,
-    };
-    operation.is_some_and(|op| op.ty != OperationType::Query)
+    graphql::extensions::selected_operation(&document, request.operation_name.as_deref())
+        .is_some_and(|op| op.ty != OperationType::Query)
 }
 
 /// `POST /graphql`, and `GET /graphql?query=...` for queries (urql's default,

@@ -7,30 +7,12 @@ use serde_json::{Value, json};
 
 use crate::common::{TestApp, on_each_backend};
 
-/// The statements run since `mark` other than the token lookup.
-fn work_since(app: &TestApp, mark: usize) -> Vec<String> {
-    app.statements_since(mark)
-        .into_iter()
-        .map(|s| s.sql)
-        .filter(|sql| !sql.contains("api_tokens"))
-        .collect()
-}
-
-/// Posts `query` with `variables`; it must be refused with `BAD_USER_INPUT` before any
-/// SQL. Returns the error message.
+/// Posts `query` with `variables`; it must be refused with `BAD_USER_INPUT` before any SQL.
+/// Returns the error message.
 async fn refused(app: &TestApp, token: &str, query: &str, variables: Value) -> String {
-    let mark = app.statement_count();
-    let (_, body) = app.post(Some(token), query, variables).await;
-    assert_eq!(
-        body["errors"][0]["extensions"]["code"], "BAD_USER_INPUT",
-        "[{:?}] {query}: {body}",
-        app.backend
-    );
-    assert_eq!(
-        work_since(app, mark),
-        Vec::<String>::new(),
-        "no SQL ran: {query}"
-    );
+    let body = app
+        .refused_before_sql(token, query, variables, "BAD_USER_INPUT")
+        .await;
     body["errors"][0]["message"].as_str().unwrap().to_owned()
 }
 
@@ -161,7 +143,7 @@ async fn the_export_refuses_out_of_range_dates_and_decimals_before_its_first_byt
             );
             let message = body["errors"][0]["message"].as_str().unwrap();
             assert!(message.contains(says), "{message}");
-            assert_eq!(work_since(&app, mark), Vec::<String>::new(), "no SQL ran");
+            assert_eq!(app.work_since(mark), Vec::<String>::new(), "no SQL ran");
         }
     })
     .await;

@@ -298,6 +298,39 @@ impl TestApp {
         }
     }
 
+    /// POSTs `query`, which must be refused with `code` before any SQL but the token
+    /// lookup. Returns the response body.
+    pub async fn refused_before_sql(
+        &self,
+        token: &str,
+        query: &str,
+        variables: Value,
+        code: &str,
+    ) -> Value {
+        let mark = self.statement_count();
+        let (_, body) = self.post(Some(token), query, variables).await;
+        let backend = self.backend;
+        assert_eq!(
+            body["errors"][0]["extensions"]["code"], code,
+            "[{backend:?}] {query}: {body}"
+        );
+        assert_eq!(
+            self.work_since(mark),
+            Vec::<String>::new(),
+            "[{backend:?}] no SQL ran: {query}"
+        );
+        body
+    }
+
+    /// The statements run since `mark`, but the token lookup: the work a request did.
+    pub fn work_since(&self, mark: usize) -> Vec<String> {
+        self.statements_since(mark)
+            .into_iter()
+            .map(|s| s.sql)
+            .filter(|sql| !sql.contains("api_tokens"))
+            .collect()
+    }
+
     /// GETs `path` with these headers.
     pub async fn get(&self, path: &str, headers: &[(&str, &str)]) -> reqwest::Response {
         let mut request = self.client.get(format!("{}{path}", self.base_url));

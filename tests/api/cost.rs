@@ -12,28 +12,13 @@ use serde_json::{Value, json};
 
 use crate::common::{Backend, TestApp, backends, on_each_backend};
 
-/// The statements run since `mark` other than the token lookup (a request's token may or
-/// may not be in the server's token cache): the work the request did.
-fn work_since(app: &TestApp, mark: usize) -> Vec<String> {
-    app.statements_since(mark)
-        .into_iter()
-        .map(|s| s.sql)
-        .filter(|sql| !sql.contains("api_tokens"))
-        .collect()
-}
-
-/// Posts `query`, which must be refused with `QUERY_TOO_COMPLEX` before any SQL; returns
-/// the error message.
+/// Posts `query`, which must be refused with `QUERY_TOO_COMPLEX` before any SQL; returns the
+/// error message.
 async fn refused(app: &TestApp, token: &str, query: &str) -> String {
-    let mark = app.statement_count();
-    let (_, body) = app.post(Some(token), query, json!({})).await;
-    assert_eq!(
-        body["errors"][0]["extensions"]["code"], "QUERY_TOO_COMPLEX",
-        "[{:?}] {body}",
-        app.backend
-    );
+    let body = app
+        .refused_before_sql(token, query, json!({}), "QUERY_TOO_COMPLEX")
+        .await;
     assert!(body["data"].is_null(), "nothing ran: {body}");
-    assert_eq!(work_since(app, mark), Vec::<String>::new(), "no SQL ran");
     body["errors"][0]["message"].as_str().unwrap().to_owned()
 }
 
