@@ -59,6 +59,7 @@ macro_rules! user_owned {
 }
 
 user_owned!(
+    account_snapshots,
     api_tokens,
     plaid_items,
     accounts,

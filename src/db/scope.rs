@@ -10,7 +10,8 @@ use crate::domain::{
 };
 use std::collections::HashMap;
 
-use sea_orm::DatabaseConnection;
+use sea_orm::sea_query::{Condition, Expr};
+use sea_orm::{ColumnTrait, DatabaseConnection, QueryFilter, Select};
 
 use super::entities::{
     accounts, api_tokens, investment_holdings as holdings, investment_transactions as transactions,
@@ -18,6 +19,7 @@ use super::entities::{
 };
 use super::page::Page;
 use super::{UserOwned, find_owned, owned_by_id};
+use crate::domain::AccountScope;
 use crate::error::ApiResult;
 
 /// One user's rows.
@@ -38,8 +40,8 @@ impl UserScope {
         self.user_id
     }
 
-    /// The connection, for the per-request services built on this scope (loaders,
-    /// analytics), which scope their own statements to [`Self::user_id`].
+    /// The connection, to run the statements this scope builds (`select`,
+    /// `live_transactions`, `holdings_matching`) and a deferred count of its pages.
     pub fn connection(&self) -> &DatabaseConnection {
         &self.db
     }
@@ -47,6 +49,33 @@ impl UserScope {
     /// The user.
     pub async fn user(&self) -> ApiResult<Option<users::Model>> {
         super::users::find(&self.db, self.user_id).await
+    }
+
+    /// The version of the caller's data, bumped by every sync that changes it: what the
+    /// analytics cache is keyed on.
+    pub async fn data_version(&self) -> ApiResult<i64> {
+        super::users::data_version(&self.db, self.user_id).await
+    }
+
+    /// Every `E` of the caller: the start of the statements analytics build.
+    pub fn select<E: UserOwned>(&self) -> Select<E> {
+        E::find().filter(E::user_column().eq(self.user_id))
+    }
+
+    /// `account_column` is one of the caller's accounts within `accounts`.
+    pub fn within(&self, accounts: &AccountScope, account_column: Expr) -> Condition {
+        accounts.condition(self.user_id, account_column)
+    }
+
+    /// The caller's transactions matching `filter` that count in figures (neither
+    /// cancelled nor cancelling).
+    pub fn live_transactions(&self, filter: &TransactionFilter) -> Select<transactions::Entity> {
+        super::transactions::live(self.db.get_database_backend(), self.user_id, filter)
+    }
+
+    /// The caller's holdings matching `filter`.
+    pub fn holdings_matching(&self, filter: &HoldingFilter) -> Select<holdings::Entity> {
+        super::holdings::select(self.user_id, filter)
     }
 
     /// The caller's `E` with this id, if there is one.

@@ -89,7 +89,7 @@ impl<N: OutputType> Connection<N> {
 
     /// Number of objects matching the filter, across all pages.
     async fn total_count(&self, ctx: &Context<'_>) -> Result<i64> {
-        Ok(self.count.get(super::db(ctx)).await?)
+        Ok(self.count.get(super::scope(ctx)?.connection()).await?)
     }
 }
 

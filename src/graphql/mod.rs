@@ -70,14 +70,11 @@ fn builder(
 }
 
 /// The schema served over HTTP; without a sync service (no Plaid credentials) the item
-/// mutations answer `PLAID_UNAVAILABLE`.
-pub fn schema(
-    db: DatabaseConnection,
-    sync: Option<SyncService>,
-    clock: Clock,
-    limits: &Limits,
-) -> AppSchema {
-    builder(limits).data(db).data(sync).data(clock).finish()
+/// mutations answer `PLAID_UNAVAILABLE`. It holds no database connection: resolvers reach
+/// data through the caller's [`crate::db::scope::UserScope`], added per request by
+/// [`request_data`].
+pub fn schema(sync: Option<SyncService>, clock: Clock, limits: &Limits) -> AppSchema {
+    builder(limits).data(sync).data(clock).finish()
 }
 
 /// The SDL committed as `schema.graphql`.
@@ -100,9 +97,8 @@ pub fn request_data(
     data.insert(viewer);
     data.insert(Loaders::new(&scope));
     data.insert(crate::portfolio::Analytics::new(
-        scope.connection().clone(),
+        scope.clone(),
         cache.clone(),
-        scope.user_id(),
     ));
     data.insert(scope);
     data.insert(tokens.clone());
@@ -117,10 +113,6 @@ pub(crate) fn viewer<'a>(ctx: &Context<'a>) -> ApiResult<&'a Viewer> {
 pub(crate) fn scope<'a>(ctx: &Context<'a>) -> ApiResult<&'a crate::db::scope::UserScope> {
     ctx.data::<crate::db::scope::UserScope>()
         .map_err(|_| ApiError::Unauthenticated)
-}
-
-pub(crate) fn db<'a>(ctx: &Context<'a>) -> &'a DatabaseConnection {
-    ctx.data_unchecked::<DatabaseConnection>()
 }
 
 pub(crate) fn sync<'a>(ctx: &Context<'a>) -> ApiResult<&'a SyncService> {

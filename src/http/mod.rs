@@ -80,7 +80,6 @@ impl AppState {
     pub(crate) fn new(db: DatabaseConnection, sync: Option<SyncService>, clock: Clock) -> Self {
         AppState {
             schema: crate::graphql::schema(
-                db.clone(),
                 sync.clone(),
                 clock.clone(),
                 &crate::graphql::Limits::default(),
@@ -100,12 +99,7 @@ impl AppState {
 
     /// The same state with a schema that enforces `limits` (the execution deadline).
     pub(crate) fn with_limits(mut self, limits: &crate::graphql::Limits) -> Self {
-        self.schema = crate::graphql::schema(
-            self.db.clone(),
-            self.sync.clone(),
-            self.clock.clone(),
-            limits,
-        );
+        self.schema = crate::graphql::schema(self.sync.clone(), self.clock.clone(), limits);
         self
     }
 }

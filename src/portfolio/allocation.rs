@@ -5,20 +5,21 @@
 //! The database sums the holdings by (currency, account, asset class, sector, has cost
 //! basis, has price) in one statement; the groupings are exact roll-ups of those few lines.
 
+use crate::db::scope::UserScope;
 use crate::domain::{AccountScope, HoldingFilter};
 use std::collections::{BTreeMap, HashMap};
 
 use rust_decimal::Decimal;
 use sea_orm::sea_query::Expr;
-use sea_orm::{DatabaseConnection, ExprTrait, JoinType, QuerySelect, QueryTrait, RelationTrait};
+use sea_orm::{ExprTrait, JoinType, QuerySelect, QueryTrait, RelationTrait};
 
 use super::{CASH, percent};
 
+use crate::db::Numeric;
 use crate::db::aggregate::{self, Aggregation, KeyKind, flag};
 use crate::db::decimal::comparable;
 use crate::db::entities::{accounts, investment_holdings as holdings, plaid_items, securities};
 use crate::db::holdings::currency_expr;
-use crate::db::{self, Numeric};
 use crate::error::ApiResult;
 use crate::exact::check_bound;
 
@@ -211,22 +212,16 @@ fn grouped<G: Ord + Clone>(lines: &[Line], group_of: impl Fn(&Line) -> G) -> Vec
 }
 
 impl Allocation {
-    pub async fn load(
-        db: &DatabaseConnection,
-        user_id: i64,
-        scope: &AccountScope,
-    ) -> ApiResult<Allocation> {
-        let backend = db.get_database_backend();
+    pub async fn load(user: &UserScope, scope: &AccountScope) -> ApiResult<Allocation> {
+        let backend = user.connection().get_database_backend();
         let holding = |c| Expr::col((holdings::Entity, c));
-        let source = db::holdings::select(
-            user_id,
-            &HoldingFilter {
+        let source = user
+            .holdings_matching(&HoldingFilter {
                 scope: scope.clone(),
                 ..Default::default()
-            },
-        )
-        .join(JoinType::InnerJoin, holdings::Relation::Security.def())
-        .into_query();
+            })
+            .join(JoinType::InnerJoin, holdings::Relation::Security.def())
+            .into_query();
         let asset_class: Expr = Expr::case(is_cash(), CASH)
             .finally(Expr::col((
                 securities::Entity,
@@ -237,7 +232,7 @@ impl Allocation {
             .finally(Expr::col((securities::Entity, securities::Column::Sector)))
             .into();
         let groups = aggregate::run(
-            db,
+            user.connection(),
             Aggregation {
                 source,
                 keys: vec![
@@ -289,15 +284,12 @@ impl Allocation {
             "the holdings' value",
         )?;
 
-        let accounts =
-            db::owned_by_id::<accounts::Entity>(db, user_id, lines.iter().map(|l| l.account_id))
-                .await?;
-        let items = db::owned_by_id::<plaid_items::Entity>(
-            db,
-            user_id,
-            accounts.values().map(|a| a.item_id),
-        )
-        .await?;
+        let accounts = user
+            .by_id::<accounts::Entity>(lines.iter().map(|l| l.account_id))
+            .await?;
+        let items = user
+            .by_id::<plaid_items::Entity>(accounts.values().map(|a| a.item_id))
+            .await?;
         Ok(Allocation {
             lines,
             accounts,

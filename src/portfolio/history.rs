@@ -8,13 +8,14 @@
 //! then count nothing. A currency once seen stays in the series, at zero when nothing is
 //! held in it.
 
+use crate::db::scope::UserScope;
 use crate::domain::AccountScope;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use chrono::{Datelike, Days, NaiveDate};
 use rust_decimal::Decimal;
-use sea_orm::sea_query::{Expr, Query};
-use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, ExprTrait, QueryFilter, QuerySelect};
+use sea_orm::sea_query::Expr;
+use sea_orm::{ColumnTrait, QueryFilter, QuerySelect, QueryTrait};
 
 use crate::db::aggregate::{self, Aggregation, KeyKind};
 use crate::db::entities::{account_snapshots, accounts, holding_snapshots as snapshots};
@@ -117,24 +118,22 @@ pub fn check_range(from: NaiveDate, to: NaiveDate) -> ApiResult<()> {
 
 /// Each account's snapshot days up to `to`, summed per currency.
 pub async fn account_days(
-    db: &DatabaseConnection,
-    user_id: i64,
+    user: &UserScope,
     scope: &AccountScope,
     to: NaiveDate,
 ) -> ApiResult<AccountDays> {
     let col = |c| Expr::col((snapshots::Entity, c));
-    let source = Query::select()
-        .from(snapshots::Entity)
-        .and_where(col(snapshots::Column::UserId).eq(user_id))
-        .and_where(col(snapshots::Column::AsOf).lte(to))
-        .cond_where(scope.condition(user_id, col(snapshots::Column::AccountId)))
-        .to_owned();
+    let source = user
+        .select::<snapshots::Entity>()
+        .filter(snapshots::Column::AsOf.lte(to))
+        .filter(user.within(scope, col(snapshots::Column::AccountId)))
+        .into_query();
     let currency = currency_of_row(
         col(snapshots::Column::IsoCurrencyCode),
         col(snapshots::Column::UnofficialCurrencyCode),
     );
     let groups = aggregate::run(
-        db,
+        user.connection(),
         Aggregation {
             source,
             keys: vec![
@@ -150,21 +149,21 @@ pub async fn account_days(
     )
     .await?;
     let mut accounts = AccountDays::new();
-    let pictured = account_snapshots::Entity::find()
+    let pictured = user
+        .select::<account_snapshots::Entity>()
         .select_only()
         .column(account_snapshots::Column::AccountId)
         .column(account_snapshots::Column::AsOf)
-        .filter(account_snapshots::Column::UserId.eq(user_id))
         .filter(account_snapshots::Column::AsOf.lte(to))
-        .filter(scope.condition(
-            user_id,
+        .filter(user.within(
+            scope,
             Expr::col((
                 account_snapshots::Entity,
                 account_snapshots::Column::AccountId,
             )),
         ))
         .into_tuple::<(i64, NaiveDate)>()
-        .all(db)
+        .all(user.connection())
         .await?;
     for (account, day) in pictured {
         accounts
@@ -174,15 +173,15 @@ pub async fn account_days(
             .entry(day)
             .or_default();
     }
-    let closed = accounts::Entity::find()
+    let closed = user
+        .select::<accounts::Entity>()
         .select_only()
         .column(accounts::Column::Id)
         .column(accounts::Column::ClosedOn)
-        .filter(accounts::Column::UserId.eq(user_id))
         .filter(accounts::Column::ClosedOn.is_not_null())
-        .filter(scope.condition(user_id, Expr::col((accounts::Entity, accounts::Column::Id))))
+        .filter(user.within(scope, Expr::col((accounts::Entity, accounts::Column::Id))))
         .into_tuple::<(i64, Option<NaiveDate>)>()
-        .all(db)
+        .all(user.connection())
         .await?;
     for (account, closed_on) in closed {
         if let Some(history) = accounts.get_mut(&account) {

@@ -18,8 +18,9 @@ use std::sync::Arc;
 
 use chrono::NaiveDate;
 use rust_decimal::{Decimal, RoundingStrategy};
-use sea_orm::DatabaseConnection;
 use tokio::sync::OnceCell;
+
+use crate::db::scope::UserScope;
 
 use crate::db::entities::{investment_holdings as holdings, securities};
 
@@ -90,19 +91,17 @@ pub fn holding_gain(h: &holdings::Model) -> Option<Decimal> {
 /// The analytics of one user for one request: computes each figure, or takes it from the
 /// cache when the user's data has not changed since it was computed.
 pub struct Analytics {
-    db: DatabaseConnection,
+    user: UserScope,
     cache: Arc<AnalyticsCache>,
-    user_id: i64,
     /// Read once per request.
     data_version: OnceCell<i64>,
 }
 
 impl Analytics {
-    pub fn new(db: DatabaseConnection, cache: Arc<AnalyticsCache>, user_id: i64) -> Self {
+    pub fn new(user: UserScope, cache: Arc<AnalyticsCache>) -> Self {
         Analytics {
-            db,
+            user,
             cache,
-            user_id,
             data_version: OnceCell::new(),
         }
     }
@@ -114,10 +113,10 @@ impl Analytics {
     {
         let data_version = *self
             .data_version
-            .get_or_try_init(|| crate::db::users::data_version(&self.db, self.user_id))
+            .get_or_try_init(|| self.user.data_version())
             .await?;
         let key = CacheKey {
-            user_id: self.user_id,
+            user_id: self.user.user_id(),
             data_version,
             query,
         };
@@ -127,7 +126,7 @@ impl Analytics {
     pub async fn allocation(&self, scope: &AccountScope) -> ApiResult<Arc<Allocation>> {
         self.cached(
             format!("allocation {scope:?}"),
-            Allocation::load(&self.db, self.user_id, scope),
+            Allocation::load(&self.user, scope),
         )
         .await
     }
@@ -158,7 +157,7 @@ impl Analytics {
     ) -> ApiResult<Arc<history::AccountDays>> {
         self.cached(
             format!("account days {scope:?} {to}"),
-            history::account_days(&self.db, self.user_id, scope, to),
+            history::account_days(&self.user, scope, to),
         )
         .await
     }
@@ -172,7 +171,7 @@ impl Analytics {
         self.cached(format!("returns {scope:?} {from} {to}"), async {
             history::check_range(from, to)?;
             let days = self.account_days(scope, to).await?;
-            returns::returns(&self.db, self.user_id, scope, &days, from, to).await
+            returns::returns(&self.user, scope, &days, from, to).await
         })
         .await
     }
@@ -185,7 +184,7 @@ impl Analytics {
     ) -> ApiResult<Arc<RealizedGains>> {
         self.cached(
             format!("realized {scope:?} {from} {to}"),
-            realized::realized_gains(&self.db, self.user_id, scope, from, to),
+            realized::realized_gains(&self.user, scope, from, to),
         )
         .await
     }
@@ -197,7 +196,7 @@ impl Analytics {
     ) -> ApiResult<Arc<Vec<SummaryRow>>> {
         self.cached(
             format!("summary {filter:?} {group_by:?}"),
-            summary::summary(&self.db, self.user_id, filter, group_by),
+            summary::summary(&self.user, filter, group_by),
         )
         .await
     }
@@ -220,7 +219,7 @@ impl Analytics {
         };
         self.cached(
             format!("monthly {filter:?}"),
-            summary::monthly_flows(&self.db, self.user_id, &filter),
+            summary::monthly_flows(&self.user, &filter),
         )
         .await
     }
@@ -233,7 +232,7 @@ impl Analytics {
     ) -> ApiResult<Arc<Vec<PricePoint>>> {
         self.cached(
             format!("prices {} {from} {to}", security.id),
-            prices::price_history(&self.db, self.user_id, security, from, to),
+            prices::price_history(&self.user, security, from, to),
         )
         .await
     }

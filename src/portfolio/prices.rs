@@ -1,11 +1,12 @@
 //! A security's price history: the institution's price from each day's holding snapshots,
 //! and the close price Plaid reported with them (and on the security itself).
 
+use crate::db::scope::UserScope;
 use std::collections::BTreeMap;
 
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
-use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::{ColumnTrait, QueryFilter, QueryOrder};
 
 use crate::db::entities::{holding_snapshots as snapshots, securities};
 use crate::error::ApiResult;
@@ -28,20 +29,19 @@ pub struct PricePoint {
 /// Points in `[from, to]`, by date then source. Where several accounts hold the security on
 /// one day, the institution price of the lowest account id stands for the day.
 pub async fn price_history(
-    db: &DatabaseConnection,
-    user_id: i64,
+    user: &UserScope,
     security: &securities::Model,
     from: NaiveDate,
     to: NaiveDate,
 ) -> ApiResult<Vec<PricePoint>> {
     super::history::check_range(from, to)?;
-    let rows = snapshots::Entity::find()
-        .filter(snapshots::Column::UserId.eq(user_id))
+    let rows = user
+        .select::<snapshots::Entity>()
         .filter(snapshots::Column::SecurityId.eq(security.id))
         .filter(snapshots::Column::AsOf.between(from, to))
         .order_by_asc(snapshots::Column::AsOf)
         .order_by_asc(snapshots::Column::AccountId)
-        .all(db)
+        .all(user.connection())
         .await?;
     let mut points: BTreeMap<(NaiveDate, PriceSource), Decimal> = BTreeMap::new();
     for row in rows {

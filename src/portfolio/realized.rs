@@ -11,17 +11,17 @@
 //! as `quantity_without_basis`; a buy beyond a short opens a long with the rest. When a
 //! position reaches zero it is closed.
 
+use crate::db::scope::UserScope;
 use crate::domain::{AccountScope, Range, TransactionFilter};
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;
-use sea_orm::{ColumnTrait, DatabaseConnection, QueryFilter};
+use sea_orm::{ColumnTrait, QueryFilter};
 
 use crate::db::entities::investment_transactions as transactions;
 
-use crate::db::transactions::live;
 use crate::error::ApiResult;
 use crate::exact::check_bound;
 use crate::vocabulary::{TradeSide, UnitChange, trade_side, unit_change};
@@ -350,12 +350,7 @@ pub fn replay(trades: &[Trade], from: NaiveDate, to: NaiveDate) -> RealizedGains
 }
 
 /// The caller's trades and unit changes in scope through `to`.
-async fn trades(
-    db: &DatabaseConnection,
-    user_id: i64,
-    scope: &AccountScope,
-    to: NaiveDate,
-) -> ApiResult<Vec<Trade>> {
+async fn trades(user: &UserScope, scope: &AccountScope, to: NaiveDate) -> ApiResult<Vec<Trade>> {
     let filter = TransactionFilter {
         scope: scope.clone(),
         date: Some(Range {
@@ -364,9 +359,10 @@ async fn trades(
         }),
         ..Default::default()
     };
-    let rows = live(db.get_database_backend(), user_id, &filter)
+    let rows = user
+        .live_transactions(&filter)
         .filter(transactions::Column::SecurityId.is_not_null())
-        .all(db)
+        .all(user.connection())
         .await?;
     Ok(rows
         .into_iter()
@@ -395,13 +391,12 @@ async fn trades(
 }
 
 pub async fn realized_gains(
-    db: &DatabaseConnection,
-    user_id: i64,
+    user: &UserScope,
     scope: &AccountScope,
     from: NaiveDate,
     to: NaiveDate,
 ) -> ApiResult<RealizedGains> {
-    let trades = trades(db, user_id, scope, to).await?;
+    let trades = trades(user, scope, to).await?;
     // Every position, proceeds, cost and total of the replay is bounded by these sums.
     check_bound(
         trades.iter().map(|t| t.amount),

@@ -16,12 +16,13 @@
 //! on that day; one that leaves (closed at the institution) leaves as an outflow of its
 //! last pictured value plus the flows it had since. Neither is a gain.
 
+use crate::db::scope::UserScope;
 use crate::domain::{AccountScope, Range, TransactionFilter};
 use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
-use sea_orm::{ColumnTrait, DatabaseConnection, QueryFilter};
+use sea_orm::{ColumnTrait, QueryFilter};
 
 use super::history::{AccountDays, AccountHistory};
 use super::percent;
@@ -29,7 +30,6 @@ use super::percent;
 use crate::db::entities::investment_transactions as transactions;
 
 use crate::db::holdings::currency_of_codes;
-use crate::db::transactions::live;
 use crate::error::ApiResult;
 use crate::exact::{self, Exact};
 use crate::vocabulary::{FLOW_SUBTYPES, FLOW_TYPES, external_flow};
@@ -71,8 +71,7 @@ struct Flow {
 
 /// External flows dated after `from` up to `to`.
 async fn flows(
-    db: &DatabaseConnection,
-    user_id: i64,
+    user: &UserScope,
     scope: &AccountScope,
     from: NaiveDate,
     to: NaiveDate,
@@ -86,10 +85,11 @@ async fn flows(
         }),
         ..Default::default()
     };
-    let rows = live(db.get_database_backend(), user_id, &filter)
+    let rows = user
+        .live_transactions(&filter)
         .filter(transactions::Column::TransactionType.is_in(FLOW_TYPES))
         .filter(transactions::Column::Subtype.is_in(FLOW_SUBTYPES))
-        .all(db)
+        .all(user.connection())
         .await?;
     Ok(rows
         .into_iter()
@@ -264,14 +264,13 @@ fn currency_return(
 /// after `from` to the last one on or before `to`: before an account's first picture its
 /// value is unknown (Plaid has no historical holdings), not zero.
 pub async fn returns(
-    db: &DatabaseConnection,
-    user_id: i64,
+    user: &UserScope,
     scope: &AccountScope,
     account_days: &AccountDays,
     from: NaiveDate,
     to: NaiveDate,
 ) -> ApiResult<Vec<PeriodReturn>> {
-    let flows = flows(db, user_id, scope, from, to).await?;
+    let flows = flows(user, scope, from, to).await?;
     let currencies: BTreeSet<&str> = account_days
         .values()
         .flat_map(|h| h.days.values())

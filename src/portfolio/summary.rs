@@ -2,17 +2,17 @@
 //! institution, and the named monthly series (dividends, interest, fees...). Cancelled
 //! transactions and `cancel` rows are left out.
 
+use crate::db::scope::UserScope;
 use crate::domain::TransactionFilter;
 use std::collections::{BTreeMap, HashMap};
 
 use rust_decimal::Decimal;
+use sea_orm::QueryTrait;
 use sea_orm::sea_query::Expr;
-use sea_orm::{DatabaseConnection, QueryTrait};
 
-use crate::db;
 use crate::db::aggregate::{self, Aggregation, Key, KeyKind, date_text};
 use crate::db::entities::{accounts, investment_transactions as transactions, plaid_items};
-use crate::db::transactions::{currency_expr, live};
+use crate::db::transactions::currency_expr;
 use crate::error::ApiResult;
 use crate::exact::Exact;
 
@@ -60,8 +60,7 @@ fn col(c: transactions::Column) -> Expr {
 
 /// One row per (requested keys, currency), sorted by keys then currency.
 pub async fn summary(
-    db: &DatabaseConnection,
-    user_id: i64,
+    user: &UserScope,
     filter: &TransactionFilter,
     group_by: &[SummaryGroup],
 ) -> ApiResult<Vec<SummaryRow>> {
@@ -92,9 +91,9 @@ pub async fn summary(
         keys.push(key);
     }
     let groups = aggregate::run(
-        db,
+        user.connection(),
         Aggregation {
-            source: live(db.get_database_backend(), user_id, filter).into_query(),
+            source: user.live_transactions(filter).into_query(),
             keys,
             sums: vec![
                 col(transactions::Column::Amount),
@@ -111,7 +110,7 @@ pub async fn summary(
             .position(|g| *g == SummaryGroup::Account)
             .expect("grouped by account for institutions");
         let accounts = groups.iter().filter_map(|g| g.keys[account_key].as_int());
-        institutions_of_accounts(db, user_id, accounts).await?
+        institutions_of_accounts(user, accounts).await?
     } else {
         HashMap::new()
     };
@@ -165,14 +164,13 @@ pub async fn summary(
 
 /// The institution of each of these accounts.
 async fn institutions_of_accounts(
-    db: &DatabaseConnection,
-    user_id: i64,
+    user: &UserScope,
     account_ids: impl IntoIterator<Item = i64>,
 ) -> ApiResult<HashMap<i64, Institution>> {
-    let accounts = db::owned_by_id::<accounts::Entity>(db, user_id, account_ids).await?;
-    let items =
-        db::owned_by_id::<plaid_items::Entity>(db, user_id, accounts.values().map(|a| a.item_id))
-            .await?;
+    let accounts = user.by_id::<accounts::Entity>(account_ids).await?;
+    let items = user
+        .by_id::<plaid_items::Entity>(accounts.values().map(|a| a.item_id))
+        .await?;
     Ok(accounts
         .into_iter()
         .map(|(id, a)| (id, Institution::of(items.get(&a.item_id))))
@@ -195,13 +193,11 @@ pub struct MonthFlows {
 
 /// The named series by month (and currency), from the summary by month, type and subtype.
 pub async fn monthly_flows(
-    db: &DatabaseConnection,
-    user_id: i64,
+    user: &UserScope,
     filter: &TransactionFilter,
 ) -> ApiResult<Vec<MonthFlows>> {
     let rows = summary(
-        db,
-        user_id,
+        user,
         filter,
         &[
             SummaryGroup::Month,
