@@ -6,8 +6,8 @@
 //! error into a plain error without a code, so `?` must go through the `From` in
 //! `graphql`.
 
-/// A failure the caller can see. Internal details are logged where the error is made and
-/// never sent.
+/// A failure the caller can see. An internal failure's details travel with it as a
+/// [`Cause`], logged where the error is turned into an answer and never sent.
 #[derive(Clone, Debug)]
 pub enum ApiError {
     /// No token, or a token that is not valid.
@@ -33,8 +33,43 @@ pub enum ApiError {
     Unavailable,
     /// The token sent more requests than its rate allows; it may again after the wait.
     RateLimited { retry_after: std::time::Duration },
-    /// Anything else; the message sent is generic.
-    Internal,
+    /// Anything else; the message sent is generic, the cause is logged.
+    Internal(Cause),
+}
+
+/// What went wrong behind an `Internal` error, and where in our code it was made: kept for
+/// the log, never sent. The boundaries that turn an error into an answer (a GraphQL
+/// error, an HTTP response, the CLI's report, a sync run's record) call
+/// [`ApiError::log_cause`]; a cause is logged once however many copies of the error
+/// (a DataLoader's shared failure, a sync ticket's waiters) reach one.
+#[derive(Clone, Debug, Default)]
+pub struct Cause(Option<std::sync::Arc<CauseDetail>>);
+
+#[derive(Debug)]
+struct CauseDetail {
+    at: &'static std::panic::Location<'static>,
+    detail: String,
+    logged: std::sync::atomic::AtomicBool,
+}
+
+impl Cause {
+    /// `detail`, made at the caller's line.
+    #[track_caller]
+    pub fn new(detail: impl std::fmt::Display) -> Self {
+        Cause(Some(std::sync::Arc::new(CauseDetail {
+            at: std::panic::Location::caller(),
+            detail: detail.to_string(),
+            logged: std::sync::atomic::AtomicBool::new(false),
+        })))
+    }
+
+    /// The detail and its origin (`file:line:column`), the first time only; `None` after
+    /// that, and for an error whose cause was logged elsewhere (another replica's run).
+    fn take_for_log(&self) -> Option<(&str, &'static std::panic::Location<'static>)> {
+        let cause = self.0.as_ref()?;
+        let first = !cause.logged.swap(true, std::sync::atomic::Ordering::SeqCst);
+        first.then_some((cause.detail.as_str(), cause.at))
+    }
 }
 
 /// A Plaid failure as callers see it (never with an access token in it).
@@ -72,10 +107,21 @@ impl ApiError {
         ApiError::NotFound(message.into())
     }
 
-    /// Logs an unexpected failure and hides it from the caller.
+    /// An unexpected failure, hidden from the caller; `context` says what was being done.
+    #[track_caller]
     pub fn internal(context: &str, err: impl std::fmt::Display) -> Self {
-        tracing::error!(error = %err, "{context}");
-        ApiError::Internal
+        ApiError::Internal(Cause::new(format_args!("{context}: {err}")))
+    }
+
+    /// Logs an internal error's cause with its origin, once across the error's copies:
+    /// called where an error becomes an answer. Other errors are the caller's to read and
+    /// are not logged.
+    pub fn log_cause(&self) {
+        if let ApiError::Internal(cause) = self
+            && let Some((detail, at)) = cause.take_for_log()
+        {
+            tracing::error!(error = %detail, at = %at, "internal error");
+        }
     }
 
     /// The GraphQL `extensions.code`.
@@ -91,7 +137,7 @@ impl ApiError {
             ApiError::DeadlineExceeded(_) => "DEADLINE_EXCEEDED",
             ApiError::Unavailable => "SERVICE_UNAVAILABLE",
             ApiError::RateLimited { .. } => "RATE_LIMITED",
-            ApiError::Internal => "INTERNAL_SERVER_ERROR",
+            ApiError::Internal(_) => "INTERNAL_SERVER_ERROR",
         }
     }
 
@@ -119,14 +165,16 @@ impl ApiError {
                 "this token sent more requests than its rate allows; try again in {} s",
                 retry_after_secs(*retry_after)
             ),
-            ApiError::Internal => "internal server error".to_owned(),
+            ApiError::Internal(_) => "internal server error".to_owned(),
         }
     }
 }
 
-/// How the CLI and the demo report a failure (they speak `anyhow`): message and code.
+/// How the CLI and the demo report a failure (they speak `anyhow`): message and code,
+/// with an internal error's cause logged.
 impl From<ApiError> for anyhow::Error {
     fn from(err: ApiError) -> Self {
+        err.log_cause();
         anyhow::anyhow!("{} ({})", err.message(), err.code())
     }
 }
@@ -161,23 +209,61 @@ pub fn is_transient(err: &sea_orm::DbErr) -> bool {
     }
 }
 
+/// A database failure: `Unavailable` when it passes (logged here as a warning, since the
+/// sync retries these and the retried ones reach no answer), else `Internal` with the
+/// error and the line of the `?` that met it as its cause.
 impl From<sea_orm::DbErr> for ApiError {
     #[track_caller]
     fn from(err: sea_orm::DbErr) -> Self {
-        let at = std::panic::Location::caller();
         if is_transient(&err) {
+            let at = std::panic::Location::caller();
             tracing::warn!(error = %err, at = %at, "database unavailable or busy");
             return ApiError::Unavailable;
         }
-        tracing::error!(error = %err, at = %at, "database error");
-        ApiError::Internal
+        ApiError::Internal(Cause::new(format_args!("database: {err}")))
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::retry_after_secs;
+    use super::{ApiError, retry_after_secs};
     use std::time::Duration;
+
+    #[test]
+    fn an_internal_cause_is_logged_once_across_copies_with_the_line_that_made_it() {
+        let made_at = line!() + 1;
+        let err = ApiError::internal("reading a page", "disk on fire");
+        let copy = err.clone();
+        let ApiError::Internal(cause) = &copy else {
+            panic!("internal expected, got {copy:?}");
+        };
+        let (detail, at) = cause.take_for_log().expect("first report logs");
+        assert_eq!(detail, "reading a page: disk on fire");
+        assert_eq!((at.file(), at.line()), (file!(), made_at));
+        let ApiError::Internal(original) = &err else {
+            unreachable!()
+        };
+        assert!(original.take_for_log().is_none(), "logged once");
+        assert_eq!(
+            err.message(),
+            "internal server error",
+            "the cause is never sent"
+        );
+    }
+
+    #[test]
+    fn a_database_error_names_the_line_of_its_question_mark() {
+        fn fails() -> Result<(), ApiError> {
+            Err(sea_orm::DbErr::Custom("no such table".to_owned()))?;
+            Ok(())
+        }
+        let Err(ApiError::Internal(cause)) = fails() else {
+            panic!("internal expected");
+        };
+        let (detail, at) = cause.take_for_log().expect("logs");
+        assert!(detail.contains("no such table"), "{detail}");
+        assert_eq!(at.file(), file!());
+    }
 
     #[test]
     fn retry_after_rounds_up_to_whole_seconds_and_is_at_least_one() {

@@ -187,6 +187,7 @@ async fn serve(db_config: &DbConfig, args: ServeArgs, clock: Clock) -> anyhow::R
     if let Some(service) = &sync {
         // Runs left `running` by a process that is gone: now, then every minute.
         if let Err(err) = service.recover_abandoned(true).await {
+            err.log_cause();
             tracing::warn!(code = err.code(), "looking for abandoned sync runs");
         }
         scheduler::spawn_recovery(service.clone());
@@ -261,6 +262,7 @@ async fn sync_once(
     let sync = sync_service(&db, plaid, clock)?
         .context("Plaid credentials are required (PLAID_CLIENT_ID, PLAID_SECRET)")?;
     if let Err(err) = sync.recover_abandoned(false).await {
+        err.log_cause();
         tracing::warn!(code = err.code(), "looking for abandoned sync runs");
     }
     let outcomes = sync

@@ -143,6 +143,7 @@ pub(crate) fn loaders<'a>(ctx: &Context<'a>) -> &'a Loaders {
 
 impl From<ApiError> for async_graphql::Error {
     fn from(err: ApiError) -> Self {
+        err.log_cause();
         let code = err.code();
         async_graphql::Error::new(err.message()).extend_with(|_, ext| {
             ext.set("code", code);

@@ -28,13 +28,14 @@ pub fn status_of(err: &ApiError) -> StatusCode {
         ApiError::DeadlineExceeded(_) => StatusCode::GATEWAY_TIMEOUT,
         ApiError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
         ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
-        ApiError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }
 
 /// `err` as a response: its status, its code, the challenge a 401 must carry, and when a
 /// rate-limited client may try again.
 pub fn error_response(err: &ApiError) -> Response {
+    err.log_cause();
     let mut response = json_error(status_of(err), err.code(), &err.message());
     if matches!(err, ApiError::Unauthenticated) {
         response.headers_mut().insert(

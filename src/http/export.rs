@@ -196,7 +196,8 @@ where
                             Some((Ok(chunk), next.map_or(Continue::Done, Continue::After)))
                         }
                         Err(err) => {
-                            tracing::error!(
+                            err.log_cause();
+                            tracing::warn!(
                                 code = err.code(),
                                 error = %err.message(),
                                 "export failed mid-stream"

@@ -117,7 +117,9 @@ mod tests {
     async fn a_failure_is_not_kept() {
         let cache = AnalyticsCache::new(8);
         let failed = cache
-            .get_or_compute::<u32, _>(key("y"), async { Err(ApiError::Internal) })
+            .get_or_compute::<u32, _>(key("y"), async {
+                Err(ApiError::internal("test", "failed"))
+            })
             .await;
         assert!(failed.is_err());
         let value = cache

@@ -635,6 +635,8 @@ impl SyncService {
                         (err.code().to_owned(), err.message(), err.clone())
                     }
                 };
+                // The run's record is this failure's answer, whoever waits for it.
+                error.log_cause();
                 tracing::warn!(item = %item.plaid_item_id, code = %code, "sync failed: {message}");
                 let item = match &failure {
                     Failure::Joined(_) => item,
@@ -715,6 +717,7 @@ impl SyncService {
         match recorded {
             Ok(run) => Some(run),
             Err(err) => {
+                err.log_cause();
                 tracing::warn!(run = run_id, code = err.code(), "recording a run's end");
                 None
             }
@@ -749,6 +752,7 @@ impl SyncService {
             .collect();
         tracing::warn!(runs = ?runs, "shutdown grace period over: syncs interrupted");
         if let Err(err) = self.end_unfinished(&runs, RunOutcome::Interrupted).await {
+            err.log_cause();
             tracing::warn!(code = err.code(), "marking interrupted runs");
         }
     }
@@ -1055,9 +1059,10 @@ fn failed_run_error(code: &str, run: &sync_runs::Model, item: &plaid_items::Mode
             },
             Some(item),
         ),
-        "INTERNAL_SERVER_ERROR" => ApiError::Internal,
+        // The cause was logged by the replica that met it.
+        "INTERNAL_SERVER_ERROR" => ApiError::Internal(Default::default()),
         "SERVICE_UNAVAILABLE" => ApiError::Unavailable,
         "BAD_USER_INPUT" => ApiError::bad_input(run.error_message.clone().unwrap_or_default()),
-        _ => ApiError::Internal,
+        _ => ApiError::Internal(Default::default()),
     }
 }
