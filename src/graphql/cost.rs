@@ -75,27 +75,18 @@ fn points(days: usize, interval: Interval) -> usize {
     }
 }
 
-/// Value history over all accounts in scope (`Portfolio.valueHistory`): the days times
-/// the accounts pictured each day, plus the points returned.
+/// Value history of `accounts` accounts: the days times the accounts pictured each day,
+/// plus the points returned. `Portfolio.valueHistory` counts [`ACCOUNTS`],
+/// `Account.valueHistory` one.
 pub fn value_history(
+    accounts: usize,
     from: Option<Date>,
     to: Option<Date>,
     interval: Interval,
     child: usize,
 ) -> usize {
     let days = days(from, to);
-    days * ACCOUNTS + points(days, interval) * child
-}
-
-/// Value history of one account (`Account.valueHistory`).
-pub fn account_value_history(
-    from: Option<Date>,
-    to: Option<Date>,
-    interval: Interval,
-    child: usize,
-) -> usize {
-    let days = days(from, to);
-    days + points(days, interval) * child
+    days * accounts + points(days, interval) * child
 }
 
 /// Price history of one security (`Security.priceHistory`): its snapshots (a security is
@@ -163,11 +154,22 @@ mod tests {
     #[test]
     fn history_costs_days_times_accounts_plus_points() {
         // 366 days x 10 accounts + 53 weekly points (366 / 7 rounded up) x 4.
-        let year = value_history(date("2024-01-01"), date("2024-12-31"), Interval::Week, 4);
+        let year = value_history(
+            ACCOUNTS,
+            date("2024-01-01"),
+            date("2024-12-31"),
+            Interval::Week,
+            4,
+        );
         assert_eq!(year, 3_660 + 53 * 4);
         // One account: 366 days + 13 monthly points (366 / 30 rounded up) x 2.
-        let account =
-            account_value_history(date("2024-01-01"), date("2024-12-31"), Interval::Month, 2);
+        let account = value_history(
+            1,
+            date("2024-01-01"),
+            date("2024-12-31"),
+            Interval::Month,
+            2,
+        );
         assert_eq!(account, 366 + 13 * 2);
     }
 }

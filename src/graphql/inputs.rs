@@ -54,17 +54,24 @@ pub struct DateFilter {
     lte: Option<Date>,
 }
 
-impl From<DateFilter> for Range<chrono::NaiveDate> {
-    fn from(f: DateFilter) -> Self {
-        Range {
-            eq: f.eq.map(|d| d.0),
-            gt: f.gt.map(|d| d.0),
-            gte: f.gte.map(|d| d.0),
-            lt: f.lt.map(|d| d.0),
-            lte: f.lte.map(|d| d.0),
+/// A bounds input (`eq`, `gt`, `gte`, `lt`, `lte` of a scalar) as the domain's `Range`.
+macro_rules! range_from {
+    ($input:ty => $value:ty) => {
+        impl From<$input> for Range<$value> {
+            fn from(f: $input) -> Self {
+                Range {
+                    eq: f.eq.map(|v| v.0),
+                    gt: f.gt.map(|v| v.0),
+                    gte: f.gte.map(|v| v.0),
+                    lt: f.lt.map(|v| v.0),
+                    lte: f.lte.map(|v| v.0),
+                }
+            }
         }
-    }
+    };
 }
+
+range_from!(DateFilter => chrono::NaiveDate);
 
 /// Bounds on a decimal, compared as numbers; all given bounds must hold.
 #[derive(InputObject, Clone, Default)]
@@ -81,17 +88,7 @@ pub struct DecimalFilter {
     lte: Option<DecimalScalar>,
 }
 
-impl From<DecimalFilter> for Range<rust_decimal::Decimal> {
-    fn from(f: DecimalFilter) -> Self {
-        Range {
-            eq: f.eq.map(|d| d.0),
-            gt: f.gt.map(|d| d.0),
-            gte: f.gte.map(|d| d.0),
-            lt: f.lt.map(|d| d.0),
-            lte: f.lte.map(|d| d.0),
-        }
-    }
-}
+range_from!(DecimalFilter => rust_decimal::Decimal);
 
 /// Sort direction.
 #[derive(Enum, Clone, Copy, PartialEq, Eq)]
@@ -102,11 +99,28 @@ pub enum OrderDirection {
     Desc,
 }
 
-fn order<F: Copy>(field: F, direction: OrderDirection) -> OrderBy<F> {
-    OrderBy {
-        field,
-        descending: direction == OrderDirection::Desc,
-    }
+/// An `orderBy` element: one sort key of a list (`field`, an enum with the domain's
+/// sort keys as its `remote`) and its direction; ties are broken by id.
+macro_rules! order_input {
+    ($(#[$doc:meta])* $name:ident($field:ty => $domain:ty)) => {
+        $(#[$doc])*
+        #[derive(InputObject, Clone, Copy)]
+        pub struct $name {
+            /// What to sort by.
+            field: $field,
+            /// Which way.
+            direction: OrderDirection,
+        }
+
+        impl From<$name> for OrderBy<$domain> {
+            fn from(o: $name) -> Self {
+                OrderBy {
+                    field: o.field.into(),
+                    descending: o.direction == OrderDirection::Desc,
+                }
+            }
+        }
+    };
 }
 
 fn decode(kind: NodeKind, ids: Option<Vec<ID>>, argument: &str) -> ApiResult<Option<Vec<i64>>> {
@@ -196,6 +210,7 @@ impl InvestmentTransactionFilter {
 
 /// Fields investment transactions can be ordered by.
 #[derive(Enum, Clone, Copy, PartialEq, Eq)]
+#[graphql(remote = "TransactionOrderField")]
 pub enum InvestmentTransactionOrderField {
     /// Posting date.
     Date,
@@ -203,24 +218,10 @@ pub enum InvestmentTransactionOrderField {
     Amount,
 }
 
-/// One key of an investment transaction ordering (ties are broken by id).
-#[derive(InputObject, Clone, Copy)]
-pub struct InvestmentTransactionOrder {
-    /// What to sort by.
-    field: InvestmentTransactionOrderField,
-    /// Which way.
-    direction: OrderDirection,
-}
-
-impl From<InvestmentTransactionOrder> for OrderBy<TransactionOrderField> {
-    fn from(o: InvestmentTransactionOrder) -> Self {
-        let field = match o.field {
-            InvestmentTransactionOrderField::Date => TransactionOrderField::Date,
-            InvestmentTransactionOrderField::Amount => TransactionOrderField::Amount,
-        };
-        order(field, o.direction)
-    }
-}
+order_input!(
+    /// One key of an investment transaction ordering (ties are broken by id).
+    InvestmentTransactionOrder(InvestmentTransactionOrderField => TransactionOrderField)
+);
 
 /// Filters holdings; all given conditions must hold.
 #[derive(InputObject, Clone, Default)]
@@ -256,7 +257,7 @@ impl HoldingFilter {
 
 /// Fields holdings can be ordered by.
 #[derive(Enum, Clone, Copy, PartialEq, Eq)]
-#[graphql(name = "HoldingOrderField")]
+#[graphql(name = "HoldingOrderField", remote = "HoldingOrderField")]
 pub enum HoldingOrderFieldInput {
     /// Market value (the institution's value), as a number.
     MarketValue,
@@ -266,25 +267,10 @@ pub enum HoldingOrderFieldInput {
     SecurityName,
 }
 
-/// One key of a holding ordering (ties are broken by id).
-#[derive(InputObject, Clone, Copy)]
-pub struct HoldingOrder {
-    /// What to sort by.
-    field: HoldingOrderFieldInput,
-    /// Which way.
-    direction: OrderDirection,
-}
-
-impl From<HoldingOrder> for OrderBy<HoldingOrderField> {
-    fn from(o: HoldingOrder) -> Self {
-        let field = match o.field {
-            HoldingOrderFieldInput::MarketValue => HoldingOrderField::MarketValue,
-            HoldingOrderFieldInput::Quantity => HoldingOrderField::Quantity,
-            HoldingOrderFieldInput::SecurityName => HoldingOrderField::SecurityName,
-        };
-        order(field, o.direction)
-    }
-}
+order_input!(
+    /// One key of a holding ordering (ties are broken by id).
+    HoldingOrder(HoldingOrderFieldInput => HoldingOrderField)
+);
 
 /// Filters securities; all given conditions must hold.
 #[derive(InputObject, Clone, Default)]
@@ -314,7 +300,7 @@ impl SecurityFilter {
 
 /// Fields securities can be ordered by.
 #[derive(Enum, Clone, Copy, PartialEq, Eq)]
-#[graphql(name = "SecurityOrderField")]
+#[graphql(name = "SecurityOrderField", remote = "SecurityOrderField")]
 pub enum SecurityOrderFieldInput {
     /// Name (securities without a name first).
     Name,
@@ -322,24 +308,10 @@ pub enum SecurityOrderFieldInput {
     TickerSymbol,
 }
 
-/// One key of a security ordering (ties are broken by id).
-#[derive(InputObject, Clone, Copy)]
-pub struct SecurityOrder {
-    /// What to sort by.
-    field: SecurityOrderFieldInput,
-    /// Which way.
-    direction: OrderDirection,
-}
-
-impl From<SecurityOrder> for OrderBy<SecurityOrderField> {
-    fn from(o: SecurityOrder) -> Self {
-        let field = match o.field {
-            SecurityOrderFieldInput::Name => SecurityOrderField::Name,
-            SecurityOrderFieldInput::TickerSymbol => SecurityOrderField::TickerSymbol,
-        };
-        order(field, o.direction)
-    }
-}
+order_input!(
+    /// One key of a security ordering (ties are broken by id).
+    SecurityOrder(SecurityOrderFieldInput => SecurityOrderField)
+);
 
 /// Filters accounts; all given conditions must hold.
 #[derive(InputObject, Clone, Default)]
@@ -392,6 +364,7 @@ impl PlaidItemFilter {
 
 /// A grouping of `investmentTransactionSummary`.
 #[derive(Enum, Clone, Copy, PartialEq, Eq)]
+#[graphql(remote = "crate::portfolio::SummaryGroup")]
 pub enum TransactionGroupBy {
     /// Calendar month of the date (`month: "2026-03"`).
     Month,
@@ -407,19 +380,4 @@ pub enum TransactionGroupBy {
     Account,
     /// Institution of the account's item.
     Institution,
-}
-
-impl From<TransactionGroupBy> for crate::portfolio::SummaryGroup {
-    fn from(value: TransactionGroupBy) -> Self {
-        use crate::portfolio::SummaryGroup as G;
-        match value {
-            TransactionGroupBy::Month => G::Month,
-            TransactionGroupBy::Year => G::Year,
-            TransactionGroupBy::Type => G::Type,
-            TransactionGroupBy::Subtype => G::Subtype,
-            TransactionGroupBy::Security => G::Security,
-            TransactionGroupBy::Account => G::Account,
-            TransactionGroupBy::Institution => G::Institution,
-        }
-    }
 }

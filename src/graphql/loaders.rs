@@ -153,4 +153,35 @@ impl Loaders {
             ),
         }
     }
+
+    /// The caller's item `id` (batched with the other items the request names).
+    pub async fn item(&self, id: i64) -> async_graphql::Result<Option<plaid_items::Model>> {
+        self.items.load_one(id).await
+    }
+
+    /// The caller's account `id` (batched).
+    pub async fn account(&self, id: i64) -> async_graphql::Result<Option<accounts::Model>> {
+        self.accounts.load_one(id).await
+    }
+
+    /// The caller's security `id` (batched).
+    pub async fn security(&self, id: i64) -> async_graphql::Result<Option<securities::Model>> {
+        self.securities.load_one(id).await
+    }
+
+    /// The caller's accounts and securities among these ids, in one batch each: what a
+    /// figure's rows name.
+    pub async fn accounts_and_securities(
+        &self,
+        account_ids: impl IntoIterator<Item = i64>,
+        security_ids: impl IntoIterator<Item = i64>,
+    ) -> async_graphql::Result<(
+        HashMap<i64, accounts::Model>,
+        HashMap<i64, securities::Model>,
+    )> {
+        tokio::try_join!(
+            self.accounts.load_many(account_ids),
+            self.securities.load_many(security_ids)
+        )
+    }
 }

@@ -110,11 +110,10 @@ impl Account {
 
     /// The item (login) the account belongs to.
     async fn item(&self, ctx: &Context<'_>) -> Result<Option<PlaidItem>> {
-        let item = crate::graphql::loaders(ctx)
-            .items
-            .load_one(self.0.item_id)
-            .await?;
-        Ok(item.map(PlaidItem))
+        Ok(crate::graphql::loaders(ctx)
+            .item(self.0.item_id)
+            .await?
+            .map(PlaidItem))
     }
 
     /// Value and cost of this account per date and currency, from its daily holding
@@ -122,7 +121,7 @@ impl Account {
     ///
     /// Cost: the days of the period + the points x the selection.
     #[graphql(
-        complexity = "crate::graphql::cost::account_value_history(from, to, interval.into(), child_complexity)"
+        complexity = "crate::graphql::cost::value_history(1, from, to, interval.into(), child_complexity)"
     )]
     async fn value_history(
         &self,

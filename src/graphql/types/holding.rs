@@ -52,20 +52,18 @@ impl Holding {
 
     /// The account holding the position.
     async fn account(&self, ctx: &Context<'_>) -> Result<Option<Account>> {
-        let account = crate::graphql::loaders(ctx)
-            .accounts
-            .load_one(self.0.account_id)
-            .await?;
-        Ok(account.map(Account))
+        Ok(crate::graphql::loaders(ctx)
+            .account(self.0.account_id)
+            .await?
+            .map(Account))
     }
 
     /// The security held.
     async fn security(&self, ctx: &Context<'_>) -> Result<Option<Security>> {
-        let security = crate::graphql::loaders(ctx)
-            .securities
-            .load_one(self.0.security_id)
-            .await?;
-        Ok(security.map(Security))
+        Ok(crate::graphql::loaders(ctx)
+            .security(self.0.security_id)
+            .await?
+            .map(Security))
     }
 
     /// Units held; for options, contracts x 100 (units of the underlying).

@@ -11,6 +11,7 @@ pub struct PlaidItem(pub plaid_items::Model);
 
 /// Health of an item's connection to its institution.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Enum)]
+#[graphql(remote = "Status")]
 pub enum ItemStatus {
     /// The last sync succeeded.
     Healthy,
@@ -28,29 +29,7 @@ pub enum ItemStatus {
 
 impl ItemStatus {
     pub fn as_db(self) -> &'static str {
-        self.domain().as_str()
-    }
-
-    fn domain(self) -> Status {
-        match self {
-            ItemStatus::Healthy => Status::Healthy,
-            ItemStatus::LoginRequired => Status::LoginRequired,
-            ItemStatus::PendingExpiration => Status::PendingExpiration,
-            ItemStatus::PendingDisconnect => Status::PendingDisconnect,
-            ItemStatus::Error => Status::Error,
-            ItemStatus::NotReady => Status::NotReady,
-        }
-    }
-
-    fn from_domain(status: Status) -> ItemStatus {
-        match status {
-            Status::Healthy => ItemStatus::Healthy,
-            Status::LoginRequired => ItemStatus::LoginRequired,
-            Status::PendingExpiration => ItemStatus::PendingExpiration,
-            Status::PendingDisconnect => ItemStatus::PendingDisconnect,
-            Status::Error => ItemStatus::Error,
-            Status::NotReady => ItemStatus::NotReady,
-        }
+        Status::from(self).as_str()
     }
 }
 
@@ -114,7 +93,7 @@ impl PlaidItem {
 
     /// Health of the connection.
     async fn status(&self) -> ItemStatus {
-        ItemStatus::from_domain(Status::from_stored(&self.0.status))
+        Status::from_stored(&self.0.status).into()
     }
 
     /// The last error, while the item is not healthy.

@@ -410,7 +410,7 @@ impl Portfolio {
     /// the selection (a default year of daily points selecting 4 fields: about 3,660 +
     /// 366 x 4).
     #[graphql(
-        complexity = "crate::graphql::cost::value_history(from, to, interval.into(), child_complexity)"
+        complexity = "crate::graphql::cost::value_history(crate::graphql::cost::ACCOUNTS, from, to, interval.into(), child_complexity)"
     )]
     async fn value_history(
         &self,
@@ -469,26 +469,15 @@ impl Portfolio {
     ) -> Result<RealizedGains> {
         let (from, to) = period(ctx, from, to)?;
         let gains = analytics(ctx).realized_gains(&self.scope, from, to).await?;
-        let loaders = crate::graphql::loaders(ctx);
-        // One batch each for the accounts and securities named.
-        let accounts = loaders
-            .accounts
-            .load_many(
-                gains
-                    .positions
-                    .iter()
-                    .map(|p| p.account_id)
-                    .chain(gains.closed.iter().map(|c| c.account_id)),
-            )
-            .await?;
-        let securities = loaders
-            .securities
-            .load_many(
-                gains
-                    .positions
-                    .iter()
-                    .map(|p| p.security_id)
-                    .chain(gains.closed.iter().map(|c| c.security_id)),
+        let positions = gains
+            .positions
+            .iter()
+            .map(|p| (p.account_id, p.security_id));
+        let closed = gains.closed.iter().map(|c| (c.account_id, c.security_id));
+        let (accounts, securities) = crate::graphql::loaders(ctx)
+            .accounts_and_securities(
+                positions.clone().chain(closed.clone()).map(|(a, _)| a),
+                positions.chain(closed).map(|(_, s)| s),
             )
             .await?;
         let account = |id: i64| accounts.get(&id).cloned().map(Account);

@@ -48,14 +48,11 @@ impl TransactionSummaryRow {
         let rows = super::portfolio::analytics(ctx)
             .transaction_summary(filter, group_by)
             .await?;
-        let loaders = crate::graphql::loaders(ctx);
-        let accounts = loaders
-            .accounts
-            .load_many(rows.iter().filter_map(|r| r.keys.account_id))
-            .await?;
-        let securities = loaders
-            .securities
-            .load_many(rows.iter().filter_map(|r| r.keys.security_id))
+        let (accounts, securities) = crate::graphql::loaders(ctx)
+            .accounts_and_securities(
+                rows.iter().filter_map(|r| r.keys.account_id),
+                rows.iter().filter_map(|r| r.keys.security_id),
+            )
             .await?;
         Ok(rows
             .iter()

@@ -61,11 +61,10 @@ impl SyncRun {
 
     /// The item synced.
     async fn item(&self, ctx: &Context<'_>) -> Result<Option<PlaidItem>> {
-        let item = crate::graphql::loaders(ctx)
-            .items
-            .load_one(self.0.item_id)
-            .await?;
-        Ok(item.map(PlaidItem))
+        Ok(crate::graphql::loaders(ctx)
+            .item(self.0.item_id)
+            .await?
+            .map(PlaidItem))
     }
 
     /// Why it ran.

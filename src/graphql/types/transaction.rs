@@ -48,11 +48,10 @@ impl InvestmentTransaction {
 
     /// The account the transaction happened in.
     async fn account(&self, ctx: &Context<'_>) -> Result<Option<Account>> {
-        let account = crate::graphql::loaders(ctx)
-            .accounts
-            .load_one(self.0.account_id)
-            .await?;
-        Ok(account.map(Account))
+        Ok(crate::graphql::loaders(ctx)
+            .account(self.0.account_id)
+            .await?
+            .map(Account))
     }
 
     /// The security traded; null for pure cash movements.
@@ -60,11 +59,10 @@ impl InvestmentTransaction {
         let Some(security_id) = self.0.security_id else {
             return Ok(None);
         };
-        let security = crate::graphql::loaders(ctx)
-            .securities
-            .load_one(security_id)
-            .await?;
-        Ok(security.map(Security))
+        Ok(crate::graphql::loaders(ctx)
+            .security(security_id)
+            .await?
+            .map(Security))
     }
 
     /// Posting date (usually the settlement date).
