@@ -20,6 +20,7 @@ pub mod securities;
 pub mod snapshots;
 pub mod sync_runs;
 pub mod transactions;
+pub mod unscoped;
 pub mod users;
 
 use std::time::Duration;
@@ -70,7 +71,7 @@ user_owned!(
 );
 
 /// The caller's rows among `ids`, in no particular order.
-pub async fn find_owned<E: UserOwned>(
+pub(in crate::db) async fn find_owned<E: UserOwned>(
     db: &DatabaseConnection,
     user_id: i64,
     ids: &[i64],
@@ -219,7 +220,7 @@ pub fn rows_per_statement(backend: sea_orm::DbBackend, columns: usize) -> usize 
 /// whose `conflict` key
 /// exists is updated instead (every column but the key, `id`, `user_id` and `created_at`).
 /// All rows must set the same columns.
-pub async fn upsert_many<E, C>(
+pub(in crate::db) async fn upsert_many<E, C>(
     conn: &C,
     rows: Vec<E::ActiveModel>,
     conflict: &[E::Column],
@@ -233,7 +234,7 @@ where
 
 /// [`upsert_many`] that also leaves the `kept` columns of an existing row as they are
 /// (state that only later steps change, such as a transaction's cancellation).
-pub async fn upsert_many_keeping<E, C>(
+pub(in crate::db) async fn upsert_many_keeping<E, C>(
     conn: &C,
     rows: Vec<E::ActiveModel>,
     conflict: &[E::Column],
