@@ -1,11 +1,18 @@
 //! Persistence: connection setup, entities, and the queries behind every API field.
 //!
-//! Queries the API serves take the caller's `user_id` and limit every statement to it
-//! (`select`, `page`, `find_owned`, `owned_by_id`); requests reach them only through
-//! [`scope::UserScope`], which supplies the id. The sync's writes and lookups
-//! (`upsert`, `keys_of_accounts`, `items::get`, `items::find_by_plaid_id`, `items::list`)
-//! work on rows the sync already holds by id and are not scoped: only `sync` and the CLI
-//! call them. The GraphQL and HTTP layers never build SQL themselves.
+//! Code outside `db` reaches user data through one of two handles:
+//! - [`scope::UserScope`], for requests: built from the verified token, every query it
+//!   offers is limited to the caller's rows. The queries it wraps (`page`, `of_items`,
+//!   `find_owned`...) are `pub(in crate::db)`, so nothing else can call them.
+//! - [`unscoped::Unscoped`], for the sync engine, the CLI and the demo, which work across
+//!   users on rows they already hold (by row id, items by Plaid id for webhooks, users by
+//!   name). Its statements are methods of the handle only: there is no free function to
+//!   call by mistake.
+//!
+//! Still public, for the portfolio figures (moving onto `UserScope`) and authentication:
+//! the filters as SQL (`select`, `transactions::live`, `aggregate`), [`owned_by_id`],
+//! `users::find`, `users::data_version` and the token functions of `users`. The GraphQL
+//! and HTTP layers never build SQL themselves.
 
 pub mod accounts;
 pub mod aggregate;

@@ -1,16 +1,18 @@
-//! The handle for work across users: the sync engine, the CLI and the demo read and write
-//! through [`Unscoped`], by name, and nothing else offers these statements (the
-//! user-scoped side is [`super::scope::UserScope`]).
+//! The handle for work across users. The sync engine, the CLI and the demo read and
+//! write user data through [`Unscoped`], and its statements exist only as its methods (the
+//! request side is [`super::scope::UserScope`]).
 //!
-//! Its statements work on rows by row id, by Plaid id or for a user id the caller
-//! supplies, with no owner check: the sync already holds the item it writes for, a
-//! webhook names an item only by its Plaid id, the CLI names a user. A request never holds
-//! one: resolvers and handlers get a `UserScope` and nothing that builds an `Unscoped`.
+//! Its statements take rows by row id, by Plaid id or for a user id the caller supplies,
+//! with no owner check: the sync already holds the item it writes for, a webhook names an
+//! item only by its Plaid id, the CLI names a user. Resolvers and handlers never build
+//! one; they get a `UserScope` from authentication, and reach the sync's writes only
+//! through `SyncService`. So `Unscoped::new` outside `sync`, `main.rs`, `demo.rs`, tests
+//! and benches is a mistake to catch in review.
 //!
 //! It borrows a connection or a transaction (`Unscoped::new(&db)`, `Unscoped::new(&txn)`)
-//! and is grouped by table: `unscoped.items().get(id)`,
-//! `unscoped.accounts().upsert(rows)`. Each table's statements are in that table's module
-//! (`impl Items` in `items.rs`, and so on).
+//! and is grouped by table: `unscoped.items().get(id)`, `unscoped.accounts().upsert(rows)`.
+//! Each table's statements are in that table's module (`impl Items` in `items.rs`, and so
+//! on).
 
 /// Every user's rows, through a connection or inside a transaction `C`.
 pub struct Unscoped<'c, C> {
