@@ -183,19 +183,8 @@ impl<C: sea_orm::ConnectionTrait> super::unscoped::Accounts<'_, C> {
     }
 
     /// Row ids of the user's accounts by Plaid `account_id`.
-    pub async fn ids_by_plaid_id(
-        self,
-        user_id: i64,
-        plaid_ids: &[String],
-    ) -> ApiResult<std::collections::HashMap<String, i64>> {
-        let rows = accounts::Entity::find()
-            .filter(accounts::Column::UserId.eq(user_id))
-            .filter(accounts::Column::PlaidAccountId.is_in(plaid_ids.iter().map(String::as_str)))
-            .all(self.conn)
-            .await?;
-        Ok(rows
-            .into_iter()
-            .map(|a| (a.plaid_account_id, a.id))
-            .collect())
+    pub async fn ids_by_plaid_id(self, user_id: i64, ids: &[String]) -> ApiResult<super::RowIds> {
+        let plaid_id = accounts::Column::PlaidAccountId;
+        super::ids_by_plaid_id::<accounts::Entity, _>(self.conn, user_id, plaid_id, ids).await
     }
 }

@@ -223,6 +223,30 @@ pub fn rows_per_statement(backend: sea_orm::DbBackend, columns: usize) -> usize 
     (max_params(backend) / columns.max(1)).max(1)
 }
 
+/// Row ids by Plaid id.
+pub type RowIds = std::collections::HashMap<String, i64>;
+
+/// Row ids of the user's `E` rows by their Plaid id (the `plaid_id` column): what the
+/// sync's later rows refer to once it has upserted these.
+pub(in crate::db) async fn ids_by_plaid_id<E: UserOwned, C: ConnectionTrait>(
+    conn: &C,
+    user_id: i64,
+    plaid_id: E::Column,
+    plaid_ids: &[String],
+) -> ApiResult<RowIds> {
+    use sea_orm::QuerySelect;
+    let rows: Vec<(String, i64)> = E::find()
+        .select_only()
+        .column(plaid_id)
+        .column(E::id_column())
+        .filter(E::user_column().eq(user_id))
+        .filter(plaid_id.is_in(plaid_ids.iter().map(String::as_str)))
+        .into_tuple()
+        .all(conn)
+        .await?;
+    Ok(rows.into_iter().collect())
+}
+
 /// Inserts `rows` in multi-row statements as large as [`rows_per_statement`] allows; a row
 /// whose `conflict` key
 /// exists is updated instead (every column but the key, `id`, `user_id` and `created_at`).

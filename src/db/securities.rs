@@ -82,20 +82,9 @@ impl<C: sea_orm::ConnectionTrait> super::unscoped::Securities<'_, C> {
     }
 
     /// Row ids of the user's securities by Plaid `security_id`.
-    pub async fn ids_by_plaid_id(
-        self,
-        user_id: i64,
-        plaid_ids: &[String],
-    ) -> ApiResult<std::collections::HashMap<String, i64>> {
-        let rows = securities::Entity::find()
-            .filter(securities::Column::UserId.eq(user_id))
-            .filter(securities::Column::PlaidSecurityId.is_in(plaid_ids.iter().map(String::as_str)))
-            .all(self.conn)
-            .await?;
-        Ok(rows
-            .into_iter()
-            .map(|s| (s.plaid_security_id, s.id))
-            .collect())
+    pub async fn ids_by_plaid_id(self, user_id: i64, ids: &[String]) -> ApiResult<super::RowIds> {
+        let plaid_id = securities::Column::PlaidSecurityId;
+        super::ids_by_plaid_id::<securities::Entity, _>(self.conn, user_id, plaid_id, ids).await
     }
 
     /// Deletes the user's securities that no holding or transaction refers to any more.

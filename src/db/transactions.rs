@@ -319,16 +319,8 @@ impl<C: sea_orm::ConnectionTrait> super::unscoped::Transactions<'_, C> {
             .into_tuple::<(i64, String, i64, NaiveDate, bool, Option<String>, String)>()
             .stream(self.conn)
             .await?;
-        while let Some((
-            id,
-            plaid_id,
-            account_id,
-            date,
-            cancelled,
-            cancelled_by,
-            transaction_type,
-        )) = rows.try_next().await?
-        {
+        while let Some(row) = rows.try_next().await? {
+            let (id, plaid_id, account_id, date, cancelled, cancelled_by, transaction_type) = row;
             each(WindowRow {
                 id,
                 plaid_id,
