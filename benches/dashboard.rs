@@ -10,7 +10,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use investments::db;
+use investments::db::unscoped::Unscoped;
 use investments::demo::{DASHBOARD_QUERY, HISTORY_DAYS, backfill_history};
 
 const COLD_RUNS: usize = 5;
@@ -83,7 +83,9 @@ async fn main() {
     let mut cold = Vec::new();
     for _ in 0..COLD_RUNS {
         // What a sync does to the cache: the user's data version moves on.
-        db::users::bump_data_version(&conn, user_id)
+        Unscoped::new(&conn)
+            .users()
+            .bump_data_version(user_id)
             .await
             .expect("bump");
         cold.push(dashboard(DASHBOARD_QUERY).await);
@@ -96,7 +98,9 @@ async fn main() {
     for (name, query) in PARTS {
         let mut samples = Vec::new();
         for _ in 0..COLD_RUNS {
-            db::users::bump_data_version(&conn, user_id)
+            Unscoped::new(&conn)
+                .users()
+                .bump_data_version(user_id)
                 .await
                 .expect("bump");
             samples.push(dashboard(query).await);

@@ -19,6 +19,7 @@ use migration::{Migrator, MigratorTrait};
 use crate::auth::{self, Scope};
 use crate::clock::Clock;
 use crate::crypto::TokenCipher;
+use crate::db::unscoped::Unscoped;
 use crate::db::{self, DbConfig};
 use crate::http::{self, HttpOptions};
 use crate::plaid::client::PlaidClient;
@@ -90,7 +91,7 @@ pub async fn prepare(options: &DemoOptions) -> anyhow::Result<Demo> {
         },
     );
 
-    let user = db::users::find_or_create(&db, "demo").await?;
+    let user = Unscoped::new(&db).users().find_or_create("demo").await?;
     let token = auth::issue_token(&db, user.id, "demo", Scope::Write)
         .await?
         .token;
@@ -182,8 +183,9 @@ pub async fn backfill_history(
             });
         }
     }
-    db::snapshots::upsert(db, rows).await?;
-    db::users::bump_data_version(db, user_id).await?;
+    let db = Unscoped::new(db);
+    db.snapshots().upsert(rows).await?;
+    db.users().bump_data_version(user_id).await?;
     Ok(())
 }
 

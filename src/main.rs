@@ -7,6 +7,7 @@ use clap::Parser;
 use investments::clock::Clock;
 use investments::config::{self, Cli, Command, MigrateAction, PlaidArgs, ServeArgs, TokenAction};
 use investments::crypto::TokenCipher;
+use investments::db::unscoped::Unscoped;
 use investments::db::{self, DbConfig};
 use investments::http::{self, HttpOptions};
 use investments::plaid::client::PlaidClient;
@@ -165,7 +166,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Migrator::up(&db, None)
                 .await
                 .context("applying migrations")?;
-            let user = db::users::find_or_create(&db, &user).await?;
+            let user = Unscoped::new(&db).users().find_or_create(&user).await?;
             let issued = investments::auth::issue_token(&db, user.id, &name, scope.into()).await?;
             println!("{}", issued.token);
         }

@@ -15,12 +15,13 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
+use investments::db::Numeric;
 use investments::db::decimal::sort_key;
 use investments::db::entities::{
     accounts, investment_holdings as holdings, investment_transactions as transactions,
     plaid_items, securities,
 };
-use investments::db::{self, Numeric};
+use investments::db::unscoped::Unscoped;
 use rust_decimal::Decimal;
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, Iterable, QueryFilter,
@@ -514,7 +515,9 @@ where
 
 /// Writes the dataset of `shape` for a new user `bench` in one database transaction.
 pub async fn build(conn: &DatabaseConnection, shape: Shape) -> Result<Dataset, DbErr> {
-    let user_id = db::users::find_or_create(conn, "bench")
+    let user_id = Unscoped::new(conn)
+        .users()
+        .find_or_create("bench")
         .await
         .map_err(|e| DbErr::Custom(format!("{e:?}")))?
         .id;

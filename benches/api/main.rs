@@ -23,7 +23,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures_util::FutureExt;
-use investments::db;
+use investments::db::unscoped::Unscoped;
 use sea_orm::{DatabaseConnection, Statement};
 use serde_json::Value;
 
@@ -228,7 +228,9 @@ fn contains(haystack: &[u8], needle: &[u8]) -> bool {
 
 /// What a sync does to the analytics cache: the user's data version moves on.
 async fn bump(conn: &DatabaseConnection, user_id: i64) {
-    db::users::bump_data_version(conn, user_id)
+    Unscoped::new(conn)
+        .users()
+        .bump_data_version(user_id)
         .await
         .expect("bump data version");
 }

@@ -10,6 +10,7 @@ use std::sync::Arc;
 
 use investments::auth::{self, Scope};
 use investments::crypto::TokenCipher;
+use investments::db::unscoped::Unscoped;
 use investments::db::{self, DbConfig};
 use investments::plaid::client::{Environment, PlaidClient, PlaidConfig};
 use investments::plaid::simulator::{Simulator, SimulatorConfig};
@@ -118,7 +119,9 @@ pub async fn plaid(
         Arc::new(TokenCipher::ephemeral()),
         SyncOptions::default(),
     );
-    let user = db::users::find_or_create(conn, "bench")
+    let user = Unscoped::new(conn)
+        .users()
+        .find_or_create("bench")
         .await
         .expect("user");
     (simulator, sync, user.id)

@@ -91,7 +91,7 @@ pub fn select(user_id: i64, f: &AccountFilter) -> Select<accounts::Entity> {
     select
 }
 
-pub async fn page(
+pub(in crate::db) async fn page(
     db: &DatabaseConnection,
     user_id: i64,
     f: &AccountFilter,
@@ -110,7 +110,7 @@ pub async fn page(
 }
 
 /// The user's accounts of the given items (for `item.accounts`), in id order.
-pub async fn of_items(
+pub(in crate::db) async fn of_items(
     db: &DatabaseConnection,
     user_id: i64,
     item_ids: &[i64],
@@ -125,85 +125,66 @@ pub async fn of_items(
         .await?)
 }
 
-/// Inserts or updates accounts by Plaid `account_id`.
-pub async fn upsert<C: sea_orm::ConnectionTrait>(
-    conn: &C,
-    rows: Vec<accounts::ActiveModel>,
-) -> ApiResult<()> {
-    // The re-issue day is the sync's own record, not Plaid's: kept.
-    super::upsert_many_keeping::<accounts::Entity, _>(
-        conn,
-        rows,
-        &[accounts::Column::PlaidAccountId],
-        &[accounts::Column::ReissuedOn],
-    )
-    .await?;
-    Ok(())
-}
-
-/// Every account of an item, closed ones included (for the sync, which owns the item).
-pub async fn of_item<C: sea_orm::ConnectionTrait>(
-    conn: &C,
-    item_id: i64,
-) -> ApiResult<Vec<accounts::Model>> {
-    Ok(accounts::Entity::find()
-        .filter(accounts::Column::ItemId.eq(item_id))
-        .all(conn)
-        .await?)
-}
-
-/// Gives an account the Plaid id it was re-issued under: its history and positions follow.
-pub async fn reissue<C: sea_orm::ConnectionTrait>(
-    conn: &C,
-    id: i64,
-    new_plaid_id: &str,
-    day: chrono::NaiveDate,
-) -> ApiResult<()> {
-    accounts::Entity::update_many()
-        .col_expr(
-            accounts::Column::PlaidAccountId,
-            Expr::value(new_plaid_id.to_owned()),
+impl<C: sea_orm::ConnectionTrait> super::unscoped::Accounts<'_, C> {
+    /// Inserts or updates accounts by Plaid `account_id`.
+    pub async fn upsert(self, rows: Vec<accounts::ActiveModel>) -> ApiResult<()> {
+        // The re-issue day is the sync's own record, not Plaid's: kept.
+        super::upsert_many_keeping::<accounts::Entity, _>(
+            self.conn,
+            rows,
+            &[accounts::Column::PlaidAccountId],
+            &[accounts::Column::ReissuedOn],
         )
-        .col_expr(
-            accounts::Column::ClosedOn,
-            Expr::value(None::<chrono::NaiveDate>),
-        )
-        .col_expr(accounts::Column::ReissuedOn, Expr::value(day))
-        .filter(accounts::Column::Id.eq(id))
-        .exec(conn)
         .await?;
-    Ok(())
-}
-
-/// Marks accounts closed at the institution on `day`.
-pub async fn mark_closed<C: sea_orm::ConnectionTrait>(
-    conn: &C,
-    ids: &[i64],
-    day: chrono::NaiveDate,
-) -> ApiResult<()> {
-    for chunk in ids.chunks(super::IN_LIST) {
-        accounts::Entity::update_many()
-            .col_expr(accounts::Column::ClosedOn, Expr::value(day))
-            .filter(filter::in_ids(Expr::col(accounts::Column::Id), chunk))
-            .exec(conn)
-            .await?;
+        Ok(())
     }
-    Ok(())
-}
 
-/// Row ids of the user's accounts by Plaid `account_id`.
-pub async fn ids_by_plaid_id<C: sea_orm::ConnectionTrait>(
-    conn: &C,
-    user_id: i64,
-    plaid_ids: &[String],
-) -> ApiResult<std::collections::HashMap<String, i64>> {
-    let rows = accounts::Entity::find()
-        .filter(accounts::Column::UserId.eq(user_id))
-        .filter(accounts::Column::PlaidAccountId.is_in(plaid_ids.iter().map(String::as_str)))
-        .all(conn)
-        .await?;
-    Ok(rows
-        .into_iter()
-        .map(|a| (a.plaid_account_id, a.id))
-        .collect())
+    /// Every account of an item, closed ones included (for the sync, which owns the item).
+    pub async fn of_item(self, item_id: i64) -> ApiResult<Vec<accounts::Model>> {
+        Ok(accounts::Entity::find()
+            .filter(accounts::Column::ItemId.eq(item_id))
+            .all(self.conn)
+            .await?)
+    }
+
+    /// Gives an account the Plaid id it was re-issued under: its history and positions follow.
+    pub async fn reissue(
+        self,
+        id: i64,
+        new_plaid_id: &str,
+        day: chrono::NaiveDate,
+    ) -> ApiResult<()> {
+        accounts::Entity::update_many()
+            .col_expr(
+                accounts::Column::PlaidAccountId,
+                Expr::value(new_plaid_id.to_owned()),
+            )
+            .col_expr(
+                accounts::Column::ClosedOn,
+                Expr::value(None::<chrono::NaiveDate>),
+            )
+            .col_expr(accounts::Column::ReissuedOn, Expr::value(day))
+            .filter(accounts::Column::Id.eq(id))
+            .exec(self.conn)
+            .await?;
+        Ok(())
+    }
+
+    /// Marks accounts closed at the institution on `day`.
+    pub async fn mark_closed(self, ids: &[i64], day: chrono::NaiveDate) -> ApiResult<()> {
+        for chunk in ids.chunks(super::IN_LIST) {
+            accounts::Entity::update_many()
+                .col_expr(accounts::Column::ClosedOn, Expr::value(day))
+                .filter(filter::in_ids(Expr::col(accounts::Column::Id), chunk))
+                .exec(self.conn)
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Row ids of the user's accounts by Plaid `account_id`.
+    pub async fn ids_by_plaid_id(self, user_id: i64, ids: &[String]) -> ApiResult<super::RowIds> {
+        let plaid_id = accounts::Column::PlaidAccountId;
+        super::ids_by_plaid_id::<accounts::Entity, _>(self.conn, user_id, plaid_id, ids).await
+    }
 }

@@ -103,7 +103,7 @@ pub fn select(user_id: i64, f: &HoldingFilter) -> Select<holdings::Entity> {
     select
 }
 
-pub async fn page(
+pub(in crate::db) async fn page(
     db: &DatabaseConnection,
     user_id: i64,
     f: &HoldingFilter,
@@ -162,7 +162,7 @@ pub async fn all(
 
 /// The user's holdings in the given accounts or of the given securities, for the
 /// `account.holdings` / `security.holdings` loaders.
-pub async fn of_parents(
+pub(in crate::db) async fn of_parents(
     db: &DatabaseConnection,
     user_id: i64,
     parent: holdings::Column,
@@ -175,53 +175,49 @@ pub async fn of_parents(
         .await?)
 }
 
-/// Inserts or updates positions by (account, security), with their order keys.
-pub async fn upsert<C: sea_orm::ConnectionTrait>(
-    conn: &C,
-    mut rows: Vec<holdings::ActiveModel>,
-) -> ApiResult<()> {
-    for row in &mut rows {
-        if let Some(value) = row.institution_value.try_as_ref() {
-            row.institution_value_key = sea_orm::Set(sort_key(value.0));
+impl<C: sea_orm::ConnectionTrait> super::unscoped::Holdings<'_, C> {
+    /// Inserts or updates positions by (account, security), with their order keys.
+    pub async fn upsert(self, mut rows: Vec<holdings::ActiveModel>) -> ApiResult<()> {
+        for row in &mut rows {
+            if let Some(value) = row.institution_value.try_as_ref() {
+                row.institution_value_key = sea_orm::Set(sort_key(value.0));
+            }
+            if let Some(quantity) = row.quantity.try_as_ref() {
+                row.quantity_key = sea_orm::Set(sort_key(quantity.0));
+            }
         }
-        if let Some(quantity) = row.quantity.try_as_ref() {
-            row.quantity_key = sea_orm::Set(sort_key(quantity.0));
-        }
-    }
-    super::upsert_many::<holdings::Entity, _>(
-        conn,
-        rows,
-        &[holdings::Column::AccountId, holdings::Column::SecurityId],
-    )
-    .await?;
-    Ok(())
-}
-
-/// Existing positions of the given accounts as (row id, account id, security id).
-pub async fn keys_of_accounts<C: sea_orm::ConnectionTrait>(
-    conn: &C,
-    account_ids: &[i64],
-) -> ApiResult<Vec<(i64, i64, i64)>> {
-    let rows = holdings::Entity::find()
-        .filter(filter::in_ids(
-            col(holdings::Column::AccountId),
-            account_ids,
-        ))
-        .all(conn)
+        super::upsert_many::<holdings::Entity, _>(
+            self.conn,
+            rows,
+            &[holdings::Column::AccountId, holdings::Column::SecurityId],
+        )
         .await?;
-    Ok(rows
-        .into_iter()
-        .map(|h| (h.id, h.account_id, h.security_id))
-        .collect())
-}
-
-/// Deletes positions by row id, in chunks.
-pub async fn delete_ids<C: sea_orm::ConnectionTrait>(conn: &C, ids: &[i64]) -> ApiResult<()> {
-    for chunk in ids.chunks(super::IN_LIST) {
-        holdings::Entity::delete_many()
-            .filter(filter::in_ids(col(holdings::Column::Id), chunk))
-            .exec(conn)
-            .await?;
+        Ok(())
     }
-    Ok(())
+
+    /// Existing positions of the given accounts as (row id, account id, security id).
+    pub async fn keys_of_accounts(self, account_ids: &[i64]) -> ApiResult<Vec<(i64, i64, i64)>> {
+        let rows = holdings::Entity::find()
+            .filter(filter::in_ids(
+                col(holdings::Column::AccountId),
+                account_ids,
+            ))
+            .all(self.conn)
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(|h| (h.id, h.account_id, h.security_id))
+            .collect())
+    }
+
+    /// Deletes positions by row id, in chunks.
+    pub async fn delete_ids(self, ids: &[i64]) -> ApiResult<()> {
+        for chunk in ids.chunks(super::IN_LIST) {
+            holdings::Entity::delete_many()
+                .filter(filter::in_ids(col(holdings::Column::Id), chunk))
+                .exec(self.conn)
+                .await?;
+        }
+        Ok(())
+    }
 }

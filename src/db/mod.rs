@@ -1,11 +1,18 @@
 //! Persistence: connection setup, entities, and the queries behind every API field.
 //!
-//! Queries the API serves take the caller's `user_id` and limit every statement to it
-//! (`select`, `page`, `find_owned`, `owned_by_id`); requests reach them only through
-//! [`scope::UserScope`], which supplies the id. The sync's writes and lookups
-//! (`upsert`, `keys_of_accounts`, `items::get`, `items::find_by_plaid_id`, `items::list`)
-//! work on rows the sync already holds by id and are not scoped: only `sync` and the CLI
-//! call them. The GraphQL and HTTP layers never build SQL themselves.
+//! Code outside `db` reaches user data through one of two handles:
+//! - [`scope::UserScope`], for requests: built from the verified token, every query it
+//!   offers is limited to the caller's rows. The queries it wraps (`page`, `of_items`,
+//!   `find_owned`...) are `pub(in crate::db)`, so nothing else can call them.
+//! - [`unscoped::Unscoped`], for the sync engine, the CLI and the demo, which work across
+//!   users on rows they already hold (by row id, items by Plaid id for webhooks, users by
+//!   name). Its statements are methods of the handle only: there is no free function to
+//!   call by mistake.
+//!
+//! Still public, for the portfolio figures (moving onto `UserScope`) and authentication:
+//! the filters as SQL (`select`, `transactions::live`, `aggregate`), [`owned_by_id`],
+//! `users::find`, `users::data_version` and the token functions of `users`. The GraphQL
+//! and HTTP layers never build SQL themselves.
 
 pub mod accounts;
 pub mod aggregate;
@@ -20,6 +27,7 @@ pub mod securities;
 pub mod snapshots;
 pub mod sync_runs;
 pub mod transactions;
+pub mod unscoped;
 pub mod users;
 
 use std::time::Duration;
@@ -71,7 +79,7 @@ user_owned!(
 );
 
 /// The caller's rows among `ids`, in no particular order.
-pub async fn find_owned<E: UserOwned>(
+pub(in crate::db) async fn find_owned<E: UserOwned>(
     db: &DatabaseConnection,
     user_id: i64,
     ids: &[i64],
@@ -216,11 +224,35 @@ pub fn rows_per_statement(backend: sea_orm::DbBackend, columns: usize) -> usize 
     (max_params(backend) / columns.max(1)).max(1)
 }
 
+/// Row ids by Plaid id.
+pub type RowIds = std::collections::HashMap<String, i64>;
+
+/// Row ids of the user's `E` rows by their Plaid id (the `plaid_id` column): what the
+/// sync's later rows refer to once it has upserted these.
+pub(in crate::db) async fn ids_by_plaid_id<E: UserOwned, C: ConnectionTrait>(
+    conn: &C,
+    user_id: i64,
+    plaid_id: E::Column,
+    plaid_ids: &[String],
+) -> ApiResult<RowIds> {
+    use sea_orm::QuerySelect;
+    let rows: Vec<(String, i64)> = E::find()
+        .select_only()
+        .column(plaid_id)
+        .column(E::id_column())
+        .filter(E::user_column().eq(user_id))
+        .filter(plaid_id.is_in(plaid_ids.iter().map(String::as_str)))
+        .into_tuple()
+        .all(conn)
+        .await?;
+    Ok(rows.into_iter().collect())
+}
+
 /// Inserts `rows` in multi-row statements as large as [`rows_per_statement`] allows; a row
 /// whose `conflict` key
 /// exists is updated instead (every column but the key, `id`, `user_id` and `created_at`).
 /// All rows must set the same columns.
-pub async fn upsert_many<E, C>(
+pub(in crate::db) async fn upsert_many<E, C>(
     conn: &C,
     rows: Vec<E::ActiveModel>,
     conflict: &[E::Column],
@@ -234,7 +266,7 @@ where
 
 /// [`upsert_many`] that also leaves the `kept` columns of an existing row as they are
 /// (state that only later steps change, such as a transaction's cancellation).
-pub async fn upsert_many_keeping<E, C>(
+pub(in crate::db) async fn upsert_many_keeping<E, C>(
     conn: &C,
     rows: Vec<E::ActiveModel>,
     conflict: &[E::Column],

@@ -35,7 +35,7 @@ pub(crate) fn text_key(c: Expr) -> Expr {
     Func::coalesce([c, Expr::val("")]).into()
 }
 
-pub async fn page(
+pub(in crate::db) async fn page(
     db: &DatabaseConnection,
     user_id: i64,
     f: &SecurityFilter,
@@ -66,60 +66,48 @@ pub async fn page(
     page::fetch(db, select(user_id, f), &ordering, request).await
 }
 
-/// Inserts or updates the user's securities by Plaid `security_id`.
-pub async fn upsert<C: sea_orm::ConnectionTrait>(
-    conn: &C,
-    rows: Vec<securities::ActiveModel>,
-) -> ApiResult<()> {
-    super::upsert_many::<securities::Entity, _>(
-        conn,
-        rows,
-        &[
-            securities::Column::UserId,
-            securities::Column::PlaidSecurityId,
-        ],
-    )
-    .await?;
-    Ok(())
-}
-
-/// Row ids of the user's securities by Plaid `security_id`.
-pub async fn ids_by_plaid_id<C: sea_orm::ConnectionTrait>(
-    conn: &C,
-    user_id: i64,
-    plaid_ids: &[String],
-) -> ApiResult<std::collections::HashMap<String, i64>> {
-    let rows = securities::Entity::find()
-        .filter(securities::Column::UserId.eq(user_id))
-        .filter(securities::Column::PlaidSecurityId.is_in(plaid_ids.iter().map(String::as_str)))
-        .all(conn)
+impl<C: sea_orm::ConnectionTrait> super::unscoped::Securities<'_, C> {
+    /// Inserts or updates the user's securities by Plaid `security_id`.
+    pub async fn upsert(self, rows: Vec<securities::ActiveModel>) -> ApiResult<()> {
+        super::upsert_many::<securities::Entity, _>(
+            self.conn,
+            rows,
+            &[
+                securities::Column::UserId,
+                securities::Column::PlaidSecurityId,
+            ],
+        )
         .await?;
-    Ok(rows
-        .into_iter()
-        .map(|s| (s.plaid_security_id, s.id))
-        .collect())
-}
+        Ok(())
+    }
 
-/// Deletes the user's securities that no holding or transaction refers to any more.
-pub async fn delete_orphans<C: sea_orm::ConnectionTrait>(conn: &C, user_id: i64) -> ApiResult<()> {
-    use super::entities::{investment_holdings, investment_transactions};
-    use sea_orm::sea_query::Query;
-    let held = Query::select()
-        .column(investment_holdings::Column::SecurityId)
-        .from(investment_holdings::Entity)
-        .and_where(Expr::col(investment_holdings::Column::UserId).eq(user_id))
-        .to_owned();
-    let traded = Query::select()
-        .column(investment_transactions::Column::SecurityId)
-        .from(investment_transactions::Entity)
-        .and_where(Expr::col(investment_transactions::Column::UserId).eq(user_id))
-        .and_where(Expr::col(investment_transactions::Column::SecurityId).is_not_null())
-        .to_owned();
-    securities::Entity::delete_many()
-        .filter(securities::Column::UserId.eq(user_id))
-        .filter(securities::Column::Id.not_in_subquery(held))
-        .filter(securities::Column::Id.not_in_subquery(traded))
-        .exec(conn)
-        .await?;
-    Ok(())
+    /// Row ids of the user's securities by Plaid `security_id`.
+    pub async fn ids_by_plaid_id(self, user_id: i64, ids: &[String]) -> ApiResult<super::RowIds> {
+        let plaid_id = securities::Column::PlaidSecurityId;
+        super::ids_by_plaid_id::<securities::Entity, _>(self.conn, user_id, plaid_id, ids).await
+    }
+
+    /// Deletes the user's securities that no holding or transaction refers to any more.
+    pub async fn delete_orphans(self, user_id: i64) -> ApiResult<()> {
+        use super::entities::{investment_holdings, investment_transactions};
+        use sea_orm::sea_query::Query;
+        let held = Query::select()
+            .column(investment_holdings::Column::SecurityId)
+            .from(investment_holdings::Entity)
+            .and_where(Expr::col(investment_holdings::Column::UserId).eq(user_id))
+            .to_owned();
+        let traded = Query::select()
+            .column(investment_transactions::Column::SecurityId)
+            .from(investment_transactions::Entity)
+            .and_where(Expr::col(investment_transactions::Column::UserId).eq(user_id))
+            .and_where(Expr::col(investment_transactions::Column::SecurityId).is_not_null())
+            .to_owned();
+        securities::Entity::delete_many()
+            .filter(securities::Column::UserId.eq(user_id))
+            .filter(securities::Column::Id.not_in_subquery(held))
+            .filter(securities::Column::Id.not_in_subquery(traded))
+            .exec(self.conn)
+            .await?;
+        Ok(())
+    }
 }

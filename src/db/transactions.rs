@@ -132,7 +132,7 @@ pub fn live(
         .filter(transactions::Column::TransactionType.ne(crate::vocabulary::CANCEL))
 }
 
-pub async fn page(
+pub(in crate::db) async fn page(
     db: &DatabaseConnection,
     user_id: i64,
     f: &TransactionFilter,
@@ -158,130 +158,6 @@ pub async fn page(
     page::fetch(db, select(backend, user_id, f), &ordering, request).await
 }
 
-/// Inserts or updates transactions by Plaid `investment_transaction_id`, with the amount's
-/// order key. A stored row's cancellation is kept: only the cancel matching of a sync
-/// changes it.
-pub async fn upsert<C: sea_orm::ConnectionTrait>(
-    conn: &C,
-    mut rows: Vec<transactions::ActiveModel>,
-) -> ApiResult<()> {
-    for row in &mut rows {
-        if let Some(amount) = row.amount.try_as_ref() {
-            row.amount_key = sea_orm::Set(sort_key(amount.0));
-        }
-    }
-    super::upsert_many_keeping::<transactions::Entity, _>(
-        conn,
-        rows,
-        &[transactions::Column::PlaidInvestmentTransactionId],
-        &[
-            transactions::Column::Cancelled,
-            transactions::Column::CancelledBy,
-        ],
-    )
-    .await?;
-    Ok(())
-}
-
-/// The live transactions of an account and security dated on or before `day` that a
-/// `cancel` row may reverse, whatever the sync window (late cancels are common), as
-/// (row id, date, amount, quantity).
-pub async fn cancel_candidates<C: sea_orm::ConnectionTrait>(
-    conn: &C,
-    account_id: i64,
-    security_id: Option<i64>,
-    day: NaiveDate,
-) -> ApiResult<Vec<(i64, NaiveDate, Decimal, Decimal)>> {
-    let security = match security_id {
-        Some(id) => transactions::Column::SecurityId.eq(id),
-        None => transactions::Column::SecurityId.is_null(),
-    };
-    let rows: Vec<(i64, NaiveDate, Numeric, Numeric)> = transactions::Entity::find()
-        .select_only()
-        .columns([
-            transactions::Column::Id,
-            transactions::Column::Date,
-            transactions::Column::Amount,
-            transactions::Column::Quantity,
-        ])
-        .filter(transactions::Column::AccountId.eq(account_id))
-        .filter(security)
-        .filter(transactions::Column::Date.lte(day))
-        .filter(transactions::Column::Cancelled.eq(false))
-        .filter(transactions::Column::TransactionType.ne(crate::vocabulary::CANCEL))
-        .into_tuple()
-        .all(conn)
-        .await?;
-    Ok(rows
-        .into_iter()
-        .map(|(id, date, amount, quantity)| (id, date, amount.0, quantity.0))
-        .collect())
-}
-
-/// Row ids of the live (not cancelled) transactions among these Plaid ids.
-pub async fn live_ids_by_plaid_id<C: sea_orm::ConnectionTrait>(
-    conn: &C,
-    plaid_ids: &[String],
-) -> ApiResult<HashMap<String, i64>> {
-    let mut ids = HashMap::new();
-    for chunk in plaid_ids.chunks(super::IN_LIST) {
-        let rows: Vec<(String, i64)> = transactions::Entity::find()
-            .select_only()
-            .columns([
-                transactions::Column::PlaidInvestmentTransactionId,
-                transactions::Column::Id,
-            ])
-            .filter(
-                transactions::Column::PlaidInvestmentTransactionId
-                    .is_in(chunk.iter().map(String::as_str)),
-            )
-            .filter(transactions::Column::Cancelled.eq(false))
-            .into_tuple()
-            .all(conn)
-            .await?;
-        ids.extend(rows);
-    }
-    Ok(ids)
-}
-
-/// Of these `cancel` row ids, those that already cancelled a transaction.
-pub async fn applied_cancels<C: sea_orm::ConnectionTrait>(
-    conn: &C,
-    cancel_ids: &[String],
-) -> ApiResult<HashSet<String>> {
-    let mut applied = HashSet::new();
-    for chunk in cancel_ids.chunks(super::IN_LIST) {
-        let rows: Vec<Option<String>> = transactions::Entity::find()
-            .select_only()
-            .column(transactions::Column::CancelledBy)
-            .filter(transactions::Column::CancelledBy.is_in(chunk.iter().map(String::as_str)))
-            .into_tuple()
-            .all(conn)
-            .await?;
-        applied.extend(rows.into_iter().flatten());
-    }
-    Ok(applied)
-}
-
-/// Lifts the flag of rows that had vanished from Plaid's window and came back (rows a
-/// `cancel` row cancelled stay cancelled).
-pub async fn restore_reappeared<C: sea_orm::ConnectionTrait>(
-    conn: &C,
-    ids: &[i64],
-    now: chrono::DateTime<chrono::Utc>,
-) -> ApiResult<()> {
-    for chunk in ids.chunks(super::IN_LIST) {
-        transactions::Entity::update_many()
-            .col_expr(transactions::Column::Cancelled, Expr::value(false))
-            .col_expr(transactions::Column::UpdatedAt, Expr::value(now))
-            .filter(filter::in_ids(col(transactions::Column::Id), chunk))
-            .filter(transactions::Column::CancelledBy.is_null())
-            .exec(conn)
-            .await?;
-    }
-    Ok(())
-}
-
 /// What the vanished check needs of a stored transaction.
 pub struct WindowRow {
     pub id: i64,
@@ -293,101 +169,220 @@ pub struct WindowRow {
     pub transaction_type: String,
 }
 
-/// Calls `each` with every transaction of the given accounts dated within the window,
-/// streamed: however many the window holds, only one row is in memory at a time.
-pub async fn for_each_in_window<C>(
-    conn: &C,
-    account_ids: &[i64],
-    (start, end): (NaiveDate, NaiveDate),
-    mut each: impl FnMut(WindowRow),
-) -> ApiResult<()>
-where
-    C: sea_orm::ConnectionTrait + sea_orm::StreamTrait + Send,
-{
-    use futures_util::TryStreamExt;
-    let mut rows = transactions::Entity::find()
-        .select_only()
-        .columns([
-            transactions::Column::Id,
-            transactions::Column::PlaidInvestmentTransactionId,
-            transactions::Column::AccountId,
-            transactions::Column::Date,
-            transactions::Column::Cancelled,
-            transactions::Column::CancelledBy,
-            transactions::Column::TransactionType,
-        ])
-        .filter(filter::in_ids(
-            col(transactions::Column::AccountId),
-            account_ids,
-        ))
-        .filter(transactions::Column::Date.between(start, end))
-        .into_tuple::<(i64, String, i64, NaiveDate, bool, Option<String>, String)>()
-        .stream(conn)
-        .await?;
-    while let Some((id, plaid_id, account_id, date, cancelled, cancelled_by, transaction_type)) =
-        rows.try_next().await?
-    {
-        each(WindowRow {
-            id,
-            plaid_id,
-            account_id,
-            date,
-            cancelled,
-            cancelled_by,
-            transaction_type,
-        });
-    }
-    Ok(())
-}
-
-/// Flags transactions as cancelled (kept, left out of totals), in chunks; `by` names the
-/// `cancel` row that cancelled them (`None`: they vanished from Plaid's window).
-pub async fn mark_cancelled<C: sea_orm::ConnectionTrait>(
-    conn: &C,
-    ids: &[i64],
-    by: Option<&str>,
-    now: chrono::DateTime<chrono::Utc>,
-) -> ApiResult<()> {
-    for chunk in ids.chunks(super::IN_LIST) {
-        transactions::Entity::update_many()
-            .col_expr(transactions::Column::Cancelled, Expr::value(true))
-            .col_expr(
+impl<C: sea_orm::ConnectionTrait> super::unscoped::Transactions<'_, C> {
+    /// Inserts or updates transactions by Plaid `investment_transaction_id`, with the amount's
+    /// order key. A stored row's cancellation is kept: only the cancel matching of a sync
+    /// changes it.
+    pub async fn upsert(self, mut rows: Vec<transactions::ActiveModel>) -> ApiResult<()> {
+        for row in &mut rows {
+            if let Some(amount) = row.amount.try_as_ref() {
+                row.amount_key = sea_orm::Set(sort_key(amount.0));
+            }
+        }
+        super::upsert_many_keeping::<transactions::Entity, _>(
+            self.conn,
+            rows,
+            &[transactions::Column::PlaidInvestmentTransactionId],
+            &[
+                transactions::Column::Cancelled,
                 transactions::Column::CancelledBy,
-                Expr::value(by.map(str::to_owned)),
-            )
-            .col_expr(transactions::Column::UpdatedAt, Expr::value(now))
-            .filter(filter::in_ids(col(transactions::Column::Id), chunk))
-            .exec(conn)
-            .await?;
+            ],
+        )
+        .await?;
+        Ok(())
     }
-    Ok(())
-}
 
-/// Flags each transaction as cancelled by the `cancel` row named with it
-/// (`(row id, cancel's Plaid id)`): one statement for many rows, through `CASE id`.
-pub async fn mark_cancelled_by<C: sea_orm::ConnectionTrait>(
-    conn: &C,
-    marks: &[(i64, String)],
-    now: chrono::DateTime<chrono::Utc>,
-) -> ApiResult<()> {
-    // Three parameters a row (the id twice, the cancel's id).
-    for chunk in marks.chunks(super::IN_LIST / 3) {
-        let by = chunk
-            .iter()
-            .fold(CaseStatement::new(), |case, (id, cancel)| {
-                case.case(
-                    col(transactions::Column::Id).eq(*id),
-                    Expr::value(cancel.clone()),
-                )
-            });
-        let ids: Vec<i64> = chunk.iter().map(|(id, _)| *id).collect();
-        transactions::Entity::update_many()
-            .col_expr(transactions::Column::Cancelled, Expr::value(true))
-            .col_expr(transactions::Column::CancelledBy, by.into())
-            .col_expr(transactions::Column::UpdatedAt, Expr::value(now))
-            .filter(filter::in_ids(col(transactions::Column::Id), &ids))
-            .exec(conn)
+    /// The live transactions of an account and security dated on or before `day` that a
+    /// `cancel` row may reverse, whatever the sync window (late cancels are common), as
+    /// (row id, date, amount, quantity).
+    pub async fn cancel_candidates(
+        self,
+        account_id: i64,
+        security_id: Option<i64>,
+        day: NaiveDate,
+    ) -> ApiResult<Vec<(i64, NaiveDate, Decimal, Decimal)>> {
+        let security = match security_id {
+            Some(id) => transactions::Column::SecurityId.eq(id),
+            None => transactions::Column::SecurityId.is_null(),
+        };
+        let rows: Vec<(i64, NaiveDate, Numeric, Numeric)> = transactions::Entity::find()
+            .select_only()
+            .columns([
+                transactions::Column::Id,
+                transactions::Column::Date,
+                transactions::Column::Amount,
+                transactions::Column::Quantity,
+            ])
+            .filter(transactions::Column::AccountId.eq(account_id))
+            .filter(security)
+            .filter(transactions::Column::Date.lte(day))
+            .filter(transactions::Column::Cancelled.eq(false))
+            .filter(transactions::Column::TransactionType.ne(crate::vocabulary::CANCEL))
+            .into_tuple()
+            .all(self.conn)
             .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, date, amount, quantity)| (id, date, amount.0, quantity.0))
+            .collect())
     }
-    Ok(())
+
+    /// Row ids of the live (not cancelled) transactions among these Plaid ids.
+    pub async fn live_ids_by_plaid_id(
+        self,
+        plaid_ids: &[String],
+    ) -> ApiResult<HashMap<String, i64>> {
+        let mut ids = HashMap::new();
+        for chunk in plaid_ids.chunks(super::IN_LIST) {
+            let rows: Vec<(String, i64)> = transactions::Entity::find()
+                .select_only()
+                .columns([
+                    transactions::Column::PlaidInvestmentTransactionId,
+                    transactions::Column::Id,
+                ])
+                .filter(
+                    transactions::Column::PlaidInvestmentTransactionId
+                        .is_in(chunk.iter().map(String::as_str)),
+                )
+                .filter(transactions::Column::Cancelled.eq(false))
+                .into_tuple()
+                .all(self.conn)
+                .await?;
+            ids.extend(rows);
+        }
+        Ok(ids)
+    }
+
+    /// Of these `cancel` row ids, those that already cancelled a transaction.
+    pub async fn applied_cancels(self, cancel_ids: &[String]) -> ApiResult<HashSet<String>> {
+        let mut applied = HashSet::new();
+        for chunk in cancel_ids.chunks(super::IN_LIST) {
+            let rows: Vec<Option<String>> = transactions::Entity::find()
+                .select_only()
+                .column(transactions::Column::CancelledBy)
+                .filter(transactions::Column::CancelledBy.is_in(chunk.iter().map(String::as_str)))
+                .into_tuple()
+                .all(self.conn)
+                .await?;
+            applied.extend(rows.into_iter().flatten());
+        }
+        Ok(applied)
+    }
+
+    /// Lifts the flag of rows that had vanished from Plaid's window and came back (rows a
+    /// `cancel` row cancelled stay cancelled).
+    pub async fn restore_reappeared(
+        self,
+        ids: &[i64],
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> ApiResult<()> {
+        for chunk in ids.chunks(super::IN_LIST) {
+            transactions::Entity::update_many()
+                .col_expr(transactions::Column::Cancelled, Expr::value(false))
+                .col_expr(transactions::Column::UpdatedAt, Expr::value(now))
+                .filter(filter::in_ids(col(transactions::Column::Id), chunk))
+                .filter(transactions::Column::CancelledBy.is_null())
+                .exec(self.conn)
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Calls `each` with every transaction of the given accounts dated within the window,
+    /// streamed: however many the window holds, only one row is in memory at a time.
+    pub async fn for_each_in_window(
+        self,
+        account_ids: &[i64],
+        (start, end): (NaiveDate, NaiveDate),
+        mut each: impl FnMut(WindowRow),
+    ) -> ApiResult<()>
+    where
+        C: sea_orm::StreamTrait + Send,
+    {
+        use futures_util::TryStreamExt;
+        let mut rows = transactions::Entity::find()
+            .select_only()
+            .columns([
+                transactions::Column::Id,
+                transactions::Column::PlaidInvestmentTransactionId,
+                transactions::Column::AccountId,
+                transactions::Column::Date,
+                transactions::Column::Cancelled,
+                transactions::Column::CancelledBy,
+                transactions::Column::TransactionType,
+            ])
+            .filter(filter::in_ids(
+                col(transactions::Column::AccountId),
+                account_ids,
+            ))
+            .filter(transactions::Column::Date.between(start, end))
+            .into_tuple::<(i64, String, i64, NaiveDate, bool, Option<String>, String)>()
+            .stream(self.conn)
+            .await?;
+        while let Some(row) = rows.try_next().await? {
+            let (id, plaid_id, account_id, date, cancelled, cancelled_by, transaction_type) = row;
+            each(WindowRow {
+                id,
+                plaid_id,
+                account_id,
+                date,
+                cancelled,
+                cancelled_by,
+                transaction_type,
+            });
+        }
+        Ok(())
+    }
+
+    /// Flags transactions as cancelled (kept, left out of totals), in chunks; `by` names the
+    /// `cancel` row that cancelled them (`None`: they vanished from Plaid's window).
+    pub async fn mark_cancelled(
+        self,
+        ids: &[i64],
+        by: Option<&str>,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> ApiResult<()> {
+        for chunk in ids.chunks(super::IN_LIST) {
+            transactions::Entity::update_many()
+                .col_expr(transactions::Column::Cancelled, Expr::value(true))
+                .col_expr(
+                    transactions::Column::CancelledBy,
+                    Expr::value(by.map(str::to_owned)),
+                )
+                .col_expr(transactions::Column::UpdatedAt, Expr::value(now))
+                .filter(filter::in_ids(col(transactions::Column::Id), chunk))
+                .exec(self.conn)
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Flags each transaction as cancelled by the `cancel` row named with it
+    /// (`(row id, cancel's Plaid id)`): one statement for many rows, through `CASE id`.
+    pub async fn mark_cancelled_by(
+        self,
+        marks: &[(i64, String)],
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> ApiResult<()> {
+        // Three parameters a row (the id twice, the cancel's id).
+        for chunk in marks.chunks(super::IN_LIST / 3) {
+            let by = chunk
+                .iter()
+                .fold(CaseStatement::new(), |case, (id, cancel)| {
+                    case.case(
+                        col(transactions::Column::Id).eq(*id),
+                        Expr::value(cancel.clone()),
+                    )
+                });
+            let ids: Vec<i64> = chunk.iter().map(|(id, _)| *id).collect();
+            transactions::Entity::update_many()
+                .col_expr(transactions::Column::Cancelled, Expr::value(true))
+                .col_expr(transactions::Column::CancelledBy, by.into())
+                .col_expr(transactions::Column::UpdatedAt, Expr::value(now))
+                .filter(filter::in_ids(col(transactions::Column::Id), &ids))
+                .exec(self.conn)
+                .await?;
+        }
+        Ok(())
+    }
 }

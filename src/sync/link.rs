@@ -7,7 +7,7 @@ use sea_orm::{Set, TransactionTrait};
 use super::{SyncOutcome, SyncService, Trigger, plaid_failure, store};
 use crate::db::entities::plaid_items;
 use crate::db::items::{ItemErrorFields, NewItem};
-use crate::db::{self};
+use crate::db::unscoped::Unscoped;
 use crate::error::{ApiError, ApiResult};
 use crate::plaid::client::Environment;
 use crate::plaid::error::PlaidError;
@@ -122,17 +122,16 @@ impl SyncService {
 
         let now = self.clock().now();
         let txn = self.db().begin().await?;
-        let item = db::items::update(
-            &txn,
-            plaid_items::ActiveModel {
+        let item = Unscoped::new(&txn)
+            .items()
+            .update(plaid_items::ActiveModel {
                 id: Set(item.id),
                 institution_id: Set(item_info.institution_id.or(item.institution_id)),
                 institution_name: Set(institution_name.or(item.institution_name)),
                 webhook: Set(item_info.webhook),
                 ..Default::default()
-            },
-        )
-        .await?;
+            })
+            .await?;
         store::store_accounts(&txn, now, user_id, item.id, &accounts).await?;
         txn.commit().await?;
         tracing::info!(item = %item.plaid_item_id, accounts = accounts.len(), "item linked");
@@ -175,17 +174,17 @@ impl SyncService {
         access_token: &AccessToken,
     ) -> ApiResult<plaid_items::Model> {
         let ciphertext = self.0.cipher.encrypt(access_token, plaid_item_id);
+        let items = self.unscoped().items();
         for attempt in 0..2 {
-            if let Some(existing) = db::items::find_by_plaid_id(self.db(), plaid_item_id).await? {
+            if let Some(existing) = items.find_by_plaid_id(plaid_item_id).await? {
                 if existing.user_id != user_id {
                     return Err(ApiError::Forbidden(
                         "this Plaid item is linked by another user".to_owned(),
                     ));
                 }
                 tracing::info!(item = %plaid_item_id, "item re-linked: access token replaced");
-                return db::items::update(
-                    self.db(),
-                    plaid_items::ActiveModel {
+                return items
+                    .update(plaid_items::ActiveModel {
                         id: Set(existing.id),
                         access_token_ciphertext: Set(Some(ciphertext.clone())),
                         status: Set(ItemStatus::Healthy.as_str().to_owned()),
@@ -194,23 +193,22 @@ impl SyncService {
                         error_message: Set(None),
                         error_display_message: Set(None),
                         ..Default::default()
+                    })
+                    .await;
+            }
+            let created = items
+                .create(
+                    NewItem {
+                        user_id,
+                        access_token_ciphertext: Some(ciphertext.clone()),
+                        plaid_item_id: plaid_item_id.to_owned(),
+                        institution_id: None,
+                        institution_name: None,
+                        webhook: None,
                     },
+                    self.clock().now(),
                 )
                 .await;
-            }
-            let created = db::items::create(
-                self.db(),
-                NewItem {
-                    user_id,
-                    access_token_ciphertext: Some(ciphertext.clone()),
-                    plaid_item_id: plaid_item_id.to_owned(),
-                    institution_id: None,
-                    institution_name: None,
-                    webhook: None,
-                },
-                self.clock().now(),
-            )
-            .await;
             match created {
                 Ok(item) => return Ok(item),
                 // A concurrent exchange for the same item stored it first: update that one.
@@ -256,9 +254,10 @@ impl SyncService {
             }
         }
         let txn = self.db().begin().await?;
-        db::items::delete(&txn, item.id).await?;
-        db::securities::delete_orphans(&txn, item.user_id).await?;
-        db::users::bump_data_version(&txn, item.user_id).await?;
+        let db = Unscoped::new(&txn);
+        db.items().delete(item.id).await?;
+        db.securities().delete_orphans(item.user_id).await?;
+        db.users().bump_data_version(item.user_id).await?;
         txn.commit().await?;
         tracing::info!(item = %item.plaid_item_id, "item removed");
         Ok(())

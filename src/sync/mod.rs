@@ -31,6 +31,7 @@ use crate::clock::Clock;
 use crate::crypto::TokenCipher;
 use crate::db::entities::{plaid_items, sync_runs};
 use crate::db::items::ItemErrorFields;
+use crate::db::unscoped::Unscoped;
 use crate::db::{self};
 use crate::error::{ApiError, ApiResult, PlaidFailure};
 use crate::plaid::client::PlaidApi;
@@ -180,7 +181,7 @@ impl SyncTicket {
         if let Ok(outcome) = tokio::time::timeout(budget, self.running.outcome.clone()).await {
             return outcome;
         }
-        let db = &self.service.0.db;
+        let db = self.service.unscoped();
         // The run is recorded first thing in the task: a request that waited 0 seconds
         // still answers with it.
         let mut recorded = self.running.run_id.clone();
@@ -189,10 +190,10 @@ impl SyncTicket {
             known = recorded.wait_for(Option::is_some) => known.ok().and_then(|id| *id),
         };
         let run = match run_id {
-            Some(id) => db::sync_runs::get(db, id).await.ok().flatten(),
+            Some(id) => db.sync_runs().get(id).await.ok().flatten(),
             None => None,
         };
-        let item = db::items::get(db, self.item.id).await.unwrap_or(self.item);
+        let item = db.items().get(self.item.id).await.unwrap_or(self.item);
         SyncOutcome {
             item,
             run,
@@ -306,6 +307,11 @@ impl SyncService {
 
     pub fn db(&self) -> &DatabaseConnection {
         &self.0.db
+    }
+
+    /// The sync's handle on every user's rows: it works on the items it holds, by id.
+    fn unscoped(&self) -> Unscoped<'_, DatabaseConnection> {
+        Unscoped::new(&self.0.db)
     }
 
     pub fn plaid(&self) -> &Arc<dyn PlaidApi> {
@@ -531,14 +537,11 @@ impl SyncService {
     ) -> SyncOutcome {
         let requested_at = self.clock().now();
         let started = std::time::Instant::now();
-        let run = match db::sync_runs::start(
-            &self.0.db,
-            item.user_id,
-            item.id,
-            trigger.as_str(),
-            requested_at,
-        )
-        .await
+        let run = match self
+            .unscoped()
+            .sync_runs()
+            .start(item.user_id, item.id, trigger.as_str(), requested_at)
+            .await
         {
             Ok(run) => run,
             Err(err) => return self.outcome_without_run(item, err).await,
@@ -558,12 +561,15 @@ impl SyncService {
         if lock.waited() {
             // Another replica synced this item while this one waited: this run reports
             // that one's result instead of syncing again.
-            if let Ok(Some(other)) =
-                db::sync_runs::finished_since(&self.0.db, item.id, requested_at).await
+            if let Ok(Some(other)) = self
+                .unscoped()
+                .sync_runs()
+                .finished_since(item.id, requested_at)
+                .await
                 && other.id != run.id
             {
                 lock.release().await;
-                let item = db::items::get(&self.0.db, item.id).await.unwrap_or(item);
+                let item = self.unscoped().items().get(item.id).await.unwrap_or(item);
                 let result = match &other.error_code {
                     Some(code) => Err(Failure::Joined(failed_run_error(code, &other, &item))),
                     None => Ok(counts_of(&other)),
@@ -572,7 +578,7 @@ impl SyncService {
             }
         }
         // Reload: the item may have changed while this run waited.
-        let item = db::items::get(&self.0.db, item.id).await.unwrap_or(item);
+        let item = self.unscoped().items().get(item.id).await.unwrap_or(item);
         if refresh {
             self.refresh_at_institution(&item).await;
         }
@@ -616,7 +622,7 @@ impl SyncService {
         let outcome = match result {
             Ok(counts) => {
                 let run = self.record_end(run_id, Ok(counts), now).await;
-                let item = db::items::get(&self.0.db, item.id).await.unwrap_or(item);
+                let item = self.unscoped().items().get(item.id).await.unwrap_or(item);
                 tracing::info!(item = %item.plaid_item_id, ?counts, "sync succeeded");
                 SyncOutcome {
                     item,
@@ -711,7 +717,9 @@ impl SyncService {
         now: chrono::DateTime<chrono::Utc>,
     ) -> Option<sync_runs::Model> {
         let recorded = through_passing_faults("recording a run's end", || {
-            db::sync_runs::finish(&self.0.db, run_id, result.clone(), now)
+            self.unscoped()
+                .sync_runs()
+                .finish(run_id, result.clone(), now)
         })
         .await;
         match recorded {
@@ -759,9 +767,12 @@ impl SyncService {
 
     /// Ends runs that never finished and tells subscribers.
     async fn end_unfinished(&self, runs: &[i64], outcome: RunOutcome) -> ApiResult<()> {
-        db::sync_runs::end_unfinished(&self.0.db, runs, outcome, self.clock().now()).await?;
+        self.unscoped()
+            .sync_runs()
+            .end_unfinished(runs, outcome, self.clock().now())
+            .await?;
         for id in runs {
-            if let Some(run) = db::sync_runs::get(&self.0.db, *id).await? {
+            if let Some(run) = self.unscoped().sync_runs().get(*id).await? {
                 self.announce(&run);
             }
         }
@@ -784,7 +795,7 @@ impl SyncService {
         let now = self.clock().now();
         let single_process = db.get_database_backend() != sea_orm::DbBackend::Postgres;
         let mut abandoned = Vec::new();
-        for run in db::sync_runs::running(db).await? {
+        for run in self.unscoped().sync_runs().running().await? {
             let old_enough = (at_start && single_process) || now - run.started_at > ABANDONED_AFTER;
             if mine.contains(&run.id) || !old_enough {
                 continue;
@@ -810,10 +821,11 @@ impl SyncService {
         run_id: i64,
         window: (NaiveDate, NaiveDate),
     ) -> Result<db::sync_runs::SyncCounts, Failure> {
-        let run =
-            db::sync_runs::progress(&self.0.db, run_id, RunPhase::Fetching, Some(window), None)
-                .await
-                .map_err(Failure::Api)?;
+        let runs = self.unscoped().sync_runs();
+        let run = runs
+            .progress(run_id, RunPhase::Fetching, Some(window), None)
+            .await
+            .map_err(Failure::Api)?;
         self.announce(&run);
         let access_token = self.access_token(item).map_err(Failure::Api)?;
         let plan = fetch::FetchPlan {
@@ -860,15 +872,10 @@ impl SyncService {
                 }),
             )
         };
-        let run = db::sync_runs::progress(
-            &self.0.db,
-            run_id,
-            RunPhase::Storing,
-            None,
-            Some(pages(&answer)),
-        )
-        .await
-        .map_err(Failure::Api)?;
+        let run = runs
+            .progress(run_id, RunPhase::Storing, None, Some(pages(&answer)))
+            .await
+            .map_err(Failure::Api)?;
         self.announce(&run);
         *current.lock().expect("not poisoned") = run;
         let streamed = !answer.done();
@@ -884,10 +891,10 @@ impl SyncService {
             let pages = pages(&answer);
             drop(answer);
             release_memory();
-            let run =
-                db::sync_runs::progress(&self.0.db, run_id, RunPhase::Storing, None, Some(pages))
-                    .await
-                    .map_err(Failure::Api)?;
+            let run = runs
+                .progress(run_id, RunPhase::Storing, None, Some(pages))
+                .await
+                .map_err(Failure::Api)?;
             self.announce(&run);
         }
         Ok(counts)
@@ -906,7 +913,10 @@ impl SyncService {
         let txn = self.0.db.begin().await.map_err(ApiError::from)?;
         // Written first: on SQLite a transaction that reads before its first write cannot
         // take the write lock once another connection holds it ("database is locked").
-        db::users::bump_data_version(&txn, item.user_id).await?;
+        Unscoped::new(&txn)
+            .users()
+            .bump_data_version(item.user_id)
+            .await?;
         let counts =
             store::store(&txn, item, &mut answer, first, source, window, self.clock()).await?;
         txn.commit().await.map_err(ApiError::from)?;
@@ -937,7 +947,7 @@ impl SyncService {
             ));
             changes.error_display_message = Set(body.and_then(|b| b.display_message.clone()));
         }
-        db::items::update(&self.0.db, changes).await
+        self.unscoped().items().update(changes).await
     }
 
     /// Syncs every item (of one user, or of everyone), `concurrency` at a time; one
@@ -950,7 +960,7 @@ impl SyncService {
         end: Option<NaiveDate>,
         budget: Option<Duration>,
     ) -> ApiResult<Vec<SyncOutcome>> {
-        let items = db::items::list(&self.0.db, user_id).await?;
+        let items = self.unscoped().items().list(user_id).await?;
         // Every item's task starts now; the supervisor's slots bound how many run at once.
         let mut tickets = Vec::with_capacity(items.len());
         for item in items {
@@ -979,7 +989,10 @@ impl SyncService {
         status: ItemStatus,
         error: Option<ItemErrorFields>,
     ) -> ApiResult<plaid_items::Model> {
-        db::items::set_status(&self.0.db, item.id, status.as_str(), error).await
+        self.unscoped()
+            .items()
+            .set_status(item.id, status.as_str(), error)
+            .await
     }
 }
 

@@ -6,7 +6,6 @@ use std::time::Duration;
 
 use super::lock::{AdvisoryLock, LockKey};
 use super::{SyncOutcome, SyncService, Trigger};
-use crate::db;
 use crate::error::ApiResult;
 
 /// How often a replica checks whether a round is due.
@@ -21,7 +20,11 @@ pub async fn round_if_due(
     let Some(lock) = AdvisoryLock::try_acquire(service.db(), LockKey::ScheduledRound).await? else {
         return Ok(None);
     };
-    let last = db::sync_runs::last_started(service.db(), Trigger::Schedule.as_str()).await?;
+    let last = service
+        .unscoped()
+        .sync_runs()
+        .last_started(Trigger::Schedule.as_str())
+        .await?;
     let due = match last {
         Some(started) => {
             (service.clock().now() - started)

@@ -13,12 +13,12 @@ use super::Failure;
 use super::fetch::{Answer, Chunk, FetchPlan, OnPage};
 use super::rows;
 use crate::clock::Clock;
-use crate::db;
 use crate::db::entities::{
     accounts, holding_snapshots, investment_holdings as holdings,
     investment_transactions as transactions, plaid_items,
 };
 use crate::db::sync_runs::SyncCounts;
+use crate::db::unscoped::Unscoped;
 use crate::error::{ApiError, ApiResult};
 use crate::plaid::client::PlaidApi;
 use crate::plaid::error::PlaidError;
@@ -37,7 +37,7 @@ pub async fn store_accounts(
         .iter()
         .map(|a| rows::account_row(now, user_id, item_id, a))
         .collect();
-    db::accounts::upsert(txn, rows).await
+    Unscoped::new(txn).accounts().upsert(rows).await
 }
 
 /// Row ids a holding or transaction refers to.
@@ -230,7 +230,7 @@ async fn write_walk(
     clock: &Clock,
 ) -> Result<Option<SyncCounts>, Failure> {
     let mut w = Writer {
-        txn,
+        db: Unscoped::new(txn),
         item,
         now: clock.now(),
         today: clock.today(),
@@ -272,7 +272,7 @@ async fn write_walk(
 
 /// One walk's writes: what it works from, what it learnt and what it counted.
 struct Writer<'a> {
-    txn: &'a DatabaseTransaction,
+    db: Unscoped<'a, DatabaseTransaction>,
     item: &'a plaid_items::Model,
     now: DateTime<Utc>,
     today: NaiveDate,
@@ -311,8 +311,8 @@ impl Writer<'_> {
     /// nor counted twice. Closing waits for the end of the window
     /// ([`Self::closed_accounts`]).
     async fn accounts(&mut self, answer: &Answer) -> ApiResult<()> {
-        let (txn, today) = (self.txn, self.today);
-        let stored = db::accounts::of_item(txn, self.item.id).await?;
+        let (db, today) = (self.db, self.today);
+        let stored = db.accounts().of_item(self.item.id).await?;
         let stored_ids: HashSet<&str> =
             stored.iter().map(|a| a.plaid_account_id.as_str()).collect();
         // Without an answer about accounts (`NO_INVESTMENT_ACCOUNTS`: the item has only
@@ -328,7 +328,7 @@ impl Writer<'_> {
             .collect();
         for (old, new_id) in reissued(&gone, &new) {
             tracing::info!(item = %self.item.plaid_item_id, from = %old.plaid_account_id, to = %new_id, "account re-issued under a new id");
-            db::accounts::reissue(txn, old.id, new_id, today).await?;
+            db.accounts().reissue(old.id, new_id, today).await?;
             self.reissued.push(old.id);
         }
         self.counts.accounts_reissued = self.reissued.len() as i32;
@@ -339,7 +339,7 @@ impl Writer<'_> {
     /// Accounts listed and not written yet: all of them at first, then any that a later
     /// page is the first to list.
     async fn late_accounts(&mut self, answer: &Answer) -> ApiResult<()> {
-        let (txn, user_id) = (self.txn, self.item.user_id);
+        let (db, user_id) = (self.db, self.item.user_id);
         let new: Vec<String> = answer
             .accounts
             .keys()
@@ -353,10 +353,10 @@ impl Writer<'_> {
             .iter()
             .map(|id| rows::account_row(self.now, user_id, self.item.id, &answer.accounts[id]))
             .collect();
-        db::accounts::upsert(txn, rows).await?;
+        db.accounts().upsert(rows).await?;
         self.ids
             .accounts
-            .extend(db::accounts::ids_by_plaid_id(txn, user_id, &new).await?);
+            .extend(db.accounts().ids_by_plaid_id(user_id, &new).await?);
         Ok(())
     }
 
@@ -367,7 +367,7 @@ impl Writer<'_> {
         answer: &Answer,
         rows: &[wire::InvestmentTransaction],
     ) -> ApiResult<()> {
-        let (txn, user_id) = (self.txn, self.item.user_id);
+        let (db, user_id) = (self.db, self.item.user_id);
         let described: Vec<String> = answer
             .securities
             .keys()
@@ -379,7 +379,7 @@ impl Writer<'_> {
                 .iter()
                 .map(|id| rows::security_row(self.now, user_id, &answer.securities[id]))
                 .collect();
-            db::securities::upsert(txn, rows).await?;
+            db.securities().upsert(rows).await?;
             self.described.extend(described.iter().cloned());
             self.counts.securities_upserted = self.described.len() as i32;
         }
@@ -401,7 +401,7 @@ impl Writer<'_> {
         });
         let missing: Vec<String> = named.keys().cloned().collect();
         if !missing.is_empty() {
-            let known = db::securities::ids_by_plaid_id(txn, user_id, &missing).await?;
+            let known = db.securities().ids_by_plaid_id(user_id, &missing).await?;
             let placeholders: Vec<_> = named
                 .iter()
                 .filter(|(id, _)| !known.contains_key(*id))
@@ -417,7 +417,7 @@ impl Writer<'_> {
                 .collect();
             if !placeholders.is_empty() {
                 tracing::warn!(item = %self.item.plaid_item_id, securities = ?missing, "securities named but not described by Plaid kept as placeholders");
-                db::securities::upsert(txn, placeholders).await?;
+                db.securities().upsert(placeholders).await?;
             }
         }
         let unknown: Vec<String> = described
@@ -428,7 +428,7 @@ impl Writer<'_> {
         if !unknown.is_empty() {
             self.ids
                 .securities
-                .extend(db::securities::ids_by_plaid_id(txn, user_id, &unknown).await?);
+                .extend(db.securities().ids_by_plaid_id(user_id, &unknown).await?);
         }
         Ok(())
     }
@@ -445,7 +445,7 @@ impl Writer<'_> {
         self.counts.transactions_upserted += written.len() as i32;
         self.cancels
             .extend(rows.into_iter().filter(|t| t.transaction_type == CANCEL));
-        db::transactions::upsert(self.txn, written).await
+        self.db.transactions().upsert(written).await
     }
 
     /// Accounts the whole answer no longer lists were closed at the institution, unless
@@ -463,7 +463,7 @@ impl Writer<'_> {
             .map(|a| a.id)
             .collect();
         self.counts.accounts_closed = closed.len() as i32;
-        db::accounts::mark_closed(self.txn, &closed, self.today).await?;
+        self.db.accounts().mark_closed(&closed, self.today).await?;
         self.counts.accounts_upserted = answer.accounts.len() as i32;
         Ok(AccountChanges {
             closed,
@@ -480,7 +480,7 @@ impl Writer<'_> {
     /// of those accounts that it no longer lists were closed; a closed account holds
     /// nothing.
     async fn holdings(&mut self, answer: &Answer, closed: &[i64]) -> ApiResult<()> {
-        let (txn, ids) = (self.txn, &self.ids);
+        let (db, ids) = (self.db, &self.ids);
         let rows: Vec<_> = answer
             .holdings
             .iter()
@@ -494,7 +494,7 @@ impl Writer<'_> {
             );
         }
         self.counts.holdings_upserted = rows.len() as i32;
-        db::holdings::upsert(txn, rows).await?;
+        db.holdings().upsert(rows).await?;
         let full_accounts: Vec<i64> = answer
             .holdings_accounts
             .iter()
@@ -511,21 +511,23 @@ impl Writer<'_> {
                 ))
             })
             .collect();
-        let sold: Vec<i64> = db::holdings::keys_of_accounts(txn, &full_accounts)
+        let sold: Vec<i64> = db
+            .holdings()
+            .keys_of_accounts(&full_accounts)
             .await?
             .into_iter()
             .filter(|(_, account, security)| !returned.contains(&(*account, *security)))
             .map(|(id, _, _)| id)
             .collect();
         self.counts.holdings_removed = sold.len() as i32;
-        db::holdings::delete_ids(txn, &sold).await
+        db.holdings().delete_ids(&sold).await
     }
 
     /// The day's snapshot of every position (the source of value and price history), each
     /// account on the day its prices are as of; a closed account is pictured empty on the
     /// day it was found gone, so its history drops to zero from then.
     async fn snapshots(&mut self, answer: &Answer, closed: &[i64]) -> ApiResult<()> {
-        let (txn, today, ids) = (self.txn, self.today, &self.ids);
+        let (db, today, ids) = (self.db, self.today, &self.ids);
         let mut by_account: HashMap<&str, Vec<&wire::Holding>> = HashMap::new();
         for h in &answer.holdings {
             by_account.entry(h.account_id.as_str()).or_default().push(h);
@@ -560,10 +562,12 @@ impl Writer<'_> {
             .collect();
         self.counts.snapshots_written = rows.len() as i32;
         for (day, accounts) in &days {
-            db::snapshots::delete_day(txn, accounts, *day).await?;
-            db::snapshots::mark_pictured(txn, self.item.user_id, accounts, *day).await?;
+            db.snapshots().delete_day(accounts, *day).await?;
+            db.snapshots()
+                .mark_pictured(self.item.user_id, accounts, *day)
+                .await?;
         }
-        db::snapshots::upsert(txn, rows).await
+        db.snapshots().upsert(rows).await
     }
 
     /// Cancels, in date order: each new `cancel` row takes one trade, wherever in time it
@@ -573,7 +577,7 @@ impl Writer<'_> {
     /// and that no other cancel has taken. The candidates are read once per account and
     /// security, the flags written in bulk. Returns how many trades were cancelled.
     async fn cancels(&mut self) -> ApiResult<usize> {
-        let txn = self.txn;
+        let db = self.db;
         let mut cancels = std::mem::take(&mut self.cancels);
         cancels.sort_by(|a, b| {
             (a.date, &a.investment_transaction_id).cmp(&(b.date, &b.investment_transaction_id))
@@ -582,7 +586,7 @@ impl Writer<'_> {
             .iter()
             .map(|c| c.investment_transaction_id.clone())
             .collect();
-        let applied = db::transactions::applied_cancels(txn, &cancel_ids).await?;
+        let applied = db.transactions().applied_cancels(&cancel_ids).await?;
         // (cancel, account row, security row) of each cancel still to apply.
         let pending: Vec<(&wire::InvestmentTransaction, i64, Option<i64>)> = cancels
             .iter()
@@ -600,7 +604,7 @@ impl Writer<'_> {
             .iter()
             .filter_map(|(c, _, _)| c.cancel_transaction_id.clone())
             .collect();
-        let named = db::transactions::live_ids_by_plaid_id(txn, &named).await?;
+        let named = db.transactions().live_ids_by_plaid_id(&named).await?;
         // Each account and security's candidates, read up to its latest cancel and kept
         // only where some cancel of the pair reverses them exactly.
         let mut wanted: HashMap<Pair, (NaiveDate, HashSet<(Decimal, Decimal)>)> = HashMap::new();
@@ -615,8 +619,10 @@ impl Writer<'_> {
         }
         let mut candidates: HashMap<Pair, Vec<Candidate>> = HashMap::new();
         for ((account, security), (latest, amounts)) in &wanted {
-            let rows =
-                db::transactions::cancel_candidates(txn, *account, *security, *latest).await?;
+            let rows = db
+                .transactions()
+                .cancel_candidates(*account, *security, *latest)
+                .await?;
             candidates.insert(
                 (*account, *security),
                 rows.into_iter()
@@ -652,7 +658,9 @@ impl Writer<'_> {
                 ),
             }
         }
-        db::transactions::mark_cancelled_by(txn, &marks, self.now).await?;
+        db.transactions()
+            .mark_cancelled_by(&marks, self.now)
+            .await?;
         Ok(taken.len())
     }
 
@@ -667,7 +675,7 @@ impl Writer<'_> {
         reissued_on: &HashMap<i64, NaiveDate>,
         window: (NaiveDate, NaiveDate),
     ) -> ApiResult<usize> {
-        let txn = self.txn;
+        let db = self.db;
         let covered: Vec<i64> = answer
             .transaction_accounts
             .iter()
@@ -675,26 +683,31 @@ impl Writer<'_> {
             .collect();
         let mut reappeared = Vec::new();
         let mut vanished = Vec::new();
-        db::transactions::for_each_in_window(txn, &covered, window, |t| {
-            let seen = answer.seen.contains(&t.plaid_id);
-            if t.cancelled && t.cancelled_by.is_none() && t.transaction_type != CANCEL && seen {
-                reappeared.push(t.id);
-            } else if !t.cancelled
-                && !seen
-                && reissued_on
-                    .get(&t.account_id)
-                    .is_none_or(|day| t.date > *day)
-            {
-                vanished.push(t.id);
-            }
-        })
-        .await?;
-        db::transactions::restore_reappeared(txn, &reappeared, self.now).await?;
+        db.transactions()
+            .for_each_in_window(&covered, window, |t| {
+                let seen = answer.seen.contains(&t.plaid_id);
+                if t.cancelled && t.cancelled_by.is_none() && t.transaction_type != CANCEL && seen {
+                    reappeared.push(t.id);
+                } else if !t.cancelled
+                    && !seen
+                    && reissued_on
+                        .get(&t.account_id)
+                        .is_none_or(|day| t.date > *day)
+                {
+                    vanished.push(t.id);
+                }
+            })
+            .await?;
+        db.transactions()
+            .restore_reappeared(&reappeared, self.now)
+            .await?;
         if !answer.stable {
             tracing::info!(item = %self.item.plaid_item_id, "transaction total never settled: no row is flagged as vanished");
             return Ok(0);
         }
-        db::transactions::mark_cancelled(txn, &vanished, None, self.now).await?;
+        db.transactions()
+            .mark_cancelled(&vanished, None, self.now)
+            .await?;
         Ok(vanished.len())
     }
 
@@ -751,7 +764,7 @@ impl Writer<'_> {
             changes.consent_expiration_time = Set(plaid_item.consent_expiration_time);
             changes.update_type = Set(Some(plaid_item.update_type.clone()));
         }
-        db::items::update(self.txn, changes).await?;
+        self.db.items().update(changes).await?;
         Ok(())
     }
 }

@@ -34,7 +34,6 @@ use subtle::ConstantTimeEq;
 
 use super::{SyncService, Trigger};
 use crate::db::items::ItemErrorFields;
-use crate::db::{self};
 use crate::error::ApiResult;
 use crate::plaid::client::PlaidApi;
 use crate::plaid::error::PlaidError;
@@ -365,7 +364,12 @@ impl SyncService {
     /// Acts on a verified webhook. Syncs run in the background, so that Plaid gets its
     /// answer at once; a sync already running for the item is joined, not repeated.
     pub async fn handle_webhook(&self, webhook: &Webhook) -> ApiResult<WebhookAction> {
-        let Some(item) = db::items::find_by_plaid_id(self.db(), &webhook.item_id).await? else {
+        let Some(item) = self
+            .unscoped()
+            .items()
+            .find_by_plaid_id(&webhook.item_id)
+            .await?
+        else {
             tracing::info!(item = %webhook.item_id, "webhook for an unknown item ignored");
             return Ok(WebhookAction::Ignored);
         };
@@ -415,15 +419,14 @@ impl SyncService {
                 self.set_item_status(&item, ItemStatus::PendingExpiration, None)
                     .await?;
                 if let Some(expires) = webhook.consent_expiration_time {
-                    db::items::update(
-                        self.db(),
-                        crate::db::entities::plaid_items::ActiveModel {
+                    self.unscoped()
+                        .items()
+                        .update(crate::db::entities::plaid_items::ActiveModel {
                             id: sea_orm::Set(item.id),
                             consent_expiration_time: sea_orm::Set(Some(expires)),
                             ..Default::default()
-                        },
-                    )
-                    .await?;
+                        })
+                        .await?;
                 }
                 WebhookAction::StatusSet(ItemStatus::PendingExpiration.as_str().to_owned())
             }

@@ -1,4 +1,5 @@
 use investments::auth::Scope;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::json;
 
 use crate::common::{TestApp, on_each_backend};
@@ -125,7 +126,9 @@ async fn write_token_creates_and_revokes_tokens() {
         assert_eq!(data["viewer"]["tokenScope"], "READ");
 
         // Only a hash is stored.
-        let stored = investments::db::users::tokens_of(&app.db, user_id)
+        let stored = investments::db::entities::api_tokens::Entity::find()
+            .filter(investments::db::entities::api_tokens::Column::UserId.eq(user_id))
+            .all(&app.db)
             .await
             .unwrap();
         assert!(

@@ -67,7 +67,9 @@ async fn sync_command_exit_code() {
         .unwrap();
     migration::Migrator::up(&db, None).await.unwrap();
     let sync = crate::common::sync_service(&db, &simulator, None);
-    let user = investments::db::users::find_or_create(&db, "cron")
+    let user = investments::db::unscoped::Unscoped::new(&db)
+        .users()
+        .find_or_create("cron")
         .await
         .unwrap();
     let mut items = Vec::new();

@@ -12,6 +12,7 @@ use investments::app::AppBuilder;
 use investments::auth::{self, Scope};
 use investments::clock::Clock;
 use investments::crypto::TokenCipher;
+use investments::db::unscoped::Unscoped;
 use investments::db::{self, DbConfig};
 use investments::http::HttpOptions;
 use investments::plaid::client::{PlaidClient, RetryPolicy};
@@ -342,7 +343,9 @@ impl TestApp {
 
     /// A user with a token of `scope`; returns (user id, token).
     pub async fn user(&self, name: &str, scope: Scope) -> (i64, String) {
-        let user = db::users::find_or_create(&self.db, name)
+        let user = Unscoped::new(&self.db)
+            .users()
+            .find_or_create(name)
             .await
             .unwrap_or_else(|e| panic!("create user: {}", e.message()));
         let issued = auth::issue_token(&self.db, user.id, "test", scope)

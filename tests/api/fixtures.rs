@@ -2,12 +2,12 @@
 //! builders and the data layer's upserts, so fixtures store exactly what a sync stores.
 
 use chrono::{NaiveDate, Utc};
-use investments::db;
 use investments::db::entities::{
     accounts, investment_holdings as holdings, investment_transactions as transactions,
     plaid_items, securities,
 };
 use investments::db::items::NewItem;
+use investments::db::unscoped::Unscoped;
 use investments::graphql::ids::{self, NodeKind};
 use investments::plaid::types as wire;
 use investments::sync::rows;
@@ -62,25 +62,31 @@ impl<'a> Fixture<'a> {
         Fixture { app, user_id }
     }
 
+    /// The sync's own handle: fixtures write as a sync does.
+    fn db(&self) -> Unscoped<'a, sea_orm::DatabaseConnection> {
+        Unscoped::new(&self.app.db)
+    }
+
     fn plaid_id(&self, key: &str) -> String {
         format!("u{}-{key}", self.user_id)
     }
 
     pub async fn item(&self, key: &str, institution_id: &str, name: &str) -> plaid_items::Model {
-        db::items::create(
-            &self.app.db,
-            NewItem {
-                user_id: self.user_id,
-                plaid_item_id: self.plaid_id(key),
-                institution_id: Some(institution_id.to_owned()),
-                institution_name: Some(name.to_owned()),
-                access_token_ciphertext: None,
-                webhook: None,
-            },
-            chrono::Utc::now(),
-        )
-        .await
-        .unwrap_or_else(|e| panic!("item: {}", e.message()))
+        self.db()
+            .items()
+            .create(
+                NewItem {
+                    user_id: self.user_id,
+                    plaid_item_id: self.plaid_id(key),
+                    institution_id: Some(institution_id.to_owned()),
+                    institution_name: Some(name.to_owned()),
+                    access_token_ciphertext: None,
+                    webhook: None,
+                },
+                chrono::Utc::now(),
+            )
+            .await
+            .unwrap_or_else(|e| panic!("item: {}", e.message()))
     }
 
     pub async fn account(
@@ -93,9 +99,9 @@ impl<'a> Fixture<'a> {
     ) -> accounts::Model {
         let plaid_id = self.plaid_id(key);
         let now = Utc::now();
-        db::accounts::upsert(
-            &self.app.db,
-            vec![rows::account_row(
+        self.db()
+            .accounts()
+            .upsert(vec![rows::account_row(
                 now,
                 self.user_id,
                 item.id,
@@ -112,10 +118,9 @@ impl<'a> Fixture<'a> {
                     },
                     ..Default::default()
                 },
-            )],
-        )
-        .await
-        .unwrap_or_else(|e| panic!("account: {}", e.message()));
+            )])
+            .await
+            .unwrap_or_else(|e| panic!("account: {}", e.message()));
         accounts::Entity::find()
             .filter(accounts::Column::PlaidAccountId.eq(plaid_id))
             .one(&self.app.db)
@@ -127,9 +132,9 @@ impl<'a> Fixture<'a> {
     pub async fn security(&self, spec: SecuritySpec<'_>) -> securities::Model {
         let plaid_id = self.plaid_id(spec.key);
         let now = Utc::now();
-        db::securities::upsert(
-            &self.app.db,
-            vec![rows::security_row(
+        self.db()
+            .securities()
+            .upsert(vec![rows::security_row(
                 now,
                 self.user_id,
                 &wire::Security {
@@ -142,10 +147,9 @@ impl<'a> Fixture<'a> {
                     unofficial_currency_code: spec.unofficial_currency.map(str::to_owned),
                     ..wire::Security::bare(&plaid_id, spec.iso_currency.map(str::to_owned))
                 },
-            )],
-        )
-        .await
-        .unwrap_or_else(|e| panic!("security: {}", e.message()));
+            )])
+            .await
+            .unwrap_or_else(|e| panic!("security: {}", e.message()));
         securities::Entity::find()
             .filter(securities::Column::PlaidSecurityId.eq(plaid_id))
             .one(&self.app.db)
@@ -178,18 +182,17 @@ impl<'a> Fixture<'a> {
         cost_basis: Option<&str>,
     ) -> holdings::Model {
         let now = Utc::now();
-        db::holdings::upsert(
-            &self.app.db,
-            vec![rows::holding_row(
+        self.db()
+            .holdings()
+            .upsert(vec![rows::holding_row(
                 now,
                 self.user_id,
                 account.id,
                 security.id,
                 &self.wire_holding(account, security, quantity, price, value, cost_basis),
-            )],
-        )
-        .await
-        .unwrap_or_else(|e| panic!("holding: {}", e.message()));
+            )])
+            .await
+            .unwrap_or_else(|e| panic!("holding: {}", e.message()));
         holdings::Entity::find()
             .filter(holdings::Column::AccountId.eq(account.id))
             .filter(holdings::Column::SecurityId.eq(security.id))
@@ -212,9 +215,9 @@ impl<'a> Fixture<'a> {
         cost_basis: Option<&str>,
         close_price: Option<&str>,
     ) {
-        db::snapshots::upsert(
-            &self.app.db,
-            vec![rows::snapshot_row(
+        self.db()
+            .snapshots()
+            .upsert(vec![rows::snapshot_row(
                 Utc::now(),
                 self.user_id,
                 account.id,
@@ -222,10 +225,9 @@ impl<'a> Fixture<'a> {
                 date(as_of),
                 &self.wire_holding(account, security, quantity, price, value, cost_basis),
                 close_price.map(dec),
-            )],
-        )
-        .await
-        .unwrap_or_else(|e| panic!("snapshot: {}", e.message()));
+            )])
+            .await
+            .unwrap_or_else(|e| panic!("snapshot: {}", e.message()));
     }
 
     /// Flags the transaction with this key as cancelled, as a sync does.
@@ -236,10 +238,14 @@ impl<'a> Fixture<'a> {
             .await
             .expect("query")
             .expect("transaction stored");
-        db::transactions::mark_cancelled(&self.app.db, &[row.id], None, chrono::Utc::now())
+        self.db()
+            .transactions()
+            .mark_cancelled(&[row.id], None, chrono::Utc::now())
             .await
             .unwrap_or_else(|e| panic!("cancel: {}", e.message()));
-        db::users::bump_data_version(&self.app.db, self.user_id)
+        self.db()
+            .users()
+            .bump_data_version(self.user_id)
             .await
             .unwrap_or_else(|e| panic!("data version: {}", e.message()));
     }
@@ -296,7 +302,9 @@ impl<'a> Fixture<'a> {
     /// Writes the transactions in bulk.
     pub async fn transactions(&self, specs: &[TxSpec<'_>]) {
         let rows = specs.iter().map(|t| self.transaction_row(t)).collect();
-        db::transactions::upsert(&self.app.db, rows)
+        self.db()
+            .transactions()
+            .upsert(rows)
             .await
             .unwrap_or_else(|e| panic!("transactions: {}", e.message()));
     }

@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use investments::auth::Scope;
-use investments::db;
+use investments::db::unscoped::Unscoped;
 use investments::plaid::simulator::{Scenario, SimulatorConfig};
 use investments::sync::Trigger;
 use serde_json::json;
@@ -180,18 +180,17 @@ async fn runs_left_running_by_a_process_that_is_gone_are_marked_abandoned() {
         let item = link(&app, &token, "ins_109508").await;
         // A run a crashed process left `running` an hour ago, and a fresh one.
         let now = chrono::Utc::now();
-        let old = db::sync_runs::start(
-            &app.db,
-            user,
-            item.row.id,
-            "manual",
-            now - chrono::TimeDelta::hours(1),
-        )
-        .await
-        .unwrap();
-        let fresh = db::sync_runs::start(&app.db, user, item.row.id, "manual", now)
+        let runs = Unscoped::new(&app.db).sync_runs();
+        let old = runs
+            .start(
+                user,
+                item.row.id,
+                "manual",
+                now - chrono::TimeDelta::hours(1),
+            )
             .await
             .unwrap();
+        let fresh = runs.start(user, item.row.id, "manual", now).await.unwrap();
         let mut updates = app.sync().run_updates();
         let abandoned = app.sync().recover_abandoned(false).await.unwrap();
         assert_eq!(abandoned, vec![old.id], "only a run older than 15 minutes");
