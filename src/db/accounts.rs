@@ -67,7 +67,7 @@ impl AccountScope {
     }
 }
 
-pub fn select(user_id: i64, f: &AccountFilter) -> Select<accounts::Entity> {
+pub(in crate::db) fn select(user_id: i64, f: &AccountFilter) -> Select<accounts::Entity> {
     let scope = AccountScope {
         account_ids: None,
         item_ids: f.item_ids.clone(),

@@ -78,7 +78,7 @@ pub fn currency_of_row(iso: Expr, unofficial: Expr) -> Expr {
     Func::coalesce([iso, unofficial, Expr::val(NO_CURRENCY)]).into()
 }
 
-pub fn select(user_id: i64, f: &HoldingFilter) -> Select<holdings::Entity> {
+pub(in crate::db) fn select(user_id: i64, f: &HoldingFilter) -> Select<holdings::Entity> {
     let mut select = holdings::Entity::find()
         .filter(holdings::Column::UserId.eq(user_id))
         .filter(f.scope.condition(user_id, col(holdings::Column::AccountId)));
@@ -149,15 +149,6 @@ pub(in crate::db) async fn page(
         select = select.join(JoinType::InnerJoin, holdings::Relation::Security.def());
     }
     page::fetch(db, select, &ordering, request).await
-}
-
-/// All of the user's holdings in `f` (for portfolio figures, computed in `Decimal`).
-pub async fn all(
-    db: &DatabaseConnection,
-    user_id: i64,
-    f: &HoldingFilter,
-) -> ApiResult<Vec<holdings::Model>> {
-    Ok(select(user_id, f).all(db).await?)
 }
 
 /// The user's holdings in the given accounts or of the given securities, for the

@@ -9,7 +9,7 @@ use super::filter;
 use super::page::{self, KeyKind, Ordering, Page, SortKey};
 use crate::error::ApiResult;
 
-pub fn select(user_id: i64, f: &ItemFilter) -> Select<plaid_items::Entity> {
+pub(in crate::db) fn select(user_id: i64, f: &ItemFilter) -> Select<plaid_items::Entity> {
     let mut select = plaid_items::Entity::find().filter(plaid_items::Column::UserId.eq(user_id));
     if let Some(ids) = &f.institution_ids {
         select = select.filter(filter::text(

@@ -9,10 +9,12 @@
 //!   name). Its statements are methods of the handle only: there is no free function to
 //!   call by mistake.
 //!
-//! Still public, for the portfolio figures (moving onto `UserScope`) and authentication:
-//! the filters as SQL (`select`, `transactions::live`, `aggregate`), [`owned_by_id`],
-//! `users::find`, `users::data_version` and the token functions of `users`. The GraphQL
-//! and HTTP layers never build SQL themselves.
+//! The filters as SQL (`select`, `transactions::live`) and [`owned_by_id`] are
+//! `pub(in crate::db)` too: the portfolio figures start their statements from the scope
+//! and hand them to [`aggregate`], which adds no rows of its own. Still public:
+//! `users::find` (the CLI's report) and the token functions of `users`, which
+//! authentication calls before there is a scope. The GraphQL and HTTP layers never build
+//! SQL themselves.
 
 pub mod accounts;
 pub mod aggregate;
@@ -95,7 +97,7 @@ pub(in crate::db) async fn find_owned<E: UserOwned>(
 }
 
 /// The caller's rows among `ids` (repeats allowed), keyed by id.
-pub async fn owned_by_id<E: UserOwned>(
+pub(in crate::db) async fn owned_by_id<E: UserOwned>(
     db: &DatabaseConnection,
     user_id: i64,
     ids: impl IntoIterator<Item = i64>,

@@ -1,8 +1,10 @@
 //! The handle every request reads and writes the caller's data through (lldap's
 //! restricted handler is the model). Built once per request from the verified token; every
 //! query it offers is limited to the caller's rows by construction, so a resolver or a
-//! handler cannot forget the owner. The sync and the CLI, which work across users, call
-//! the unscoped functions of the `db` modules by name instead.
+//! handler cannot forget the owner. The analytics build their statements from it too
+//! (`select`, `live_transactions`, `holdings_matching`, `within`). The sync and the CLI,
+//! which work across users, go through the explicitly named [`super::unscoped::Unscoped`]
+//! instead.
 
 use crate::domain::{
     AccountFilter, HoldingFilter, HoldingOrderField, ItemFilter, OrderBy, PageRequest,

@@ -13,7 +13,7 @@ fn col(c: securities::Column) -> Expr {
     Expr::col((securities::Entity, c))
 }
 
-pub fn select(user_id: i64, f: &SecurityFilter) -> Select<securities::Entity> {
+pub(in crate::db) fn select(user_id: i64, f: &SecurityFilter) -> Select<securities::Entity> {
     let mut select = securities::Entity::find().filter(securities::Column::UserId.eq(user_id));
     if let Some(ids) = &f.ids {
         select = select.filter(filter::in_ids(col(securities::Column::Id), ids));

@@ -30,7 +30,7 @@ fn amount() -> Keyed {
     }
 }
 
-pub fn select(
+pub(in crate::db) fn select(
     backend: DbBackend,
     user_id: i64,
     f: &TransactionFilter,
@@ -122,7 +122,7 @@ pub fn currency_expr() -> Expr {
 
 /// Transactions that count in figures: not cancelled, and not the `cancel` rows that
 /// cancel them.
-pub fn live(
+pub(in crate::db) fn live(
     backend: DbBackend,
     user_id: i64,
     f: &TransactionFilter,

@@ -63,7 +63,7 @@ impl<C: sea_orm::ConnectionTrait> super::unscoped::Users<'_, C> {
 }
 
 /// The user's data version (see [`Users::bump_data_version`](super::unscoped::Users::bump_data_version)).
-pub async fn data_version(db: &DatabaseConnection, user_id: i64) -> ApiResult<i64> {
+pub(in crate::db) async fn data_version(db: &DatabaseConnection, user_id: i64) -> ApiResult<i64> {
     use sea_orm::QuerySelect;
     let version: Option<i64> = users::Entity::find_by_id(user_id)
         .select_only()
@@ -111,17 +111,6 @@ pub(in crate::db) async fn tokens_of(
         .filter(api_tokens::Column::UserId.eq(user_id))
         .order_by_asc(api_tokens::Column::Id)
         .all(db)
-        .await?)
-}
-
-pub async fn find_token(
-    db: &DatabaseConnection,
-    user_id: i64,
-    id: i64,
-) -> ApiResult<Option<api_tokens::Model>> {
-    Ok(api_tokens::Entity::find_by_id(id)
-        .filter(api_tokens::Column::UserId.eq(user_id))
-        .one(db)
         .await?)
 }
 
