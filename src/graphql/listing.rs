@@ -21,9 +21,9 @@ use crate::error::ApiResult;
 /// A kind of node a connection lists.
 pub trait Listed: OutputType + Sized {
     /// The filter, as the query layer takes it.
-    type Filter: Send + Sync;
+    type Filter: Send + Sync + 'static;
     /// The sort keys; `Infallible` for lists with one fixed order.
-    type Field: Send + Sync;
+    type Field: Send + Sync + 'static;
     type Row: Clone + Send + Sync + 'static;
 
     /// One page of the caller's rows.

@@ -9,7 +9,6 @@
 
 use crate::domain::{OrderBy, PageRequest};
 use std::collections::HashMap;
-use std::future::Future;
 use std::sync::Arc;
 
 use crate::db::scope::UserScope;
@@ -31,6 +30,8 @@ use crate::error::{ApiError, ApiResult};
 use crate::graphql::inputs::{
     HoldingFilter, HoldingOrder, InvestmentTransactionFilter, InvestmentTransactionOrder,
 };
+use crate::graphql::listing::{self, Listed};
+use crate::graphql::types::{Holding, InvestmentTransaction};
 
 /// The query string of an export.
 #[derive(Deserialize)]
@@ -272,36 +273,6 @@ const TRANSACTION_COLUMNS: &[&str] = &[
     "cancelled",
 ];
 
-fn transaction_row(
-    t: &transactions::Model,
-    accounts: &HashMap<i64, accounts::Model>,
-    securities: &HashMap<i64, securities::Model>,
-) -> Vec<String> {
-    let security = t.security_id.and_then(|id| securities.get(&id));
-    let account = accounts.get(&t.account_id);
-    vec![
-        t.date.to_string(),
-        text_cell(&t.plaid_investment_transaction_id),
-        opt_text(account.map(|a| a.name.as_str())),
-        opt_text(account.map(|a| a.plaid_account_id.as_str())),
-        opt_text(security.and_then(|s| s.ticker_symbol.as_deref())),
-        opt_text(security.and_then(|s| s.name.as_deref())),
-        text_cell(&t.transaction_type),
-        text_cell(&t.subtype),
-        text_cell(&t.name),
-        t.quantity.0.to_string(),
-        t.price.0.to_string(),
-        t.amount.0.to_string(),
-        dec(t.fees),
-        opt_text(
-            t.iso_currency_code
-                .as_deref()
-                .or(t.unofficial_currency_code.as_deref()),
-        ),
-        t.cancelled.to_string(),
-    ]
-}
-
 const HOLDING_COLUMNS: &[&str] = &[
     "account",
     "account_id",
@@ -316,94 +287,78 @@ const HOLDING_COLUMNS: &[&str] = &[
     "currency",
 ];
 
-fn holding_row(
-    h: &holdings::Model,
-    accounts: &HashMap<i64, accounts::Model>,
-    securities: &HashMap<i64, securities::Model>,
-) -> Vec<String> {
-    let security = securities.get(&h.security_id);
-    let account = accounts.get(&h.account_id);
-    vec![
-        opt_text(account.map(|a| a.name.as_str())),
-        opt_text(account.map(|a| a.plaid_account_id.as_str())),
-        opt_text(security.and_then(|s| s.ticker_symbol.as_deref())),
-        opt_text(security.and_then(|s| s.name.as_deref())),
-        opt_text(security.and_then(|s| s.security_type.as_deref())),
-        h.quantity.0.to_string(),
-        h.institution_price.0.to_string(),
-        h.institution_price_as_of
-            .map(|d| d.to_string())
-            .unwrap_or_default(),
-        h.institution_value.0.to_string(),
-        dec(h.cost_basis),
-        crate::portfolio::currency_of(h),
-    ]
-}
+/// The sort keys and rows of an export's list.
+type FieldOf<E> = <<E as Export>::Node as Listed>::Field;
+type RowOf<E> = <<E as Export>::Node as Listed>::Row;
 
-/// One exportable list: the GraphQL inputs it takes, how it is paged, and its CSV rows.
+/// One exportable list: the connection whose rows it holds (filter, sort keys, pages, as
+/// [`Listed`] reads them for GraphQL), the GraphQL inputs it takes, and its CSV rows.
 pub trait Export: 'static {
+    type Node: Listed;
     type Filter: InputType + Default;
-    type Order: InputType + Into<OrderBy<Self::Field>>;
-    type Query: Send + Sync + 'static;
-    type Field: Send + Sync + 'static;
-    type Row: Clone + Send + Sync + 'static;
+    type Order: InputType + Into<OrderBy<FieldOf<Self>>>;
     const FILE: &'static str;
     const COLUMNS: &'static [&'static str];
 
-    fn into_query(filter: Self::Filter) -> ApiResult<Self::Query>;
+    fn into_query(filter: Self::Filter) -> ApiResult<<Self::Node as Listed>::Filter>;
 
-    fn page(
-        scope: UserScope,
-        query: Arc<Self::Query>,
-        order_by: Arc<Vec<OrderBy<Self::Field>>>,
-        request: PageRequest,
-    ) -> impl Future<Output = ApiResult<Page<Self::Row>>> + Send;
-
+    /// The cells of `row`, given the accounts and securities its page names.
     fn row(
-        row: &Self::Row,
+        row: &RowOf<Self>,
         accounts: &HashMap<i64, accounts::Model>,
         securities: &HashMap<i64, securities::Model>,
     ) -> Vec<String>;
 
     /// The account and security a row names.
-    fn references(row: &Self::Row) -> (i64, Option<i64>);
+    fn references(row: &RowOf<Self>) -> (i64, Option<i64>);
 }
 
 /// `investment_transactions.csv`: the rows of `investmentTransactions`.
 pub struct Transactions;
 
 impl Export for Transactions {
+    type Node = InvestmentTransaction;
     type Filter = InvestmentTransactionFilter;
     type Order = InvestmentTransactionOrder;
-    type Query = crate::domain::TransactionFilter;
-    type Field = crate::domain::TransactionOrderField;
-    type Row = transactions::Model;
     const FILE: &'static str = "investment_transactions.csv";
     const COLUMNS: &'static [&'static str] = TRANSACTION_COLUMNS;
 
-    fn into_query(filter: Self::Filter) -> ApiResult<Self::Query> {
+    fn into_query(filter: Self::Filter) -> ApiResult<crate::domain::TransactionFilter> {
         filter.into_query()
     }
 
-    async fn page(
-        scope: UserScope,
-        query: Arc<Self::Query>,
-        order_by: Arc<Vec<OrderBy<Self::Field>>>,
-        request: PageRequest,
-    ) -> ApiResult<Page<Self::Row>> {
-        scope.transactions(&query, &order_by, &request).await
-    }
-
     fn row(
-        row: &Self::Row,
+        t: &transactions::Model,
         accounts: &HashMap<i64, accounts::Model>,
         securities: &HashMap<i64, securities::Model>,
     ) -> Vec<String> {
-        transaction_row(row, accounts, securities)
+        let security = t.security_id.and_then(|id| securities.get(&id));
+        let account = accounts.get(&t.account_id);
+        vec![
+            t.date.to_string(),
+            text_cell(&t.plaid_investment_transaction_id),
+            opt_text(account.map(|a| a.name.as_str())),
+            opt_text(account.map(|a| a.plaid_account_id.as_str())),
+            opt_text(security.and_then(|s| s.ticker_symbol.as_deref())),
+            opt_text(security.and_then(|s| s.name.as_deref())),
+            text_cell(&t.transaction_type),
+            text_cell(&t.subtype),
+            text_cell(&t.name),
+            t.quantity.0.to_string(),
+            t.price.0.to_string(),
+            t.amount.0.to_string(),
+            dec(t.fees),
+            opt_text(
+                t.iso_currency_code
+                    .as_deref()
+                    .or(t.unofficial_currency_code.as_deref()),
+            ),
+            t.cancelled.to_string(),
+        ]
     }
 
-    fn references(row: &Self::Row) -> (i64, Option<i64>) {
-        (row.account_id, row.security_id)
+    fn references(t: &transactions::Model) -> (i64, Option<i64>) {
+        (t.account_id, t.security_id)
     }
 }
 
@@ -411,37 +366,42 @@ impl Export for Transactions {
 pub struct Holdings;
 
 impl Export for Holdings {
+    type Node = Holding;
     type Filter = HoldingFilter;
     type Order = HoldingOrder;
-    type Query = crate::domain::HoldingFilter;
-    type Field = crate::domain::HoldingOrderField;
-    type Row = holdings::Model;
     const FILE: &'static str = "holdings.csv";
     const COLUMNS: &'static [&'static str] = HOLDING_COLUMNS;
 
-    fn into_query(filter: Self::Filter) -> ApiResult<Self::Query> {
+    fn into_query(filter: Self::Filter) -> ApiResult<crate::domain::HoldingFilter> {
         filter.into_query()
     }
 
-    async fn page(
-        scope: UserScope,
-        query: Arc<Self::Query>,
-        order_by: Arc<Vec<OrderBy<Self::Field>>>,
-        request: PageRequest,
-    ) -> ApiResult<Page<Self::Row>> {
-        scope.holdings(&query, &order_by, &request).await
-    }
-
     fn row(
-        row: &Self::Row,
+        h: &holdings::Model,
         accounts: &HashMap<i64, accounts::Model>,
         securities: &HashMap<i64, securities::Model>,
     ) -> Vec<String> {
-        holding_row(row, accounts, securities)
+        let security = securities.get(&h.security_id);
+        let account = accounts.get(&h.account_id);
+        vec![
+            opt_text(account.map(|a| a.name.as_str())),
+            opt_text(account.map(|a| a.plaid_account_id.as_str())),
+            opt_text(security.and_then(|s| s.ticker_symbol.as_deref())),
+            opt_text(security.and_then(|s| s.name.as_deref())),
+            opt_text(security.and_then(|s| s.security_type.as_deref())),
+            h.quantity.0.to_string(),
+            h.institution_price.0.to_string(),
+            h.institution_price_as_of
+                .map(|d| d.to_string())
+                .unwrap_or_default(),
+            h.institution_value.0.to_string(),
+            dec(h.cost_basis),
+            crate::portfolio::currency_of(h),
+        ]
     }
 
-    fn references(row: &Self::Row) -> (i64, Option<i64>) {
-        (row.account_id, Some(row.security_id))
+    fn references(h: &holdings::Model) -> (i64, Option<i64>) {
+        (h.account_id, Some(h.security_id))
     }
 }
 
@@ -451,14 +411,17 @@ async fn prepare<E: Export>(
     state: &AppState,
     headers: &HeaderMap,
     params: &ExportParams,
-) -> ApiResult<(UserScope, E::Query, Vec<OrderBy<E::Field>>)> {
+) -> ApiResult<(
+    UserScope,
+    <E::Node as Listed>::Filter,
+    Vec<OrderBy<FieldOf<E>>>,
+)> {
     let viewer = super::auth::viewer(state, headers).await?;
     let filter = parse_input::<E::Filter>("filter", params.filter.as_deref())?.unwrap_or_default();
-    let order_by = parse_input::<Vec<E::Order>>("orderBy", params.order_by.as_deref())?
-        .unwrap_or_default()
-        .into_iter()
-        .map(Into::into)
-        .collect();
+    let order_by = listing::order_by(parse_input::<Vec<E::Order>>(
+        "orderBy",
+        params.order_by.as_deref(),
+    )?);
     Ok((
         viewer.user_scope(&state.db),
         E::into_query(filter)?,
@@ -475,8 +438,10 @@ pub async fn csv<E: Export>(
     let (scope, query, order_by) = prepare::<E>(&state, &headers, &params).await?;
     let rows_scope = scope.clone();
     let (query, order_by) = (Arc::new(query), Arc::new(order_by));
-    let fetch =
-        move |request| E::page(rows_scope.clone(), query.clone(), order_by.clone(), request);
+    let fetch = move |request: PageRequest| {
+        let (scope, query, order_by) = (rows_scope.clone(), query.clone(), order_by.clone());
+        async move { E::Node::page(&scope, &query, &order_by, &request).await }
+    };
     let body = stream_pages(scope, E::COLUMNS, fetch, E::row, E::references).await?;
     Ok(csv_response(E::FILE, body))
 }
