@@ -36,14 +36,12 @@ async fn allocation_groupings_weights_and_cash() {
         let f = Fixture::new(&app, user);
         // A money-market fund Plaid marks as a cash equivalent, and a holding without price.
         let mmf = f
-            .security(SecuritySpec {
-                key: "sec-mmf",
-                name: Some("Money Market Fund"),
-                ticker: Some("VMFXX"),
-                security_type: Some("mutual fund"),
-                iso_currency: Some("USD"),
-                unofficial_currency: None,
-            })
+            .security(SecuritySpec::usd(
+                "sec-mmf",
+                Some("Money Market Fund"),
+                Some("VMFXX"),
+                "mutual fund",
+            ))
             .await;
         securities::Entity::update_many()
             .col_expr(securities::Column::IsCashEquivalent, Expr::value(true))
@@ -53,14 +51,12 @@ async fn allocation_groupings_weights_and_cash() {
             .unwrap();
         f.holding(&s.ira, &mmf, "3", "3", None).await;
         let unpriced = f
-            .security(SecuritySpec {
-                key: "sec-private",
-                name: Some("Private placement"),
-                ticker: None,
-                security_type: Some("equity"),
-                iso_currency: Some("USD"),
-                unofficial_currency: None,
-            })
+            .security(SecuritySpec::usd(
+                "sec-private",
+                Some("Private placement"),
+                None,
+                "equity",
+            ))
             .await;
         f.holding_at(&s.brokerage, &unpriced, "7", "0", "0", Some("70"))
             .await;
@@ -260,19 +256,14 @@ async fn returns_worked_example() {
     on_each_backend(|app| async move {
         let (user, token) = app.user("alice", Scope::Read).await;
         let f = Fixture::new(&app, user);
-        let item = f.item("item", "ins_109508", "First Platypus Bank").await;
-        let account = f
-            .account(&item, "acc", "Brokerage", "investment", "brokerage")
-            .await;
+        let (_, account) = f.brokerage("ins_109508", "First Platypus Bank").await;
         let fund = f
-            .security(SecuritySpec {
-                key: "sec-fund",
-                name: Some("Index Fund"),
-                ticker: Some("IDX"),
-                security_type: Some("etf"),
-                iso_currency: Some("USD"),
-                unofficial_currency: None,
-            })
+            .security(SecuritySpec::usd(
+                "sec-fund",
+                Some("Index Fund"),
+                Some("IDX"),
+                "etf",
+            ))
             .await;
         for (day, value) in [
             ("2025-03-01", "1000"),
@@ -352,19 +343,9 @@ async fn realized_gains_by_average_cost() {
     on_each_backend(|app| async move {
         let (user, token) = app.user("alice", Scope::Read).await;
         let f = Fixture::new(&app, user);
-        let item = f.item("item", "ins_109508", "First Platypus Bank").await;
-        let account = f
-            .account(&item, "acc", "Brokerage", "investment", "brokerage")
-            .await;
+        let (_, account) = f.brokerage("ins_109508", "First Platypus Bank").await;
         let xyz = f
-            .security(SecuritySpec {
-                key: "sec-xyz",
-                name: Some("XYZ Corp"),
-                ticker: Some("XYZ"),
-                security_type: Some("equity"),
-                iso_currency: Some("USD"),
-                unofficial_currency: None,
-            })
+            .security(SecuritySpec::usd("sec-xyz", Some("XYZ Corp"), Some("XYZ"), "equity"))
             .await;
         let tx = |key: &str, date, ty, amount, quantity| TxSpec {
             key: key.to_owned(),
@@ -610,8 +591,7 @@ const DASHBOARD: &str = "{ portfolio {
 
 #[tokio::test]
 async fn cached_figures_last_until_the_next_sync() {
-    use crate::common::on_each_backend_with_plaid;
-    use crate::plaid_support::{REFRESH, link};
+    use crate::plaid_support::{REFRESH, on_each_backend_linked};
     use investments::db::entities::investment_holdings;
     use investments::plaid::simulator::SimulatorConfig;
 
@@ -619,9 +599,7 @@ async fn cached_figures_last_until_the_next_sync() {
         transactions_per_item: 200,
         ..Default::default()
     };
-    on_each_backend_with_plaid(config, |app| async move {
-        let (_, token) = app.user("alice", Scope::Write).await;
-        let item = link(&app, &token, "ins_109508").await;
+    on_each_backend_linked(config, |app, token, item| async move {
         // The dashboard in one request, computed once...
         let before = app.statement_count();
         let cold = app.query(&token, DASHBOARD, json!({})).await;
@@ -705,14 +683,12 @@ async fn a_total_too_large_to_be_exact_is_an_overflow_error() {
         let f = Fixture::new(&app, user);
         let item = f.item("item-big", "ins_109508", "Big Bank").await;
         let security = f
-            .security(SecuritySpec {
-                key: "sec-big",
-                name: Some("Big"),
-                ticker: Some("BIG"),
-                security_type: Some("equity"),
-                iso_currency: Some("USD"),
-                unofficial_currency: None,
-            })
+            .security(SecuritySpec::usd(
+                "sec-big",
+                Some("Big"),
+                Some("BIG"),
+                "equity",
+            ))
             .await;
         // Two holdings of 5 × 10^28 each: their sum, 10^29, is beyond 7.9 × 10^28.
         for key in ["acc-a", "acc-b"] {

@@ -81,27 +81,16 @@ async fn read_token_queries_but_may_not_mutate() {
             body["errors"].is_array(),
             "ambiguous without operationName: {body}"
         );
-        let response: serde_json::Value = app
-            .request(reqwest::Method::POST, "/graphql")
-            .bearer_auth(&token)
-            .json(&json!({ "query": doc, "operationName": "Me" }))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let (_, response) = app
+            .post_body(Some(&token), json!({ "query": doc, "operationName": "Me" }))
+            .await;
         assert_eq!(response["data"]["viewer"]["name"], "alice", "{response}");
-        let response: serde_json::Value = app
-            .request(reqwest::Method::POST, "/graphql")
-            .bearer_auth(&token)
-            .json(&json!({ "query": doc, "operationName": "Make" }))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let (_, response) = app
+            .post_body(
+                Some(&token),
+                json!({ "query": doc, "operationName": "Make" }),
+            )
+            .await;
         assert_eq!(response["errors"][0]["extensions"]["code"], "FORBIDDEN");
     })
     .await;
@@ -150,13 +139,9 @@ async fn write_token_creates_and_revokes_tokens() {
 #[tokio::test]
 async fn health_needs_no_token() {
     on_each_backend(|app| async move {
-        let response = reqwest::get(format!("{}/healthz", app.base_url))
-            .await
-            .unwrap();
+        let response = app.get("/healthz", &[]).await;
         assert_eq!(response.status(), 200);
-        let page = reqwest::get(format!("{}/graphiql", app.base_url))
-            .await
-            .unwrap();
+        let page = app.get("/graphiql", &[]).await;
         assert_eq!(page.status(), 200);
         let page = page.text().await.unwrap();
         assert!(page.contains("/graphql"));
@@ -168,15 +153,11 @@ async fn health_needs_no_token() {
             .collect();
         assert_eq!(assets.len(), 4, "{assets:?}");
         for asset in assets {
-            let response = reqwest::get(format!("{}{asset}", app.base_url))
-                .await
-                .unwrap();
+            let response = app.get(asset, &[]).await;
             assert_eq!(response.status(), 200, "{asset}");
             assert!(response.bytes().await.unwrap().len() > 1000, "{asset}");
         }
-        let missing = reqwest::get(format!("{}/graphiql/assets/nope.js", app.base_url))
-            .await
-            .unwrap();
+        let missing = app.get("/graphiql/assets/nope.js", &[]).await;
         assert_eq!(missing.status(), 404);
     })
     .await;

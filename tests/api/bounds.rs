@@ -92,21 +92,10 @@ async fn decimals_outside_the_range_are_refused_before_any_sql() {
 async fn the_export_refuses_out_of_range_dates_and_decimals_before_its_first_byte() {
     on_each_backend(|app| async move {
         let (_, token) = app.user("alice", Scope::Read).await;
-        let export = |filter: Value| {
-            let url = reqwest::Url::parse_with_params(
-                &format!("{}/export/investment_transactions.csv", app.base_url),
-                &[("filter", filter.to_string())],
-            )
-            .unwrap();
-            let token = token.clone();
-            async move {
-                reqwest::Client::new()
-                    .get(url)
-                    .bearer_auth(token)
-                    .send()
-                    .await
-                    .unwrap()
-            }
+        let export = async |filter: Value| {
+            let params = [("filter", filter.to_string())];
+            app.get_with_params(Some(&token), "/export/investment_transactions.csv", &params)
+                .await
         };
         // In range: a CSV.
         let ok = export(

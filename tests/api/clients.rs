@@ -36,10 +36,8 @@ async fn send(
     params: &[(&str, String)],
     body: Option<Value>,
 ) -> (u16, Value) {
-    let url =
-        reqwest::Url::parse_with_params(&format!("{}/graphql", app.base_url), params).unwrap();
-    let mut request = reqwest::Client::new()
-        .request(method, url)
+    let mut request = app
+        .request_with_params(method, "/graphql", params)
         .bearer_auth(token)
         .header("accept", accept);
     if let Some(body) = body {
@@ -207,9 +205,10 @@ async fn an_allowlist_runs_its_documents_only() {
                 persisted_only: Some(manifest),
                 ..Default::default()
             })
+            .with_user("alice", Scope::Read)
             .start()
             .await;
-        let (_, token) = app.user("alice", Scope::Read).await;
+        let (_, token) = app.viewer();
         let mark = app.statement_count();
 
         // Listed: by hash (POST and GET), or in full.

@@ -98,8 +98,12 @@ async fn the_api_answers_cors_for_the_configured_origins_only() {
                 cors_origins: vec![APP.to_owned()],
                 ..Default::default()
             };
-            let app = TestApp::builder(backend).with_http(options).start().await;
-            let (_, token) = app.user("alice", Scope::Read).await;
+            let app = TestApp::builder(backend)
+                .with_http(options)
+                .with_user("alice", Scope::Read)
+                .start()
+                .await;
+            let (_, token) = app.viewer();
 
             let response = preflight(&app, "/graphql", APP, "POST").await;
             assert_eq!(response.status(), 200);

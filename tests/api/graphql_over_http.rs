@@ -43,8 +43,7 @@ async fn send(
     headers: &[(&str, &str)],
     body: Option<&str>,
 ) -> Answer {
-    let mut request =
-        reqwest::Client::new().request(method, format!("{}{path_and_query}", app.base_url));
+    let mut request = app.request(method, path_and_query);
     for (name, value) in headers {
         request = request.header(*name, *value);
     }

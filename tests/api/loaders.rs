@@ -45,14 +45,12 @@ async fn statement_count_does_not_grow_with_page_size() {
         }
         for i in 0..500 {
             let security = f
-                .security(SecuritySpec {
-                    key: &format!("s{i}"),
-                    name: Some("S"),
-                    ticker: Some("T"),
-                    security_type: Some("equity"),
-                    iso_currency: Some("USD"),
-                    unofficial_currency: None,
-                })
+                .security(SecuritySpec::usd(
+                    &format!("s{i}"),
+                    Some("S"),
+                    Some("T"),
+                    "equity",
+                ))
                 .await;
             f.holding(&accounts[i % 4], &security, "1", &format!("{i}"), None)
                 .await;

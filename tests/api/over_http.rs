@@ -7,14 +7,7 @@ use serde_json::{Value, json};
 use crate::common::{TestApp, on_each_backend};
 
 async fn get(app: &TestApp, token: &str, params: &[(&str, &str)]) -> reqwest::Response {
-    let url =
-        reqwest::Url::parse_with_params(&format!("{}/graphql", app.base_url), params).unwrap();
-    reqwest::Client::new()
-        .get(url)
-        .bearer_auth(token)
-        .send()
-        .await
-        .unwrap()
+    app.get_with_params(Some(token), "/graphql", params).await
 }
 
 async fn post_raw(app: &TestApp, token: &str, content_type: &str, body: &str) -> reqwest::Response {
@@ -178,17 +171,10 @@ async fn oversized_inputs_are_refused_before_any_sql() {
         assert_eq!(code, "BAD_USER_INPUT", "{filter}");
         assert_eq!(app.statement_count(), mark, "no SQL for {filter}");
 
-        let url = reqwest::Url::parse_with_params(
-            &format!("{}/export/investment_transactions.csv", app.base_url),
-            &[("filter", filter.to_string())],
-        )
-        .unwrap();
-        let response = reqwest::Client::new()
-            .get(url)
-            .bearer_auth(&token)
-            .send()
-            .await
-            .unwrap();
+        let params = [("filter", filter.to_string())];
+        let response = app
+            .get_with_params(Some(&token), "/export/investment_transactions.csv", &params)
+            .await;
         assert_eq!(response.status(), 400, "export {filter}");
         let body: Value = response.json().await.unwrap();
         assert_eq!(
