@@ -12,7 +12,7 @@ use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::{Value, json};
 
-use crate::common::on_each_backend;
+use crate::common::on_each_backend_as;
 use crate::fixtures::{Fixture, SecuritySpec, Standard, TxSpec, dec, gid};
 
 const FIGURES: &str = "currency marketValue costBasis unrealizedGain weight holdingsCount holdingsWithoutCostBasis holdingsWithoutPrice";
@@ -30,8 +30,8 @@ fn weight_sums(groups: &Value) -> BTreeMap<String, Decimal> {
 
 #[tokio::test]
 async fn allocation_groupings_weights_and_cash() {
-    on_each_backend(|app| async move {
-        let (user, token) = app.user("alice", Scope::Read).await;
+    on_each_backend_as("alice", Scope::Read, |app| async move {
+        let (user, token) = app.viewer();
         let s = Standard::seed(&app, user).await;
         let f = Fixture::new(&app, user);
         // A money-market fund Plaid marks as a cash equivalent, and a holding without price.
@@ -139,8 +139,8 @@ async fn allocation_groupings_weights_and_cash() {
 
 #[tokio::test]
 async fn value_history_carries_positions_forward() {
-    on_each_backend(|app| async move {
-        let (user, token) = app.user("alice", Scope::Read).await;
+    on_each_backend_as("alice", Scope::Read, |app| async move {
+        let (user, token) = app.viewer();
         let s = Standard::seed(&app, user).await;
         let f = Fixture::new(&app, user);
         let snap = |account, security, day, value, basis| {
@@ -253,8 +253,8 @@ async fn value_history_carries_positions_forward() {
 /// The worked example of docs/features/analytics.md.
 #[tokio::test]
 async fn returns_worked_example() {
-    on_each_backend(|app| async move {
-        let (user, token) = app.user("alice", Scope::Read).await;
+    on_each_backend_as("alice", Scope::Read, |app| async move {
+        let (user, token) = app.viewer();
         let f = Fixture::new(&app, user);
         let (_, account) = f.brokerage("ins_109508", "First Platypus Bank").await;
         let fund = f
@@ -340,8 +340,8 @@ async fn returns_worked_example() {
 
 #[tokio::test]
 async fn realized_gains_by_average_cost() {
-    on_each_backend(|app| async move {
-        let (user, token) = app.user("alice", Scope::Read).await;
+    on_each_backend_as("alice", Scope::Read, |app| async move {
+        let (user, token) = app.viewer();
         let f = Fixture::new(&app, user);
         let (_, account) = f.brokerage("ins_109508", "First Platypus Bank").await;
         let xyz = f
@@ -420,8 +420,8 @@ async fn realized_gains_by_average_cost() {
 
 #[tokio::test]
 async fn transaction_summary_by_every_grouping() {
-    on_each_backend(|app| async move {
-        let (user, token) = app.user("alice", Scope::Read).await;
+    on_each_backend_as("alice", Scope::Read, |app| async move {
+        let (user, token) = app.viewer();
         let s = Standard::seed(&app, user).await;
         let query = "query($by: [TransactionGroupBy!]!, $f: InvestmentTransactionFilter) {
             investmentTransactionSummary(groupBy: $by, filter: $f) {
@@ -538,8 +538,8 @@ async fn transaction_summary_by_every_grouping() {
 
 #[tokio::test]
 async fn security_price_history_and_transactions() {
-    on_each_backend(|app| async move {
-        let (user, token) = app.user("alice", Scope::Read).await;
+    on_each_backend_as("alice", Scope::Read, |app| async move {
+        let (user, token) = app.viewer();
         let s = Standard::seed(&app, user).await;
         let f = Fixture::new(&app, user);
         f.snapshot(&s.brokerage, &s.aapl, "2024-05-01", "10", "170.25", "1702.50", None, Some("170.1"))
@@ -678,8 +678,8 @@ async fn cached_figures_last_until_the_next_sync() {
 /// of a panic, a float or a wrapped number.
 #[tokio::test]
 async fn a_total_too_large_to_be_exact_is_an_overflow_error() {
-    on_each_backend(|app| async move {
-        let (user, token) = app.user("alice", Scope::Read).await;
+    on_each_backend_as("alice", Scope::Read, |app| async move {
+        let (user, token) = app.viewer();
         let f = Fixture::new(&app, user);
         let item = f.item("item-big", "ins_109508", "Big Bank").await;
         let security = f

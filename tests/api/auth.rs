@@ -1,7 +1,7 @@
 use investments::auth::Scope;
 use serde_json::json;
 
-use crate::common::{TestApp, on_each_backend};
+use crate::common::{TestApp, on_each_backend, on_each_backend_as};
 
 const VIEWER: &str = "{ viewer { name tokenScope } }";
 const CREATE_TOKEN: &str = r#"mutation { createApiToken(input: {name: "dashboard", scope: READ}) { token apiToken { id scope isCurrent } } }"#;
@@ -15,8 +15,8 @@ async fn token_count(app: &TestApp, token: &str) -> usize {
 
 #[tokio::test]
 async fn requests_without_a_valid_token_are_unauthenticated() {
-    on_each_backend(|app| async move {
-        let (_, token) = app.user("alice", Scope::Read).await;
+    on_each_backend_as("alice", Scope::Read, |app| async move {
+        let (_, token) = app.viewer();
         let mut forged = token.clone();
         forged.pop();
         forged.push(if token.ends_with('A') { 'B' } else { 'A' });
@@ -54,8 +54,8 @@ async fn requests_without_a_valid_token_are_unauthenticated() {
 
 #[tokio::test]
 async fn read_token_queries_but_may_not_mutate() {
-    on_each_backend(|app| async move {
-        let (_, token) = app.user("alice", Scope::Read).await;
+    on_each_backend_as("alice", Scope::Read, |app| async move {
+        let (_, token) = app.viewer();
         let data = app.query(&token, VIEWER, json!({})).await;
         assert_eq!(
             data["viewer"],
@@ -98,8 +98,8 @@ async fn read_token_queries_but_may_not_mutate() {
 
 #[tokio::test]
 async fn write_token_creates_and_revokes_tokens() {
-    on_each_backend(|app| async move {
-        let (user_id, token) = app.user("alice", Scope::Write).await;
+    on_each_backend_as("alice", Scope::Write, |app| async move {
+        let (user_id, token) = app.viewer();
         let data = app.query(&token, CREATE_TOKEN, json!({})).await;
         let created = &data["createApiToken"];
         let new_token = created["token"].as_str().unwrap().to_owned();
@@ -165,8 +165,8 @@ async fn health_needs_no_token() {
 
 #[tokio::test]
 async fn errors_carry_codes() {
-    on_each_backend(|app| async move {
-        let (_, token) = app.user("alice", Scope::Read).await;
+    on_each_backend_as("alice", Scope::Read, |app| async move {
+        let (_, token) = app.viewer();
         assert_eq!(
             app.error_code(&token, "{ viewer { name ", json!({})).await,
             "GRAPHQL_PARSE_FAILED"

@@ -611,6 +611,16 @@ where
     on_each_backend_with(|b| b.with_scenario(name), test).await;
 }
 
+/// Runs `test` once per backend, each time on a fresh server and database where the user
+/// `name` has a token of `scope` ([`TestApp::viewer`]).
+pub async fn on_each_backend_as<F, Fut>(name: &str, scope: Scope, test: F)
+where
+    F: Fn(TestApp) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    on_each_backend_with(|b| b.with_user(name, scope), test).await;
+}
+
 /// Runs `test` once per backend, each time on a fresh server and database.
 pub async fn on_each_backend<F, Fut>(test: F)
 where

@@ -10,7 +10,7 @@ use investments::graphql::cost::{MAX_ALIASES, MAX_COMPLEXITY, MAX_ROOT_FIELDS};
 use investments::plaid::simulator::SimulatorConfig;
 use serde_json::{Value, json};
 
-use crate::common::{Backend, TestApp, backends, on_each_backend};
+use crate::common::{Backend, TestApp, backends, on_each_backend_as};
 use crate::plaid_support::public_token;
 
 /// Posts `query`, which must be refused with `QUERY_TOO_COMPLEX` before any SQL; returns the
@@ -38,8 +38,8 @@ fn aliased(n: usize, field: &str, selection: &str) -> String {
 
 #[tokio::test]
 async fn five_hundred_aliased_realized_gains_are_refused_before_any_sql() {
-    on_each_backend(|app| async move {
-        let (_, token) = app.user("alice", Scope::Read).await;
+    on_each_backend_as("alice", Scope::Read, |app| async move {
+        let (_, token) = app.viewer();
         let query = aliased(500, "realizedGains", "{ totals { realizedGain } }");
         let message = refused(&app, &token, &query).await;
         assert!(message.contains("500 aliased fields"), "{message}");
@@ -49,8 +49,8 @@ async fn five_hundred_aliased_realized_gains_are_refused_before_any_sql() {
 
 #[tokio::test]
 async fn five_hundred_aliased_income_and_costs_are_refused_before_any_sql() {
-    on_each_backend(|app| async move {
-        let (_, token) = app.user("alice", Scope::Read).await;
+    on_each_backend_as("alice", Scope::Read, |app| async move {
+        let (_, token) = app.viewer();
         let query = aliased(500, "incomeAndCosts", "{ month currency dividends }");
         let message = refused(&app, &token, &query).await;
         assert!(message.contains("500 aliased fields"), "{message}");
@@ -60,8 +60,8 @@ async fn five_hundred_aliased_income_and_costs_are_refused_before_any_sql() {
 
 #[tokio::test]
 async fn every_alias_adds_its_cost() {
-    on_each_backend(|app| async move {
-        let (_, token) = app.user("alice", Scope::Read).await;
+    on_each_backend_as("alice", Scope::Read, |app| async move {
+        let (_, token) = app.viewer();
         // One `realizedGains { totals { realizedGain } }`: 2,000 transactions + 10 rows x
         // (the list `totals`: 1 + its one field) = 2,020. With `portfolio` (1):
         // 49 copies cost 1 + 49 x 2,020 = 98,981, under 100,000: they run.
@@ -95,8 +95,8 @@ async fn every_alias_adds_its_cost() {
 
 #[tokio::test]
 async fn root_fields_are_capped_through_fragments_and_inline_fragments() {
-    on_each_backend(|app| async move {
-        let (_, token) = app.user("alice", Scope::Read).await;
+    on_each_backend_as("alice", Scope::Read, |app| async move {
+        let (_, token) = app.viewer();
         assert_eq!(MAX_ROOT_FIELDS, 20);
         // 9 spreads of 2 fields + an inline fragment of 2: 20 root fields run.
         let fragment = "fragment F on Query { viewer { name } holdings(first: 1) { totalCount } }";
@@ -116,8 +116,8 @@ async fn root_fields_are_capped_through_fragments_and_inline_fragments() {
 
 #[tokio::test]
 async fn aliases_are_capped_at_any_depth_through_fragments() {
-    on_each_backend(|app| async move {
-        let (_, token) = app.user("alice", Scope::Read).await;
+    on_each_backend_as("alice", Scope::Read, |app| async move {
+        let (_, token) = app.viewer();
         assert_eq!(MAX_ALIASES, 50);
         // 5 spreads of a fragment with 10 aliases, inside `viewer`: 50 aliases run.
         let names: Vec<String> = (0..10).map(|i| format!("n{i}: name")).collect();

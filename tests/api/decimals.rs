@@ -5,7 +5,7 @@ use investments::auth::Scope;
 use investments::graphql::ids::NodeKind;
 use serde_json::{Value, json};
 
-use crate::common::{on_each_backend, strings};
+use crate::common::{on_each_backend_as, strings};
 use crate::fixtures::{Fixture, SecuritySpec, TxSpec, gid};
 
 fn usd<'a>(key: &'a str, name: &'a str) -> SecuritySpec<'a> {
@@ -23,8 +23,8 @@ const EXTREMES: [&str; 6] = [
 
 #[tokio::test]
 async fn extreme_values_round_trip_exactly() {
-    on_each_backend(|app| async move {
-        let (user, token) = app.user("alice", Scope::Read).await;
+    on_each_backend_as("alice", Scope::Read, |app| async move {
+        let (user, token) = app.viewer();
         let f = Fixture::new(&app, user);
         let (_, account) = f.brokerage("ins_1", "Bank").await;
         let specs: Vec<TxSpec> = EXTREMES
@@ -67,8 +67,8 @@ async fn extreme_values_round_trip_exactly() {
 
 #[tokio::test]
 async fn totals_are_exact_decimal_sums() {
-    on_each_backend(|app| async move {
-        let (user, token) = app.user("alice", Scope::Read).await;
+    on_each_backend_as("alice", Scope::Read, |app| async move {
+        let (user, token) = app.viewer();
         let f = Fixture::new(&app, user);
         let (item, account) = f.brokerage("ins_1", "Bank").await;
         let a = f.security(usd("a", "A")).await;
@@ -108,8 +108,8 @@ async fn totals_are_exact_decimal_sums() {
 
 #[tokio::test]
 async fn amounts_filter_and_order_as_numbers() {
-    on_each_backend(|app| async move {
-        let (user, token) = app.user("alice", Scope::Read).await;
+    on_each_backend_as("alice", Scope::Read, |app| async move {
+        let (user, token) = app.viewer();
         let f = Fixture::new(&app, user);
         let (_, account) = f.brokerage("ins_1", "Bank").await;
         let amounts = ["10", "9.5", "-2", "-10.25", "100", "0.00000001", "9.50"];
@@ -154,8 +154,8 @@ async fn amounts_filter_and_order_as_numbers() {
 
 #[tokio::test]
 async fn holdings_order_by_value_and_quantity_as_numbers() {
-    on_each_backend(|app| async move {
-        let (user, token) = app.user("alice", Scope::Read).await;
+    on_each_backend_as("alice", Scope::Read, |app| async move {
+        let (user, token) = app.viewer();
         let f = Fixture::new(&app, user);
         let (_, account) = f.brokerage("ins_1", "Bank").await;
         for (i, (qty, value)) in [("10", "9.5"), ("9.5", "10"), ("-2", "100"), ("0.5", "-3")]

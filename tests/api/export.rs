@@ -5,7 +5,7 @@ use investments::auth::Scope;
 use investments::graphql::ids::NodeKind;
 use serde_json::json;
 
-use crate::common::{TestApp, on_each_backend};
+use crate::common::{TestApp, on_each_backend_as};
 use crate::fixtures::{Fixture, Standard, TxSpec, gid};
 
 const TRANSACTIONS_CSV: &str = "/export/investment_transactions.csv";
@@ -33,8 +33,8 @@ fn parse(body: &str) -> Vec<Vec<String>> {
 
 #[tokio::test]
 async fn transactions_csv_quotes_neutralises_and_filters() {
-    on_each_backend(|app| async move {
-        let (user, token) = app.user("alice", Scope::Read).await;
+    on_each_backend_as("alice", Scope::Read, |app| async move {
+        let (user, token) = app.viewer();
         let s = Standard::seed(&app, user).await;
         let f = Fixture::new(&app, user);
         let tx = |key: &str, name, amount| TxSpec {
@@ -115,8 +115,8 @@ async fn transactions_csv_quotes_neutralises_and_filters() {
 
 #[tokio::test]
 async fn export_errors_and_holdings() {
-    on_each_backend(|app| async move {
-        let (user, token) = app.user("alice", Scope::Read).await;
+    on_each_backend_as("alice", Scope::Read, |app| async move {
+        let (user, token) = app.viewer();
         let s = Standard::seed(&app, user).await;
         let (_, other) = app.user("bob", Scope::Read).await;
 
@@ -188,8 +188,8 @@ async fn export_errors_and_holdings() {
 
 #[tokio::test]
 async fn large_exports_are_streamed_in_pages() {
-    on_each_backend(|app| async move {
-        let (user, token) = app.user("alice", Scope::Read).await;
+    on_each_backend_as("alice", Scope::Read, |app| async move {
+        let (user, token) = app.viewer();
         let s = Standard::seed(&app, user).await;
         let f = Fixture::new(&app, user);
         const EXTRA: usize = 5_000;

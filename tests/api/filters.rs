@@ -4,7 +4,7 @@ use investments::auth::Scope;
 use investments::graphql::ids::NodeKind;
 use serde_json::{Value, json};
 
-use crate::common::{TestApp, all_on_one_page, on_each_backend, strings};
+use crate::common::{TestApp, all_on_one_page, on_each_backend_as, strings};
 use crate::fixtures::{STANDARD_TRANSACTIONS, Standard, gid};
 
 /// Plaid-style names of the transactions matching `filter`, in the default order.
@@ -22,8 +22,8 @@ async fn transactions(app: &TestApp, token: &str, filter: Value) -> Vec<String> 
 
 #[tokio::test]
 async fn transaction_filters() {
-    on_each_backend(|app| async move {
-        let (user, token) = app.user("alice", Scope::Read).await;
+    on_each_backend_as("alice", Scope::Read, |app| async move {
+        let (user, token) = app.viewer();
         let s = Standard::seed(&app, user).await;
         let t = |f: Value| transactions(&app, &token, f);
 
@@ -128,8 +128,8 @@ async fn transaction_filters() {
 
 #[tokio::test]
 async fn transaction_orderings() {
-    on_each_backend(|app| async move {
-        let (user, token) = app.user("alice", Scope::Read).await;
+    on_each_backend_as("alice", Scope::Read, |app| async move {
+        let (user, token) = app.viewer();
         Standard::seed(&app, user).await;
         let order = async |order: Value| {
             let nodes = app
@@ -188,8 +188,8 @@ async fn holding_tickers(app: &TestApp, token: &str, filter: Value, order: Value
 
 #[tokio::test]
 async fn holding_filters_and_orderings() {
-    on_each_backend(|app| async move {
-        let (user, token) = app.user("alice", Scope::Read).await;
+    on_each_backend_as("alice", Scope::Read, |app| async move {
+        let (user, token) = app.viewer();
         let s = Standard::seed(&app, user).await;
         let h = |f: Value| holding_tickers(&app, &token, f, json!(null));
 
@@ -242,8 +242,8 @@ async fn holding_filters_and_orderings() {
 
 #[tokio::test]
 async fn security_account_and_item_filters() {
-    on_each_backend(|app| async move {
-        let (user, token) = app.user("alice", Scope::Read).await;
+    on_each_backend_as("alice", Scope::Read, |app| async move {
+        let (user, token) = app.viewer();
         let s = Standard::seed(&app, user).await;
         // The names of the nodes of `connection` that `query` lists with `variables`.
         let names = async |query: &str, variables: Value, connection: &str| {

@@ -817,8 +817,12 @@ async fn an_evening_sync_in_new_york_is_dated_that_evening() {
             "2026-01-02T02:30:00Z".parse().unwrap(),
             chrono_tz::America::New_York,
         );
-        let app = TestApp::builder(backend).with_plaid(config).start().await;
-        let (_, token) = app.user("alice", Scope::Write).await;
+        let app = TestApp::builder(backend)
+            .with_plaid(config)
+            .with_user("alice", Scope::Write)
+            .start()
+            .await;
+        let (_, token) = app.viewer();
         link(&app, &token, "ins_109508").await;
         let data = app
             .query(

@@ -48,8 +48,11 @@ fn described(v: &Value) -> bool {
 /// type, field, argument, input field and enum value of ours has a description.
 #[tokio::test]
 async fn playground_introspection_works_and_everything_is_described() {
-    let app = TestApp::start(Backend::Sqlite).await;
-    let (_, token) = app.user("alice", Scope::Read).await;
+    let app = TestApp::builder(Backend::Sqlite)
+        .with_user("alice", Scope::Read)
+        .start()
+        .await;
+    let (_, token) = app.viewer();
     let data = app.query(&token, INTROSPECTION, json!({})).await;
     assert_eq!(data["__schema"]["queryType"]["name"], "Query");
     assert_eq!(data["__schema"]["mutationType"]["name"], "Mutation");

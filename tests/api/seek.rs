@@ -8,7 +8,9 @@ use investments::graphql::ids::NodeKind;
 use sea_orm::{ConnectionTrait, Statement, TransactionTrait};
 use serde_json::{Value, json};
 
-use crate::common::{Backend, TestApp, all_on_one_page, on_each_backend, strings};
+use crate::common::{
+    Backend, TestApp, all_on_one_page, on_each_backend, on_each_backend_as, strings,
+};
 use crate::fixtures::{Fixture, SecuritySpec, TxSpec, gid};
 
 const TRANSACTIONS: &str = r#"query($first: Int, $after: String, $last: Int, $before: String, $o: [InvestmentTransactionOrder!], $f: InvestmentTransactionFilter) {
@@ -288,8 +290,8 @@ const CREATE: &str = r#"mutation { createApiToken(input: { name: "second", scope
 
 #[tokio::test]
 async fn a_revoked_token_stops_at_once_though_tokens_are_cached() {
-    on_each_backend(|app| async move {
-        let (_, token) = app.user("alice", Scope::Write).await;
+    on_each_backend_as("alice", Scope::Write, |app| async move {
+        let (_, token) = app.viewer();
         let created = app.query(&token, CREATE, json!({})).await;
         let second = created["createApiToken"]["token"]
             .as_str()
@@ -331,8 +333,8 @@ const NAMES: &str = r#"query($f: InvestmentTransactionFilter) {
 /// shorter than a trigram, and names a later sync changes.
 #[tokio::test]
 async fn name_search_through_the_trigram_index_matches_like() {
-    on_each_backend(|app| async move {
-        let (user, token) = app.user("alice", Scope::Read).await;
+    on_each_backend_as("alice", Scope::Read, |app| async move {
+        let (user, token) = app.viewer();
         let f = Fixture::new(&app, user);
         let item = f.item("item", "ins_1", "Bank").await;
         let account = f
