@@ -12,7 +12,7 @@ use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::{Value, json};
 
-use crate::common::on_each_backend;
+use crate::common::on_each_backend_as;
 use crate::fixtures::{Fixture, SecuritySpec, Standard, TxSpec, dec, gid};
 
 const FIGURES: &str = "currency marketValue costBasis unrealizedGain weight holdingsCount holdingsWithoutCostBasis holdingsWithoutPrice";
@@ -30,20 +30,18 @@ fn weight_sums(groups: &Value) -> BTreeMap<String, Decimal> {
 
 #[tokio::test]
 async fn allocation_groupings_weights_and_cash() {
-    on_each_backend(|app| async move {
-        let (user, token) = app.user("alice", Scope::Read).await;
+    on_each_backend_as("alice", Scope::Read, |app| async move {
+        let (user, token) = app.viewer();
         let s = Standard::seed(&app, user).await;
         let f = Fixture::new(&app, user);
         // A money-market fund Plaid marks as a cash equivalent, and a holding without price.
         let mmf = f
-            .security(SecuritySpec {
-                key: "sec-mmf",
-                name: Some("Money Market Fund"),
-                ticker: Some("VMFXX"),
-                security_type: Some("mutual fund"),
-                iso_currency: Some("USD"),
-                unofficial_currency: None,
-            })
+            .security(SecuritySpec::usd(
+                "sec-mmf",
+                Some("Money Market Fund"),
+                Some("VMFXX"),
+                "mutual fund",
+            ))
             .await;
         securities::Entity::update_many()
             .col_expr(securities::Column::IsCashEquivalent, Expr::value(true))
@@ -53,14 +51,12 @@ async fn allocation_groupings_weights_and_cash() {
             .unwrap();
         f.holding(&s.ira, &mmf, "3", "3", None).await;
         let unpriced = f
-            .security(SecuritySpec {
-                key: "sec-private",
-                name: Some("Private placement"),
-                ticker: None,
-                security_type: Some("equity"),
-                iso_currency: Some("USD"),
-                unofficial_currency: None,
-            })
+            .security(SecuritySpec::usd(
+                "sec-private",
+                Some("Private placement"),
+                None,
+                "equity",
+            ))
             .await;
         f.holding_at(&s.brokerage, &unpriced, "7", "0", "0", Some("70"))
             .await;
@@ -143,8 +139,8 @@ async fn allocation_groupings_weights_and_cash() {
 
 #[tokio::test]
 async fn value_history_carries_positions_forward() {
-    on_each_backend(|app| async move {
-        let (user, token) = app.user("alice", Scope::Read).await;
+    on_each_backend_as("alice", Scope::Read, |app| async move {
+        let (user, token) = app.viewer();
         let s = Standard::seed(&app, user).await;
         let f = Fixture::new(&app, user);
         let snap = |account, security, day, value, basis| {
@@ -257,22 +253,17 @@ async fn value_history_carries_positions_forward() {
 /// The worked example of docs/features/analytics.md.
 #[tokio::test]
 async fn returns_worked_example() {
-    on_each_backend(|app| async move {
-        let (user, token) = app.user("alice", Scope::Read).await;
+    on_each_backend_as("alice", Scope::Read, |app| async move {
+        let (user, token) = app.viewer();
         let f = Fixture::new(&app, user);
-        let item = f.item("item", "ins_109508", "First Platypus Bank").await;
-        let account = f
-            .account(&item, "acc", "Brokerage", "investment", "brokerage")
-            .await;
+        let (_, account) = f.brokerage("ins_109508", "First Platypus Bank").await;
         let fund = f
-            .security(SecuritySpec {
-                key: "sec-fund",
-                name: Some("Index Fund"),
-                ticker: Some("IDX"),
-                security_type: Some("etf"),
-                iso_currency: Some("USD"),
-                unofficial_currency: None,
-            })
+            .security(SecuritySpec::usd(
+                "sec-fund",
+                Some("Index Fund"),
+                Some("IDX"),
+                "etf",
+            ))
             .await;
         for (day, value) in [
             ("2025-03-01", "1000"),
@@ -349,22 +340,12 @@ async fn returns_worked_example() {
 
 #[tokio::test]
 async fn realized_gains_by_average_cost() {
-    on_each_backend(|app| async move {
-        let (user, token) = app.user("alice", Scope::Read).await;
+    on_each_backend_as("alice", Scope::Read, |app| async move {
+        let (user, token) = app.viewer();
         let f = Fixture::new(&app, user);
-        let item = f.item("item", "ins_109508", "First Platypus Bank").await;
-        let account = f
-            .account(&item, "acc", "Brokerage", "investment", "brokerage")
-            .await;
+        let (_, account) = f.brokerage("ins_109508", "First Platypus Bank").await;
         let xyz = f
-            .security(SecuritySpec {
-                key: "sec-xyz",
-                name: Some("XYZ Corp"),
-                ticker: Some("XYZ"),
-                security_type: Some("equity"),
-                iso_currency: Some("USD"),
-                unofficial_currency: None,
-            })
+            .security(SecuritySpec::usd("sec-xyz", Some("XYZ Corp"), Some("XYZ"), "equity"))
             .await;
         let tx = |key: &str, date, ty, amount, quantity| TxSpec {
             key: key.to_owned(),
@@ -439,8 +420,8 @@ async fn realized_gains_by_average_cost() {
 
 #[tokio::test]
 async fn transaction_summary_by_every_grouping() {
-    on_each_backend(|app| async move {
-        let (user, token) = app.user("alice", Scope::Read).await;
+    on_each_backend_as("alice", Scope::Read, |app| async move {
+        let (user, token) = app.viewer();
         let s = Standard::seed(&app, user).await;
         let query = "query($by: [TransactionGroupBy!]!, $f: InvestmentTransactionFilter) {
             investmentTransactionSummary(groupBy: $by, filter: $f) {
@@ -557,8 +538,8 @@ async fn transaction_summary_by_every_grouping() {
 
 #[tokio::test]
 async fn security_price_history_and_transactions() {
-    on_each_backend(|app| async move {
-        let (user, token) = app.user("alice", Scope::Read).await;
+    on_each_backend_as("alice", Scope::Read, |app| async move {
+        let (user, token) = app.viewer();
         let s = Standard::seed(&app, user).await;
         let f = Fixture::new(&app, user);
         f.snapshot(&s.brokerage, &s.aapl, "2024-05-01", "10", "170.25", "1702.50", None, Some("170.1"))
@@ -610,8 +591,7 @@ const DASHBOARD: &str = "{ portfolio {
 
 #[tokio::test]
 async fn cached_figures_last_until_the_next_sync() {
-    use crate::common::on_each_backend_with_plaid;
-    use crate::plaid_support::{REFRESH, link};
+    use crate::plaid_support::{REFRESH, on_each_backend_linked};
     use investments::db::entities::investment_holdings;
     use investments::plaid::simulator::SimulatorConfig;
 
@@ -619,9 +599,7 @@ async fn cached_figures_last_until_the_next_sync() {
         transactions_per_item: 200,
         ..Default::default()
     };
-    on_each_backend_with_plaid(config, |app| async move {
-        let (_, token) = app.user("alice", Scope::Write).await;
-        let item = link(&app, &token, "ins_109508").await;
+    on_each_backend_linked(config, |app, token, item| async move {
         // The dashboard in one request, computed once...
         let before = app.statement_count();
         let cold = app.query(&token, DASHBOARD, json!({})).await;
@@ -700,19 +678,17 @@ async fn cached_figures_last_until_the_next_sync() {
 /// of a panic, a float or a wrapped number.
 #[tokio::test]
 async fn a_total_too_large_to_be_exact_is_an_overflow_error() {
-    on_each_backend(|app| async move {
-        let (user, token) = app.user("alice", Scope::Read).await;
+    on_each_backend_as("alice", Scope::Read, |app| async move {
+        let (user, token) = app.viewer();
         let f = Fixture::new(&app, user);
         let item = f.item("item-big", "ins_109508", "Big Bank").await;
         let security = f
-            .security(SecuritySpec {
-                key: "sec-big",
-                name: Some("Big"),
-                ticker: Some("BIG"),
-                security_type: Some("equity"),
-                iso_currency: Some("USD"),
-                unofficial_currency: None,
-            })
+            .security(SecuritySpec::usd(
+                "sec-big",
+                Some("Big"),
+                Some("BIG"),
+                "equity",
+            ))
             .await;
         // Two holdings of 5 × 10^28 each: their sum, 10^29, is beyond 7.9 × 10^28.
         for key in ["acc-a", "acc-b"] {

@@ -2,7 +2,7 @@ use investments::auth::Scope;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::json;
 
-use crate::common::{TestApp, on_each_backend};
+use crate::common::{TestApp, on_each_backend, on_each_backend_as};
 
 const VIEWER: &str = "{ viewer { name tokenScope } }";
 const CREATE_TOKEN: &str = r#"mutation { createApiToken(input: {name: "dashboard", scope: READ}) { token apiToken { id scope isCurrent } } }"#;
@@ -16,8 +16,8 @@ async fn token_count(app: &TestApp, token: &str) -> usize {
 
 #[tokio::test]
 async fn requests_without_a_valid_token_are_unauthenticated() {
-    on_each_backend(|app| async move {
-        let (_, token) = app.user("alice", Scope::Read).await;
+    on_each_backend_as("alice", Scope::Read, |app| async move {
+        let (_, token) = app.viewer();
         let mut forged = token.clone();
         forged.pop();
         forged.push(if token.ends_with('A') { 'B' } else { 'A' });
@@ -55,8 +55,8 @@ async fn requests_without_a_valid_token_are_unauthenticated() {
 
 #[tokio::test]
 async fn read_token_queries_but_may_not_mutate() {
-    on_each_backend(|app| async move {
-        let (_, token) = app.user("alice", Scope::Read).await;
+    on_each_backend_as("alice", Scope::Read, |app| async move {
+        let (_, token) = app.viewer();
         let data = app.query(&token, VIEWER, json!({})).await;
         assert_eq!(
             data["viewer"],
@@ -82,27 +82,16 @@ async fn read_token_queries_but_may_not_mutate() {
             body["errors"].is_array(),
             "ambiguous without operationName: {body}"
         );
-        let response: serde_json::Value = app
-            .request(reqwest::Method::POST, "/graphql")
-            .bearer_auth(&token)
-            .json(&json!({ "query": doc, "operationName": "Me" }))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let (_, response) = app
+            .post_body(Some(&token), json!({ "query": doc, "operationName": "Me" }))
+            .await;
         assert_eq!(response["data"]["viewer"]["name"], "alice", "{response}");
-        let response: serde_json::Value = app
-            .request(reqwest::Method::POST, "/graphql")
-            .bearer_auth(&token)
-            .json(&json!({ "query": doc, "operationName": "Make" }))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let (_, response) = app
+            .post_body(
+                Some(&token),
+                json!({ "query": doc, "operationName": "Make" }),
+            )
+            .await;
         assert_eq!(response["errors"][0]["extensions"]["code"], "FORBIDDEN");
     })
     .await;
@@ -110,8 +99,8 @@ async fn read_token_queries_but_may_not_mutate() {
 
 #[tokio::test]
 async fn write_token_creates_and_revokes_tokens() {
-    on_each_backend(|app| async move {
-        let (user_id, token) = app.user("alice", Scope::Write).await;
+    on_each_backend_as("alice", Scope::Write, |app| async move {
+        let (user_id, token) = app.viewer();
         let data = app.query(&token, CREATE_TOKEN, json!({})).await;
         let created = &data["createApiToken"];
         let new_token = created["token"].as_str().unwrap().to_owned();
@@ -153,13 +142,9 @@ async fn write_token_creates_and_revokes_tokens() {
 #[tokio::test]
 async fn health_needs_no_token() {
     on_each_backend(|app| async move {
-        let response = reqwest::get(format!("{}/healthz", app.base_url))
-            .await
-            .unwrap();
+        let response = app.get("/healthz", &[]).await;
         assert_eq!(response.status(), 200);
-        let page = reqwest::get(format!("{}/graphiql", app.base_url))
-            .await
-            .unwrap();
+        let page = app.get("/graphiql", &[]).await;
         assert_eq!(page.status(), 200);
         let page = page.text().await.unwrap();
         assert!(page.contains("/graphql"));
@@ -171,15 +156,11 @@ async fn health_needs_no_token() {
             .collect();
         assert_eq!(assets.len(), 4, "{assets:?}");
         for asset in assets {
-            let response = reqwest::get(format!("{}{asset}", app.base_url))
-                .await
-                .unwrap();
+            let response = app.get(asset, &[]).await;
             assert_eq!(response.status(), 200, "{asset}");
             assert!(response.bytes().await.unwrap().len() > 1000, "{asset}");
         }
-        let missing = reqwest::get(format!("{}/graphiql/assets/nope.js", app.base_url))
-            .await
-            .unwrap();
+        let missing = app.get("/graphiql/assets/nope.js", &[]).await;
         assert_eq!(missing.status(), 404);
     })
     .await;
@@ -187,8 +168,8 @@ async fn health_needs_no_token() {
 
 #[tokio::test]
 async fn errors_carry_codes() {
-    on_each_backend(|app| async move {
-        let (_, token) = app.user("alice", Scope::Read).await;
+    on_each_backend_as("alice", Scope::Read, |app| async move {
+        let (_, token) = app.viewer();
         assert_eq!(
             app.error_code(&token, "{ viewer { name ", json!({})).await,
             "GRAPHQL_PARSE_FAILED"

@@ -5,7 +5,7 @@
 use investments::auth::Scope;
 use serde_json::{Value, json};
 
-use crate::common::{TestApp, on_each_backend};
+use crate::common::{TestApp, on_each_backend_as};
 
 /// Posts `query` with `variables`; it must be refused with `BAD_USER_INPUT` before any SQL.
 /// Returns the error message.
@@ -22,8 +22,8 @@ const BY_AMOUNT: &str = "query($amount: DecimalFilter) { investmentTransactions(
 
 #[tokio::test]
 async fn dates_outside_the_range_are_refused_before_any_sql() {
-    on_each_backend(|app| async move {
-        let (_, token) = app.user("alice", Scope::Read).await;
+    on_each_backend_as("alice", Scope::Read, |app| async move {
+        let (_, token) = app.viewer();
         // The first and last dates accepted run.
         for bound in [
             json!({ "gte": "1900-01-01" }),
@@ -57,8 +57,8 @@ async fn dates_outside_the_range_are_refused_before_any_sql() {
 
 #[tokio::test]
 async fn decimals_outside_the_range_are_refused_before_any_sql() {
-    on_each_backend(|app| async move {
-        let (_, token) = app.user("alice", Scope::Read).await;
+    on_each_backend_as("alice", Scope::Read, |app| async move {
+        let (_, token) = app.viewer();
         // Just under 10^18 either way, and 28 decimal places, run.
         for bound in [
             json!({ "lt": "999999999999999999.99" }),
@@ -90,23 +90,12 @@ async fn decimals_outside_the_range_are_refused_before_any_sql() {
 
 #[tokio::test]
 async fn the_export_refuses_out_of_range_dates_and_decimals_before_its_first_byte() {
-    on_each_backend(|app| async move {
-        let (_, token) = app.user("alice", Scope::Read).await;
-        let export = |filter: Value| {
-            let url = reqwest::Url::parse_with_params(
-                &format!("{}/export/investment_transactions.csv", app.base_url),
-                &[("filter", filter.to_string())],
-            )
-            .unwrap();
-            let token = token.clone();
-            async move {
-                reqwest::Client::new()
-                    .get(url)
-                    .bearer_auth(token)
-                    .send()
-                    .await
-                    .unwrap()
-            }
+    on_each_backend_as("alice", Scope::Read, |app| async move {
+        let (_, token) = app.viewer();
+        let export = async |filter: Value| {
+            let params = [("filter", filter.to_string())];
+            app.get_with_params(Some(&token), "/export/investment_transactions.csv", &params)
+                .await
         };
         // In range: a CSV.
         let ok = export(
@@ -151,8 +140,8 @@ async fn the_export_refuses_out_of_range_dates_and_decimals_before_its_first_byt
 
 #[tokio::test]
 async fn from_after_to_is_refused_before_any_sql() {
-    on_each_backend(|app| async move {
-        let (_, token) = app.user("alice", Scope::Read).await;
+    on_each_backend_as("alice", Scope::Read, |app| async move {
+        let (_, token) = app.viewer();
         let period = r#"(from: "2025-01-02", to: "2025-01-01")"#;
         let fields = [
             format!("valueHistory{period} {{ date }}"),

@@ -5,6 +5,9 @@ use std::process::Command;
 
 use serde_json::json;
 
+use crate::common::post_graphql;
+use crate::plaid_support::set_scenario;
+
 const BIN: &str = env!("CARGO_BIN_EXE_investments");
 
 #[test]
@@ -56,7 +59,7 @@ async fn token_create_prints_only_a_working_token() {
 /// `investments sync` syncs every item and exits non-zero when any failed.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sync_command_exit_code() {
-    use investments::plaid::simulator::{Scenario, Simulator, SimulatorConfig};
+    use investments::plaid::simulator::{Simulator, SimulatorConfig};
     use migration::MigratorTrait;
 
     let simulator = Simulator::start(SimulatorConfig::default()).await.unwrap();
@@ -102,13 +105,7 @@ async fn sync_command_exit_code() {
     );
     assert!(stdout.contains("2 items, 0 failed"), "{stdout}");
 
-    simulator.set_scenario(
-        &items[1],
-        Scenario {
-            login_required: true,
-            ..Default::default()
-        },
-    );
+    set_scenario(&simulator, &items[1], |s| s.login_required = true);
     let out = tokio::task::block_in_place(|| run(&simulator));
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(!out.status.success());
@@ -154,16 +151,14 @@ async fn demo_serves_synced_sample_data() {
         graphiql_url,
         format!("http://{address}/graphiql#token={token}")
     );
-    let body: serde_json::Value = client
-        .post(format!("http://{address}/graphql"))
-        .bearer_auth(&token)
-        .json(&json!({ "query": "{ items { totalCount nodes { institutionName status } } holdings { totalCount } investmentTransactions { totalCount } }" }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let base_url = format!("http://{address}");
+    let (_, body) = post_graphql(
+        &client,
+        &base_url,
+        Some(&token),
+        &json!({ "query": "{ items { totalCount nodes { institutionName status } } holdings { totalCount } investmentTransactions { totalCount } }" }),
+    )
+    .await;
     let data = &body["data"];
     assert_eq!(data["items"]["totalCount"], 2, "{body}");
     assert!(data["holdings"]["totalCount"].as_i64().unwrap() > 0);
@@ -180,16 +175,8 @@ async fn demo_serves_synced_sample_data() {
 
     // The printed dashboard query answers in one request, with a year of weekly history
     // (the demo's backfill) and returns over that year.
-    let body: serde_json::Value = client
-        .post(format!("http://{address}/graphql"))
-        .bearer_auth(&token)
-        .json(&json!({ "query": investments::demo::DASHBOARD_QUERY }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let query = json!({ "query": investments::demo::DASHBOARD_QUERY });
+    let (_, body) = post_graphql(&client, &base_url, Some(&token), &query).await;
     assert!(body.get("errors").is_none(), "{body}");
     let portfolio = &body["data"]["portfolio"];
     let history = portfolio["valueHistory"].as_array().unwrap();

@@ -9,7 +9,7 @@ use reqwest::Method;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-use crate::common::{TestApp, backends, on_each_backend};
+use crate::common::{TestApp, backends, on_each_backend_as};
 
 /// Apollo Client's `HttpLink` `Accept` header.
 const APOLLO_ACCEPT: &str = "application/graphql-response+json,application/json;q=0.9";
@@ -36,10 +36,8 @@ async fn send(
     params: &[(&str, String)],
     body: Option<Value>,
 ) -> (u16, Value) {
-    let url =
-        reqwest::Url::parse_with_params(&format!("{}/graphql", app.base_url), params).unwrap();
-    let mut request = reqwest::Client::new()
-        .request(method, url)
+    let mut request = app
+        .request_with_params(method, "/graphql", params)
         .bearer_auth(token)
         .header("accept", accept);
     if let Some(body) = body {
@@ -70,8 +68,8 @@ fn code(body: &Value) -> &Value {
 
 #[tokio::test]
 async fn apollo_client_with_persisted_queries() {
-    on_each_backend(|app| async move {
-        let (_, token) = app.user("alice", Scope::Read).await;
+    on_each_backend_as("alice", Scope::Read, |app| async move {
+        let (_, token) = app.viewer();
         let hash = sha256(HOLDINGS);
         let mut extensions = persisted(&hash);
         extensions["clientLibrary"] = json!({ "name": "@apollo/client", "version": "4.0.0" });
@@ -132,8 +130,8 @@ async fn apollo_client_with_persisted_queries() {
 
 #[tokio::test]
 async fn urql_defaults_get_for_queries_post_for_mutations() {
-    on_each_backend(|app| async move {
-        let (_, token) = app.user("alice", Scope::Write).await;
+    on_each_backend_as("alice", Scope::Write, |app| async move {
+        let (_, token) = app.viewer();
         // urql's fetchExchange (`preferGetMethod: 'within-url-limit'`): a query as GET
         // with `query`, `operationName` and JSON `variables`.
         let query = "query Tx($first: Int) { investmentTransactions(first: $first) { totalCount } }";
@@ -207,9 +205,10 @@ async fn an_allowlist_runs_its_documents_only() {
                 persisted_only: Some(manifest),
                 ..Default::default()
             })
+            .with_user("alice", Scope::Read)
             .start()
             .await;
-        let (_, token) = app.user("alice", Scope::Read).await;
+        let (_, token) = app.viewer();
         let mark = app.statement_count();
 
         // Listed: by hash (POST and GET), or in full.

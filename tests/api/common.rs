@@ -121,6 +121,8 @@ pub struct TestApp {
     pub db_config: DbConfig,
     /// The Plaid simulator and the server's sync engine, when started with Plaid.
     pub plaid: Option<(Simulator, SyncService)>,
+    /// The users the builder's [`TestAppBuilder::with_user`] made: name, id and token.
+    users: Vec<(String, i64, String)>,
     /// SQL statements run by the server's connection pool so far, in order.
     pub statements: Arc<Mutex<Vec<sea_orm::Statement>>>,
     client: reqwest::Client,
@@ -134,9 +136,18 @@ pub struct TestAppBuilder {
     plaid: Option<SimulatorConfig>,
     http: HttpOptions,
     limits: Option<investments::graphql::Limits>,
+    users: Vec<(String, Scope)>,
 }
 
 impl TestAppBuilder {
+    /// The started app has a user `name` with a token of `scope`, ready before the test
+    /// begins: see [`TestApp::viewer`] and [`TestApp::user_named`]. Called again, it adds
+    /// another user.
+    pub fn with_user(mut self, name: &str, scope: Scope) -> Self {
+        self.users.push((name.to_owned(), scope));
+        self
+    }
+
     /// Plaid is a simulator with `config`.
     pub fn with_plaid(mut self, config: SimulatorConfig) -> Self {
         self.plaid = Some(config);
@@ -162,7 +173,14 @@ impl TestAppBuilder {
     }
 
     pub async fn start(self) -> TestApp {
-        TestApp::start_configured(self.backend, self.plaid, self.http, self.limits).await
+        let users = self.users.clone();
+        let mut app =
+            TestApp::start_configured(self.backend, self.plaid, self.http, self.limits).await;
+        for (name, scope) in users {
+            let (id, token) = app.user(&name, scope).await;
+            app.users.push((name, id, token));
+        }
+        app
     }
 }
 
@@ -174,6 +192,7 @@ impl TestApp {
             plaid: None,
             http: HttpOptions::default(),
             limits: None,
+            users: Vec::new(),
         }
     }
 
@@ -190,11 +209,39 @@ impl TestApp {
         &self.plaid.as_ref().expect("started with Plaid").1
     }
 
+    /// (user id, token) of the first user the builder made ([`TestAppBuilder::with_user`]).
+    pub fn viewer(&self) -> (i64, String) {
+        let (_, id, token) = self.users.first().expect("started with_user");
+        (*id, token.clone())
+    }
+
+    /// (user id, token) of the user `name` the builder made ([`TestAppBuilder::with_user`]).
+    pub fn user_named(&self, name: &str) -> (i64, String) {
+        let (_, id, token) = self
+            .users
+            .iter()
+            .find(|(n, _, _)| n == name)
+            .unwrap_or_else(|| panic!("no user {name} started with_user"));
+        (*id, token.clone())
+    }
+
     /// A raw request to `path` on this server (for headers, methods and bodies the
     /// helpers below do not send).
     pub fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
         self.client
             .request(method, format!("{}{path}", self.base_url))
+    }
+
+    /// A raw request to `path` with these URL query parameters.
+    pub fn request_with_params<V: AsRef<str>>(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        params: &[(&str, V)],
+    ) -> reqwest::RequestBuilder {
+        let url = reqwest::Url::parse_with_params(&format!("{}{path}", self.base_url), params)
+            .expect("URL");
+        self.client.request(method, url)
     }
 
     async fn start_configured(
@@ -292,6 +339,7 @@ impl TestApp {
             db: conn,
             db_config: config,
             plaid,
+            users: Vec::new(),
             statements,
             client: reqwest::Client::new(),
             _sqlite_dir: sqlite_dir,
@@ -332,6 +380,20 @@ impl TestApp {
             .collect()
     }
 
+    /// GETs `path` with these URL query parameters, with `token` if any.
+    pub async fn get_with_params<V: AsRef<str>>(
+        &self,
+        token: Option<&str>,
+        path: &str,
+        params: &[(&str, V)],
+    ) -> reqwest::Response {
+        let mut request = self.request_with_params(reqwest::Method::GET, path, params);
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        request.send().await.expect("request")
+    }
+
     /// GETs `path` with these headers.
     pub async fn get(&self, path: &str, headers: &[(&str, &str)]) -> reqwest::Response {
         let mut request = self.client.get(format!("{}{path}", self.base_url));
@@ -363,16 +425,25 @@ impl TestApp {
     /// POSTs `body` (a GraphQL request: `query`, `variables`, `operationName`...) as JSON;
     /// returns the HTTP status and the JSON body.
     pub async fn post_body(&self, token: Option<&str>, body: Value) -> (u16, Value) {
-        let mut request = self
-            .client
-            .post(format!("{}/graphql", self.base_url))
-            .json(&body);
-        if let Some(token) = token {
-            request = request.bearer_auth(token);
-        }
-        let response = request.send().await.expect("request");
-        let status = response.status().as_u16();
-        (status, response.json().await.expect("JSON body"))
+        post_graphql(&self.client, &self.base_url, token, &body).await
+    }
+
+    /// The connection `connection` (a root field) in the answer to a query that must
+    /// succeed, with its list of `nodes`.
+    pub async fn connection(
+        &self,
+        token: &str,
+        query: &str,
+        variables: Value,
+        connection: &str,
+    ) -> Value {
+        let data = self.query(token, query, variables).await;
+        assert!(
+            data[connection]["nodes"].is_array(),
+            "[{:?}] no {connection} nodes: {data}",
+            self.backend
+        );
+        data[connection].clone()
     }
 
     /// Runs a query that must succeed; returns `data`.
@@ -406,6 +477,50 @@ impl TestApp {
     }
 }
 
+/// POSTs `body` (a GraphQL request) as JSON to the server at `base_url` (this app's, or
+/// another replica's or process's); returns the HTTP status and the JSON body.
+pub async fn post_graphql(
+    client: &reqwest::Client,
+    base_url: &str,
+    token: Option<&str>,
+    body: &Value,
+) -> (u16, Value) {
+    let mut request = client.post(format!("{base_url}/graphql")).json(body);
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    let response = request.send().await.expect("request");
+    let status = response.status().as_u16();
+    (status, response.json().await.expect("JSON body"))
+}
+
+/// The nodes of `connection` (see [`TestApp::connection`]), all on one page: its
+/// `totalCount` is their number.
+pub fn all_on_one_page(connection: &Value) -> &Value {
+    let count = connection["nodes"].as_array().map(Vec::len);
+    assert_eq!(
+        Some(connection["totalCount"].clone()),
+        count.map(Value::from),
+        "totalCount is the number of nodes: {connection}"
+    );
+    &connection["nodes"]
+}
+
+/// `field` of every node of the JSON array `nodes`, as strings.
+pub fn strings(nodes: &Value, field: &str) -> Vec<String> {
+    nodes
+        .as_array()
+        .unwrap_or_else(|| panic!("not a list: {nodes}"))
+        .iter()
+        .map(|n| {
+            n[field]
+                .as_str()
+                .unwrap_or_else(|| panic!("no {field} in {n}"))
+                .to_owned()
+        })
+        .collect()
+}
+
 /// Longest one test may run on one backend: a test awaiting an event that never comes
 /// fails with its name instead of hanging the suite.
 const TEST_LIMIT: Duration = Duration::from_secs(240);
@@ -416,25 +531,66 @@ pub async fn bounded(backend: Backend, test: impl Future<Output = ()>) {
     }
 }
 
+/// Runs `test` once per backend, each time on a fresh server that `configure` sets up
+/// (Plaid, HTTP options, limits, users: see [`TestAppBuilder`]).
+pub async fn on_each_backend_with<C, F, Fut>(configure: C, test: F)
+where
+    C: Fn(TestAppBuilder) -> TestAppBuilder,
+    F: Fn(TestApp) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    for backend in backends() {
+        eprintln!("-- on {backend:?}");
+        let app = configure(TestApp::builder(backend)).start().await;
+        bounded(backend, test(app)).await;
+    }
+}
+
 /// Runs `test` once per backend, each time on a fresh server with a Plaid simulator.
 pub async fn on_each_backend_with_plaid<F, Fut>(config: SimulatorConfig, test: F)
 where
     F: Fn(TestApp) -> Fut,
     Fut: Future<Output = ()>,
 {
-    for backend in backends() {
-        eprintln!("-- on {backend:?}");
-        bounded(
-            backend,
-            test(
-                TestApp::builder(backend)
-                    .with_plaid(config.clone())
-                    .start()
-                    .await,
-            ),
-        )
-        .await;
-    }
+    on_each_backend_with(|b| b.with_plaid(config.clone()), test).await;
+}
+
+/// Runs `test` once per backend on a server whose Plaid is a simulator with `config`,
+/// where alice has a write token: `test(app, alice's token)`.
+pub async fn on_each_backend_as_alice<F, Fut>(config: SimulatorConfig, test: F)
+where
+    F: Fn(TestApp, String) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    as_alice(|b| b.with_plaid(config.clone()), test).await;
+}
+
+/// Runs `test` once per backend on a server living through the scenario
+/// `tests/scenarios/{name}.json` (see [`TestAppBuilder::with_scenario`]), where alice has
+/// a write token: `test(app, alice's token)`.
+pub async fn on_each_backend_as_alice_in<F, Fut>(scenario: &str, test: F)
+where
+    F: Fn(TestApp, String) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    as_alice(|b| b.with_scenario(scenario), test).await;
+}
+
+/// Runs `test(app, alice's token)` once per backend on a server `configure` sets up, where
+/// alice has a write token.
+async fn as_alice<C, F, Fut>(configure: C, test: F)
+where
+    C: Fn(TestAppBuilder) -> TestAppBuilder,
+    F: Fn(TestApp, String) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    let test = &test;
+    let configure = |b| configure(b).with_user("alice", Scope::Write);
+    on_each_backend_with(configure, |app| async move {
+        let (_, token) = app.viewer();
+        test(app, token).await;
+    })
+    .await;
 }
 
 /// The simulator configuration that plays `tests/scenarios/{name}.json` from its day 1.
@@ -455,14 +611,17 @@ where
     F: Fn(TestApp) -> Fut,
     Fut: Future<Output = ()>,
 {
-    for backend in backends() {
-        eprintln!("-- on {backend:?}, scenario {name}");
-        bounded(
-            backend,
-            test(TestApp::builder(backend).with_scenario(name).start().await),
-        )
-        .await;
-    }
+    on_each_backend_with(|b| b.with_scenario(name), test).await;
+}
+
+/// Runs `test` once per backend, each time on a fresh server and database where the user
+/// `name` has a token of `scope` ([`TestApp::viewer`]).
+pub async fn on_each_backend_as<F, Fut>(name: &str, scope: Scope, test: F)
+where
+    F: Fn(TestApp) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    on_each_backend_with(|b| b.with_user(name, scope), test).await;
 }
 
 /// Runs `test` once per backend, each time on a fresh server and database.
@@ -471,8 +630,5 @@ where
     F: Fn(TestApp) -> Fut,
     Fut: Future<Output = ()>,
 {
-    for backend in backends() {
-        eprintln!("-- on {backend:?}");
-        bounded(backend, test(TestApp::start(backend).await)).await;
-    }
+    on_each_backend_with(|b| b, test).await;
 }

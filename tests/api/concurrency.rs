@@ -1,11 +1,10 @@
 //! Concurrent syncs of one user's items, which share securities: rounds of `refreshAll`
 //! (four items at a time) must never deadlock or fail, on SQLite and PostgreSQL.
 
-use investments::auth::Scope;
 use investments::plaid::simulator::SimulatorConfig;
 use serde_json::json;
 
-use crate::common::on_each_backend_with_plaid;
+use crate::common::on_each_backend_as_alice;
 use crate::plaid_support::link;
 
 #[tokio::test]
@@ -14,8 +13,7 @@ async fn items_sharing_securities_sync_concurrently_without_deadlocks() {
         transactions_per_item: 200,
         ..Default::default()
     };
-    on_each_backend_with_plaid(config, |app| async move {
-        let (_, token) = app.user("alice", Scope::Write).await;
+    on_each_backend_as_alice(config, |app, token| async move {
         // Every simulated item holds the same catalogue of securities (same seed).
         for institution in ["ins_109508", "ins_109509", "ins_109510", "ins_109511"] {
             link(&app, &token, institution).await;

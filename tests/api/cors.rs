@@ -6,7 +6,7 @@ use investments::auth::Scope;
 use investments::http::HttpOptions;
 use reqwest::Method;
 
-use crate::common::{TestApp, backends, bounded, on_each_backend};
+use crate::common::{TestApp, backends, bounded, on_each_backend, on_each_backend_as};
 
 const EVIL: &str = "https://evil.example";
 const APP: &str = "https://app.example";
@@ -98,8 +98,12 @@ async fn the_api_answers_cors_for_the_configured_origins_only() {
                 cors_origins: vec![APP.to_owned()],
                 ..Default::default()
             };
-            let app = TestApp::builder(backend).with_http(options).start().await;
-            let (_, token) = app.user("alice", Scope::Read).await;
+            let app = TestApp::builder(backend)
+                .with_http(options)
+                .with_user("alice", Scope::Read)
+                .start()
+                .await;
+            let (_, token) = app.viewer();
 
             let response = preflight(&app, "/graphql", APP, "POST").await;
             assert_eq!(response.status(), 200);
@@ -169,8 +173,8 @@ async fn the_api_answers_cors_for_the_configured_origins_only() {
 
 #[tokio::test]
 async fn the_playground_takes_its_token_from_the_fragment() {
-    on_each_backend(|app| async move {
-        let (_, token) = app.user("alice", Scope::Write).await;
+    on_each_backend_as("alice", Scope::Write, |app| async move {
+        let (_, token) = app.viewer();
         let page = app.get("/graphiql", &[]).await.text().await.unwrap();
         assert!(!page.contains(&token));
         assert!(!page.contains("Bearer inv_"), "no token in the page");

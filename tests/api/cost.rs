@@ -10,7 +10,8 @@ use investments::graphql::cost::{MAX_ALIASES, MAX_COMPLEXITY, MAX_ROOT_FIELDS};
 use investments::plaid::simulator::SimulatorConfig;
 use serde_json::{Value, json};
 
-use crate::common::{Backend, TestApp, backends, on_each_backend};
+use crate::common::{Backend, TestApp, backends, on_each_backend_as};
+use crate::plaid_support::public_token;
 
 /// Posts `query`, which must be refused with `QUERY_TOO_COMPLEX` before any SQL; returns the
 /// error message.
@@ -37,8 +38,8 @@ fn aliased(n: usize, field: &str, selection: &str) -> String {
 
 #[tokio::test]
 async fn five_hundred_aliased_realized_gains_are_refused_before_any_sql() {
-    on_each_backend(|app| async move {
-        let (_, token) = app.user("alice", Scope::Read).await;
+    on_each_backend_as("alice", Scope::Read, |app| async move {
+        let (_, token) = app.viewer();
         let query = aliased(500, "realizedGains", "{ totals { realizedGain } }");
         let message = refused(&app, &token, &query).await;
         assert!(message.contains("500 aliased fields"), "{message}");
@@ -48,8 +49,8 @@ async fn five_hundred_aliased_realized_gains_are_refused_before_any_sql() {
 
 #[tokio::test]
 async fn five_hundred_aliased_income_and_costs_are_refused_before_any_sql() {
-    on_each_backend(|app| async move {
-        let (_, token) = app.user("alice", Scope::Read).await;
+    on_each_backend_as("alice", Scope::Read, |app| async move {
+        let (_, token) = app.viewer();
         let query = aliased(500, "incomeAndCosts", "{ month currency dividends }");
         let message = refused(&app, &token, &query).await;
         assert!(message.contains("500 aliased fields"), "{message}");
@@ -59,8 +60,8 @@ async fn five_hundred_aliased_income_and_costs_are_refused_before_any_sql() {
 
 #[tokio::test]
 async fn every_alias_adds_its_cost() {
-    on_each_backend(|app| async move {
-        let (_, token) = app.user("alice", Scope::Read).await;
+    on_each_backend_as("alice", Scope::Read, |app| async move {
+        let (_, token) = app.viewer();
         // One `realizedGains { totals { realizedGain } }`: 2,000 transactions + 10 rows x
         // (the list `totals`: 1 + its one field) = 2,020. With `portfolio` (1):
         // 49 copies cost 1 + 49 x 2,020 = 98,981, under 100,000: they run.
@@ -94,8 +95,8 @@ async fn every_alias_adds_its_cost() {
 
 #[tokio::test]
 async fn root_fields_are_capped_through_fragments_and_inline_fragments() {
-    on_each_backend(|app| async move {
-        let (_, token) = app.user("alice", Scope::Read).await;
+    on_each_backend_as("alice", Scope::Read, |app| async move {
+        let (_, token) = app.viewer();
         assert_eq!(MAX_ROOT_FIELDS, 20);
         // 9 spreads of 2 fields + an inline fragment of 2: 20 root fields run.
         let fragment = "fragment F on Query { viewer { name } holdings(first: 1) { totalCount } }";
@@ -115,8 +116,8 @@ async fn root_fields_are_capped_through_fragments_and_inline_fragments() {
 
 #[tokio::test]
 async fn aliases_are_capped_at_any_depth_through_fragments() {
-    on_each_backend(|app| async move {
-        let (_, token) = app.user("alice", Scope::Read).await;
+    on_each_backend_as("alice", Scope::Read, |app| async move {
+        let (_, token) = app.viewer();
         assert_eq!(MAX_ALIASES, 50);
         // 5 spreads of a fragment with 10 aliases, inside `viewer`: 50 aliases run.
         let names: Vec<String> = (0..10).map(|i| format!("n{i}: name")).collect();
@@ -151,9 +152,10 @@ async fn documented_queries_cost_under_a_fifth_of_the_limit() {
     };
     let app = TestApp::builder(Backend::Sqlite)
         .with_limits(limits)
+        .with_user("alice", Scope::Write)
         .start()
         .await;
-    let (_, token) = app.user("alice", Scope::Write).await;
+    let (_, token) = app.viewer();
     let mut operations = crate::schema::documented_operations();
     operations.push((
         "src/demo.rs".to_owned(),
@@ -186,7 +188,8 @@ async fn documented_queries_cost_under_a_fifth_of_the_limit() {
     assert!(message.contains("more than the 20000"), "{message}");
 }
 
-/// A server whose Plaid answers after `latency` and whose GraphQL deadline is 300 ms.
+/// A server whose Plaid answers after `latency` and whose GraphQL deadline is 300 ms,
+/// with alice's write token ready.
 async fn past_the_deadline(backend: crate::common::Backend, latency: Duration) -> TestApp {
     let limits = Limits {
         deadline: DEADLINE,
@@ -198,6 +201,7 @@ async fn past_the_deadline(backend: crate::common::Backend, latency: Duration) -
             ..Default::default()
         })
         .with_limits(limits)
+        .with_user("alice", Scope::Write)
         .start()
         .await
 }
@@ -211,7 +215,7 @@ const DEADLINE: Duration = Duration::from_millis(300);
 async fn a_mutation_past_the_deadline_is_stopped_with_a_code() {
     for backend in backends() {
         let app = past_the_deadline(backend, Duration::from_secs(5)).await;
-        let (_, token) = app.user("alice", Scope::Write).await;
+        let (_, token) = app.viewer();
         let started = Instant::now();
         let (status, body) = app
             .post(
@@ -241,7 +245,7 @@ async fn a_mutation_over_websocket_past_the_deadline_is_stopped_with_a_code() {
     use crate::subscriptions::{connect, next, send};
     for backend in backends() {
         let app = past_the_deadline(backend, Duration::from_secs(5)).await;
-        let (_, token) = app.user("alice", Scope::Write).await;
+        let (_, token) = app.viewer();
         let mut socket = connect(&app, &token).await;
         let started = Instant::now();
         let query = "mutation { createLinkToken { linkToken } }";
@@ -273,16 +277,16 @@ async fn a_query_over_get_past_the_deadline_is_stopped_with_a_code() {
             deadline: Duration::from_millis(300),
             ..Default::default()
         };
-        let app = TestApp::builder(backend).with_limits(limits).start().await;
-        let (_, token) = app.user("alice", Scope::Read).await;
-        let url = reqwest::Url::parse_with_params(
-            &format!("{}/graphql", app.base_url),
-            &[("query", "{ holdings { totalCount } }")],
-        )
-        .unwrap();
+        let app = TestApp::builder(backend)
+            .with_limits(limits)
+            .with_user("alice", Scope::Read)
+            .start()
+            .await;
+        let (_, token) = app.viewer();
         let get = || async {
-            let response = reqwest::Client::new()
-                .get(url.clone())
+            let params = [("query", "{ holdings { totalCount } }")];
+            let response = app
+                .request_with_params(reqwest::Method::GET, "/graphql", &params)
                 .bearer_auth(&token)
                 .header("Accept", "application/json")
                 .send()
@@ -318,19 +322,13 @@ async fn a_token_exchange_cut_by_the_deadline_still_stores_its_item() {
     use sea_orm::{EntityTrait, PaginatorTrait};
     for backend in backends() {
         let app = past_the_deadline(backend, Duration::from_secs(1)).await;
-        let (_, token) = app.user("alice", Scope::Write).await;
-        let public = app
-            .sync()
-            .plaid()
-            .sandbox_public_token_create("ins_109512", None)
-            .await
-            .unwrap()
-            .public_token;
+        let (_, token) = app.viewer();
+        let public = public_token(&app, "ins_109512").await;
         let (_, body) = app
             .post(
                 Some(&token),
                 "mutation($t: String!) { exchangePublicToken(input: {publicToken: $t}) { item { id } } }",
-                json!({ "t": public.expose() }),
+                json!({ "t": public }),
             )
             .await;
         assert_eq!(

@@ -5,26 +5,11 @@ use investments::auth::Scope;
 use investments::graphql::ids::NodeKind;
 use serde_json::{Value, json};
 
-use crate::common::on_each_backend;
+use crate::common::{on_each_backend_as, strings};
 use crate::fixtures::{Fixture, SecuritySpec, TxSpec, gid};
 
 fn usd<'a>(key: &'a str, name: &'a str) -> SecuritySpec<'a> {
-    SecuritySpec {
-        key,
-        name: Some(name),
-        ticker: None,
-        security_type: Some("equity"),
-        iso_currency: Some("USD"),
-        unofficial_currency: None,
-    }
-}
-
-fn strings(list: &Value, field: &str) -> Vec<String> {
-    list.as_array()
-        .unwrap()
-        .iter()
-        .map(|n| n[field].as_str().unwrap().to_owned())
-        .collect()
+    SecuritySpec::usd(key, Some(name), None, "equity")
 }
 
 const EXTREMES: [&str; 6] = [
@@ -38,39 +23,32 @@ const EXTREMES: [&str; 6] = [
 
 #[tokio::test]
 async fn extreme_values_round_trip_exactly() {
-    on_each_backend(|app| async move {
-        let (user, token) = app.user("alice", Scope::Read).await;
+    on_each_backend_as("alice", Scope::Read, |app| async move {
+        let (user, token) = app.viewer();
         let f = Fixture::new(&app, user);
-        let item = f.item("item", "ins_1", "Bank").await;
-        let account = f.account(&item, "acc", "Brokerage", "investment", "brokerage").await;
+        let (_, account) = f.brokerage("ins_1", "Bank").await;
         let specs: Vec<TxSpec> = EXTREMES
             .iter()
             .enumerate()
             .map(|(i, amount)| TxSpec {
-                key: format!("t{i}"),
-                account: &account,
-                security: None,
-                date: "2024-01-01",
-                name: "extreme",
-                transaction_type: "cash",
-                subtype: "deposit",
-                amount,
                 quantity: amount,
+                ..TxSpec::deposit(format!("t{i}"), &account, "2024-01-01", "extreme", amount)
             })
             .collect();
         f.transactions(&specs).await;
-        let data = app
-            .query(
+        let nodes = app
+            .connection(
                 &token,
                 "{ investmentTransactions(first: 10, orderBy: [{field: AMOUNT, direction: ASC}]) { nodes { amount quantity } } }",
                 json!({}),
+                "investmentTransactions",
             )
-            .await;
-        let nodes = &data["investmentTransactions"]["nodes"];
+            .await["nodes"]
+            .clone();
         let mut expected: Vec<&str> = EXTREMES.to_vec();
         expected.sort_by_key(|s| s.parse::<rust_decimal::Decimal>().unwrap());
-        assert_eq!(strings(nodes, "amount"), expected);
-        assert_eq!(strings(nodes, "quantity"), expected);
+        assert_eq!(strings(&nodes, "amount"), expected);
+        assert_eq!(strings(&nodes, "quantity"), expected);
 
         // Each one found by equality, too.
         for value in EXTREMES {
@@ -89,11 +67,10 @@ async fn extreme_values_round_trip_exactly() {
 
 #[tokio::test]
 async fn totals_are_exact_decimal_sums() {
-    on_each_backend(|app| async move {
-        let (user, token) = app.user("alice", Scope::Read).await;
+    on_each_backend_as("alice", Scope::Read, |app| async move {
+        let (user, token) = app.viewer();
         let f = Fixture::new(&app, user);
-        let item = f.item("item", "ins_1", "Bank").await;
-        let account = f.account(&item, "acc", "Brokerage", "investment", "brokerage").await;
+        let (item, account) = f.brokerage("ins_1", "Bank").await;
         let a = f.security(usd("a", "A")).await;
         let b = f.security(usd("b", "B")).await;
         f.holding(&account, &a, "1", "0.1", Some("0.1")).await;
@@ -131,61 +108,41 @@ async fn totals_are_exact_decimal_sums() {
 
 #[tokio::test]
 async fn amounts_filter_and_order_as_numbers() {
-    on_each_backend(|app| async move {
-        let (user, token) = app.user("alice", Scope::Read).await;
+    on_each_backend_as("alice", Scope::Read, |app| async move {
+        let (user, token) = app.viewer();
         let f = Fixture::new(&app, user);
-        let item = f.item("item", "ins_1", "Bank").await;
-        let account = f.account(&item, "acc", "Brokerage", "investment", "brokerage").await;
+        let (_, account) = f.brokerage("ins_1", "Bank").await;
         let amounts = ["10", "9.5", "-2", "-10.25", "100", "0.00000001", "9.50"];
         let specs: Vec<TxSpec> = amounts
             .iter()
             .enumerate()
-            .map(|(i, amount)| TxSpec {
-                key: format!("t{i}"),
-                account: &account,
-                security: None,
-                date: "2024-01-01",
-                name: "x",
-                transaction_type: "cash",
-                subtype: "deposit",
-                amount,
-                quantity: "0",
-            })
+            .map(|(i, amount)| TxSpec::deposit(format!("t{i}"), &account, "2024-01-01", "x", amount))
             .collect();
         f.transactions(&specs).await;
 
-        let ordered = |direction: &'static str| {
-            let app = &app;
-            let token = &token;
-            async move {
-                let data = app
-                    .query(
-                        token,
-                        "query($d: OrderDirection!) { investmentTransactions(orderBy: [{field: AMOUNT, direction: $d}]) { nodes { amount } } }",
-                        json!({ "d": direction }),
-                    )
-                    .await;
-                strings(&data["investmentTransactions"]["nodes"], "amount")
-            }
+        // The amounts of the transactions `query` lists with `variables`.
+        let amounts = async |query: &str, variables: Value| {
+            let found = app.connection(&token, query, variables, "investmentTransactions").await;
+            strings(&found["nodes"], "amount")
+        };
+        let ordered = async |direction: &str| {
+            amounts(
+                "query($d: OrderDirection!) { investmentTransactions(orderBy: [{field: AMOUNT, direction: $d}]) { nodes { amount } } }",
+                json!({ "d": direction }),
+            )
+            .await
         };
         let asc = ordered("ASC").await;
         assert_eq!(asc, ["-10.25", "-2", "0.00000001", "9.5", "9.50", "10", "100"]);
         let desc = ordered("DESC").await;
         assert_eq!(desc, ["100", "10", "9.50", "9.5", "0.00000001", "-2", "-10.25"]);
 
-        let range = |filter: Value| {
-            let app = &app;
-            let token = &token;
-            async move {
-                let data = app
-                    .query(
-                        token,
-                        "query($f: DecimalFilter) { investmentTransactions(filter: {amount: $f}, orderBy: [{field: AMOUNT, direction: ASC}]) { nodes { amount } } }",
-                        json!({ "f": filter }),
-                    )
-                    .await;
-                strings(&data["investmentTransactions"]["nodes"], "amount")
-            }
+        let range = async |filter: Value| {
+            amounts(
+                "query($f: DecimalFilter) { investmentTransactions(filter: {amount: $f}, orderBy: [{field: AMOUNT, direction: ASC}]) { nodes { amount } } }",
+                json!({ "f": filter }),
+            )
+            .await
         };
         assert_eq!(range(json!({ "gte": "9.5" })).await, ["9.5", "9.50", "10", "100"]);
         assert_eq!(range(json!({ "lt": "0" })).await, ["-10.25", "-2"]);
@@ -197,11 +154,10 @@ async fn amounts_filter_and_order_as_numbers() {
 
 #[tokio::test]
 async fn holdings_order_by_value_and_quantity_as_numbers() {
-    on_each_backend(|app| async move {
-        let (user, token) = app.user("alice", Scope::Read).await;
+    on_each_backend_as("alice", Scope::Read, |app| async move {
+        let (user, token) = app.viewer();
         let f = Fixture::new(&app, user);
-        let item = f.item("item", "ins_1", "Bank").await;
-        let account = f.account(&item, "acc", "Brokerage", "investment", "brokerage").await;
+        let (_, account) = f.brokerage("ins_1", "Bank").await;
         for (i, (qty, value)) in [("10", "9.5"), ("9.5", "10"), ("-2", "100"), ("0.5", "-3")]
             .iter()
             .enumerate()

@@ -5,21 +5,20 @@ use investments::auth::Scope;
 use investments::graphql::ids::NodeKind;
 use serde_json::json;
 
-use crate::common::{TestApp, on_each_backend};
+use crate::common::{TestApp, on_each_backend_as};
 use crate::fixtures::{Fixture, Standard, TxSpec, gid};
 
+const TRANSACTIONS_CSV: &str = "/export/investment_transactions.csv";
+const HOLDINGS_CSV: &str = "/export/holdings.csv";
+
+/// GETs the export at `path` with these URL parameters, with `token` if any.
 async fn get(
     app: &TestApp,
     token: Option<&str>,
     path: &str,
-    query: &[(&str, String)],
+    params: &[(&str, String)],
 ) -> reqwest::Response {
-    let url = reqwest::Url::parse_with_params(&format!("{}{path}", app.base_url), query).unwrap();
-    let mut request = reqwest::Client::new().get(url);
-    if let Some(token) = token {
-        request = request.bearer_auth(token);
-    }
-    request.send().await.unwrap()
+    app.get_with_params(token, path, params).await
 }
 
 /// Parses a CSV body the way a spreadsheet importer would.
@@ -34,8 +33,8 @@ fn parse(body: &str) -> Vec<Vec<String>> {
 
 #[tokio::test]
 async fn transactions_csv_quotes_neutralises_and_filters() {
-    on_each_backend(|app| async move {
-        let (user, token) = app.user("alice", Scope::Read).await;
+    on_each_backend_as("alice", Scope::Read, |app| async move {
+        let (user, token) = app.viewer();
         let s = Standard::seed(&app, user).await;
         let f = Fixture::new(&app, user);
         let tx = |key: &str, name, amount| TxSpec {
@@ -61,13 +60,7 @@ async fn transactions_csv_quotes_neutralises_and_filters() {
         ])
         .await;
 
-        let response = get(
-            &app,
-            Some(&token),
-            "/export/investment_transactions.csv",
-            &[],
-        )
-        .await;
+        let response = get(&app, Some(&token), TRANSACTIONS_CSV, &[]).await;
         assert_eq!(response.status(), 200);
         assert_eq!(
             response.headers()["content-type"],
@@ -106,7 +99,7 @@ async fn transactions_csv_quotes_neutralises_and_filters() {
         let response = get(
             &app,
             Some(&token),
-            "/export/investment_transactions.csv",
+            TRANSACTIONS_CSV,
             &[
                 ("filter", filter.to_string()),
                 ("orderBy", order.to_string()),
@@ -122,24 +115,18 @@ async fn transactions_csv_quotes_neutralises_and_filters() {
 
 #[tokio::test]
 async fn export_errors_and_holdings() {
-    on_each_backend(|app| async move {
-        let (user, token) = app.user("alice", Scope::Read).await;
+    on_each_backend_as("alice", Scope::Read, |app| async move {
+        let (user, token) = app.viewer();
         let s = Standard::seed(&app, user).await;
         let (_, other) = app.user("bob", Scope::Read).await;
 
-        let response = get(&app, None, "/export/holdings.csv", &[]).await;
+        let response = get(&app, None, HOLDINGS_CSV, &[]).await;
         assert_eq!(response.status(), 401);
         assert_eq!(
             response.headers()["www-authenticate"],
             "Bearer realm=\"investments\""
         );
-        let response = get(
-            &app,
-            Some("inv_nope"),
-            "/export/investment_transactions.csv",
-            &[],
-        )
-        .await;
+        let response = get(&app, Some("inv_nope"), TRANSACTIONS_CSV, &[]).await;
         assert_eq!(response.status(), 401);
         for bad in [
             "{not json",
@@ -149,7 +136,7 @@ async fn export_errors_and_holdings() {
             let response = get(
                 &app,
                 Some(&token),
-                "/export/investment_transactions.csv",
+                TRANSACTIONS_CSV,
                 &[("filter", bad.to_owned())],
             )
             .await;
@@ -158,7 +145,7 @@ async fn export_errors_and_holdings() {
             assert_eq!(body["errors"][0]["extensions"]["code"], "BAD_USER_INPUT");
         }
 
-        let response = get(&app, Some(&token), "/export/holdings.csv", &[]).await;
+        let response = get(&app, Some(&token), HOLDINGS_CSV, &[]).await;
         assert_eq!(response.status(), 200);
         let rows = parse(&response.text().await.unwrap());
         assert_eq!(rows[0][0], "account");
@@ -174,7 +161,7 @@ async fn export_errors_and_holdings() {
             &get(
                 &app,
                 Some(&token),
-                "/export/holdings.csv",
+                HOLDINGS_CSV,
                 &[("filter", filter.to_string())],
             )
             .await
@@ -188,7 +175,7 @@ async fn export_errors_and_holdings() {
 
         // Another user's export is empty: the header only.
         let rows = parse(
-            &get(&app, Some(&other), "/export/holdings.csv", &[])
+            &get(&app, Some(&other), HOLDINGS_CSV, &[])
                 .await
                 .text()
                 .await
@@ -201,8 +188,8 @@ async fn export_errors_and_holdings() {
 
 #[tokio::test]
 async fn large_exports_are_streamed_in_pages() {
-    on_each_backend(|app| async move {
-        let (user, token) = app.user("alice", Scope::Read).await;
+    on_each_backend_as("alice", Scope::Read, |app| async move {
+        let (user, token) = app.viewer();
         let s = Standard::seed(&app, user).await;
         let f = Fixture::new(&app, user);
         const EXTRA: usize = 5_000;
@@ -229,13 +216,7 @@ async fn large_exports_are_streamed_in_pages() {
         f.transactions(&specs).await;
 
         let before = app.statement_count();
-        let response = get(
-            &app,
-            Some(&token),
-            "/export/investment_transactions.csv",
-            &[],
-        )
-        .await;
+        let response = get(&app, Some(&token), TRANSACTIONS_CSV, &[]).await;
         assert_eq!(response.status(), 200);
         // Streamed: no length known up front.
         assert!(response.headers().get("content-length").is_none());

@@ -6,46 +6,39 @@
 use std::num::NonZeroU32;
 use std::time::Duration;
 
-use futures_util::{SinkExt, StreamExt};
+use futures_util::StreamExt;
 use investments::auth::Scope;
 use investments::clock::Clock;
 use investments::http::{HttpOptions, RateLimit};
 use investments::plaid::simulator::SimulatorConfig;
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
-use crate::common::{TestApp, backends, bounded};
+use crate::common::{TestApp, TestAppBuilder, on_each_backend_with};
+use crate::subscriptions::open_socket;
 
 const VIEWER: &str = "{ viewer { name } }";
 
-/// Runs `test` once per backend on a server limited to 2 requests a second per token with
-/// bursts of 3, on a manual clock the test moves (the simulator's, which the server shares).
-async fn on_each_limited_backend<F, Fut>(test: F)
-where
-    F: Fn(TestApp) -> Fut,
-    Fut: std::future::Future<Output = ()>,
-{
-    for backend in backends() {
-        eprintln!("-- on {backend:?}");
-        let options = HttpOptions {
-            rate_limit: Some(RateLimit {
-                per_second: NonZeroU32::new(2).unwrap(),
-                burst: NonZeroU32::new(3).unwrap(),
-            }),
-            ..Default::default()
-        };
-        let config = SimulatorConfig {
-            clock: Clock::manual(chrono::Utc::now()),
-            ..Default::default()
-        };
-        let app = TestApp::builder(backend)
-            .with_plaid(config)
-            .with_http(options)
-            .start()
-            .await;
-        bounded(backend, test(app)).await;
-    }
+/// A server limited to 2 requests a second per token with bursts of 3, on a manual clock
+/// the test moves (the simulator's, which the server shares).
+fn limited(builder: TestAppBuilder) -> TestAppBuilder {
+    let options = HttpOptions {
+        rate_limit: Some(RateLimit {
+            per_second: NonZeroU32::new(2).unwrap(),
+            burst: NonZeroU32::new(3).unwrap(),
+        }),
+        ..Default::default()
+    };
+    let config = SimulatorConfig {
+        clock: Clock::manual(chrono::Utc::now()),
+        ..Default::default()
+    };
+    builder.with_plaid(config).with_http(options)
+}
+
+/// [`limited`], with alice's read token ready.
+fn limited_for_alice(builder: TestAppBuilder) -> TestAppBuilder {
+    limited(builder).with_user("alice", Scope::Read)
 }
 
 /// Moves the server's clock forward.
@@ -106,8 +99,8 @@ async fn export(app: &TestApp, token: &str) -> reqwest::Response {
 
 #[tokio::test]
 async fn a_token_over_its_rate_is_refused_until_it_has_waited() {
-    on_each_limited_backend(|app| async move {
-        let (_, token) = app.user("alice", Scope::Read).await;
+    on_each_backend_with(limited_for_alice, |app| async move {
+        let (_, token) = app.viewer();
         // A burst of 3 at once...
         for _ in 0..3 {
             assert_eq!(status(&app, &token).await, 200);
@@ -134,7 +127,7 @@ async fn a_token_over_its_rate_is_refused_until_it_has_waited() {
 
 #[tokio::test]
 async fn one_token_s_limit_does_not_touch_other_tokens_or_anonymous_requests() {
-    on_each_limited_backend(|app| async move {
+    on_each_backend_with(limited, |app| async move {
         let (alice, first) = app.user("alice", Scope::Read).await;
         let (alice_again, second) = app.user("alice", Scope::Write).await;
         assert_eq!(alice, alice_again, "two tokens of one user");
@@ -164,23 +157,12 @@ async fn one_token_s_limit_does_not_touch_other_tokens_or_anonymous_requests() {
 
 #[tokio::test]
 async fn a_websocket_connection_counts_as_a_request() {
-    on_each_limited_backend(|app| async move {
-        let (_, token) = app.user("alice", Scope::Read).await;
+    on_each_backend_with(limited_for_alice, |app| async move {
+        let (_, token) = app.viewer();
         for _ in 0..3 {
             assert_eq!(status(&app, &token).await, 200);
         }
-        let url = format!("{}/graphql/ws", app.base_url.replace("http://", "ws://"));
-        let mut request = url.into_client_request().unwrap();
-        request.headers_mut().insert(
-            "Sec-WebSocket-Protocol",
-            "graphql-transport-ws".parse().unwrap(),
-        );
-        let (mut socket, _) = tokio_tungstenite::connect_async(request).await.unwrap();
-        let init = json!({ "type": "connection_init", "payload": { "Authorization": format!("Bearer {token}") } });
-        socket
-            .send(Message::Text(init.to_string().into()))
-            .await
-            .unwrap();
+        let mut socket = open_socket(&app, &format!("Bearer {token}")).await;
         // The server refuses the connection instead of acknowledging it.
         let reason = loop {
             match socket.next().await.expect("an answer").unwrap() {

@@ -14,7 +14,7 @@ use investments::sync::Trigger;
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, Statement};
 use serde_json::{Value, json};
 
-use crate::common::{Backend, TestApp, backends};
+use crate::common::{Backend, TestApp, TestAppBuilder, backends};
 use crate::plaid_support::*;
 
 const QUERY: &str = r#"{
@@ -28,6 +28,29 @@ async fn killer(app: &TestApp) -> DatabaseConnection {
     let mut config = DbConfig::new(app.db_config.url.clone());
     config.max_connections = 1;
     db::connect(&config).await.expect("killer connection")
+}
+
+/// A server with Plaid on PostgreSQL, set up by `configure`, when PostgreSQL is tested
+/// (the tests of lost connections: SQLite has none to lose).
+async fn postgres_with_plaid(
+    configure: impl FnOnce(TestAppBuilder) -> TestAppBuilder,
+) -> Option<TestApp> {
+    if !backends().contains(&Backend::Postgres) {
+        return None;
+    }
+    let builder = TestApp::builder(Backend::Postgres).with_plaid(SimulatorConfig::default());
+    Some(configure(builder).start().await)
+}
+
+/// A 503 that says when to try again, with the GraphQL error `SERVICE_UNAVAILABLE`.
+async fn assert_unavailable(response: reqwest::Response, what: &str) {
+    assert_eq!(response.status(), 503, "{what}");
+    assert_retry_after(&response, what);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(
+        body["errors"][0]["extensions"]["code"], "SERVICE_UNAVAILABLE",
+        "{what}: {body}"
+    );
 }
 
 /// A 503 must say when to try again.
@@ -50,27 +73,21 @@ async fn a_closed_pool_is_service_unavailable_with_retry_after() {
         eprintln!("-- on {backend:?}");
         let app = TestApp::builder(backend)
             .with_plaid(SimulatorConfig::default())
+            .with_user("alice", Scope::Write)
             .start()
             .await;
-        let (_, token) = app.user("alice", Scope::Write).await;
+        let (_, token) = app.viewer();
         let item = link(&app, &token, "ins_109508").await;
         app.db.clone().close().await.expect("close the pool");
 
-        let client = reqwest::Client::new();
-        let response = client
-            .post(format!("{}/graphql", app.base_url))
+        let response = app
+            .request(reqwest::Method::POST, "/graphql")
             .bearer_auth(&token)
             .json(&json!({ "query": QUERY }))
             .send()
             .await
             .unwrap();
-        assert_eq!(response.status(), 503, "[{backend:?}] graphql");
-        assert_retry_after(&response, "graphql");
-        let body: Value = response.json().await.unwrap();
-        assert_eq!(
-            body["errors"][0]["extensions"]["code"], "SERVICE_UNAVAILABLE",
-            "[{backend:?}] {body}"
-        );
+        assert_unavailable(response, &format!("[{backend:?}] graphql")).await;
 
         let response = app
             .get(
@@ -78,24 +95,14 @@ async fn a_closed_pool_is_service_unavailable_with_retry_after() {
                 &[("authorization", &format!("Bearer {token}"))],
             )
             .await;
-        assert_eq!(response.status(), 503, "[{backend:?}] export");
-        assert_retry_after(&response, "export");
-        let body: Value = response.json().await.unwrap();
-        assert_eq!(
-            body["errors"][0]["extensions"]["code"], "SERVICE_UNAVAILABLE",
-            "[{backend:?}] {body}"
-        );
+        assert_unavailable(response, &format!("[{backend:?}] export")).await;
 
         let response = app.get("/healthz", &[]).await;
         assert_eq!(response.status(), 503, "[{backend:?}] healthz");
         assert_retry_after(&response, "healthz");
 
         // Plaid retries a webhook answered with anything but 200: nothing is lost.
-        let status = app
-            .simulator()
-            .fire_webhook(&item.plaid_item_id, "HOLDINGS", "DEFAULT_UPDATE", None)
-            .await
-            .unwrap();
+        let status = holdings_update(&app, &item).await;
         assert_eq!(status, 503, "[{backend:?}] webhook");
     }
 }
@@ -113,15 +120,15 @@ struct Seen {
 /// succeed again afterwards.
 #[tokio::test]
 async fn queries_through_killed_connections_are_retryable() {
-    if !backends().contains(&Backend::Postgres) {
+    let configure = |b: TestAppBuilder| {
+        b.with_user("alice", Scope::Read)
+            .with_user("bob", Scope::Write)
+    };
+    let Some(app) = postgres_with_plaid(configure).await else {
         return;
-    }
-    let app = TestApp::builder(Backend::Postgres)
-        .with_plaid(SimulatorConfig::default())
-        .start()
-        .await;
-    let (_, token) = app.user("alice", Scope::Read).await;
-    let (_, writer) = app.user("bob", Scope::Write).await;
+    };
+    let (_, token) = app.user_named("alice");
+    let (_, writer) = app.user_named("bob");
     link(&app, &writer, "ins_109508").await;
     let killer = killer(&app).await;
     let done = Arc::new(AtomicBool::new(false));
@@ -245,32 +252,19 @@ async fn counts(app: &TestApp, item_id: i64) -> (usize, usize, usize) {
 /// whole either way (the same counts as a clean re-sync) and no run stays `running`.
 #[tokio::test]
 async fn syncs_meeting_killed_connections_succeed_or_fail_cleanly() {
-    if !backends().contains(&Backend::Postgres) {
+    let configure = |b: TestAppBuilder| b.with_user("alice", Scope::Write);
+    let Some(app) = postgres_with_plaid(configure).await else {
         return;
-    }
-    let app = TestApp::builder(Backend::Postgres)
-        .with_plaid(SimulatorConfig::default())
-        .start()
-        .await;
-    let (_, token) = app.user("alice", Scope::Write).await;
+    };
+    let (_, token) = app.viewer();
     let item = link(&app, &token, "ins_109508").await;
     let clean = counts(&app, item.row.id).await;
     assert!(clean.0 > 0 && clean.1 > 0, "{clean:?}");
     let killer = killer(&app).await;
-    app.simulator().set_scenario(
-        &item.plaid_item_id,
-        Scenario {
-            latency_ms: 100,
-            ..Default::default()
-        },
-    );
+    set_scenario(app.simulator(), &item.plaid_item_id, |s| s.latency_ms = 100);
 
     for (round, every) in [(1, None), (2, Some(Duration::from_millis(10)))] {
-        let row = item_row(&app, item.row.id).await;
-        let ticket = app
-            .sync()
-            .start_sync(row, Trigger::Manual, None, None)
-            .unwrap();
+        let ticket = start_manual_sync(&app, item.row.id, None).await;
         let outcome = ticket.outcome();
         tokio::pin!(outcome);
         // Round 1 kills once, 150 ms in (Plaid answers take 100 ms: the sync is

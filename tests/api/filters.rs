@@ -4,37 +4,26 @@ use investments::auth::Scope;
 use investments::graphql::ids::NodeKind;
 use serde_json::{Value, json};
 
-use crate::common::{TestApp, on_each_backend};
+use crate::common::{TestApp, all_on_one_page, on_each_backend_as, strings};
 use crate::fixtures::{STANDARD_TRANSACTIONS, Standard, gid};
 
 /// Plaid-style names of the transactions matching `filter`, in the default order.
 async fn transactions(app: &TestApp, token: &str, filter: Value) -> Vec<String> {
-    let data = app
-        .query(
+    let found = app
+        .connection(
             token,
             "query($f: InvestmentTransactionFilter) { investmentTransactions(filter: $f, first: 500) { totalCount nodes { name } } }",
             json!({ "f": filter }),
+            "investmentTransactions",
         )
         .await;
-    let conn = &data["investmentTransactions"];
-    let names: Vec<String> = conn["nodes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|n| n["name"].as_str().unwrap().to_owned())
-        .collect();
-    assert_eq!(
-        conn["totalCount"],
-        names.len(),
-        "totalCount matches the filter"
-    );
-    names
+    strings(all_on_one_page(&found), "name")
 }
 
 #[tokio::test]
 async fn transaction_filters() {
-    on_each_backend(|app| async move {
-        let (user, token) = app.user("alice", Scope::Read).await;
+    on_each_backend_as("alice", Scope::Read, |app| async move {
+        let (user, token) = app.viewer();
         let s = Standard::seed(&app, user).await;
         let t = |f: Value| transactions(&app, &token, f);
 
@@ -139,27 +128,20 @@ async fn transaction_filters() {
 
 #[tokio::test]
 async fn transaction_orderings() {
-    on_each_backend(|app| async move {
-        let (user, token) = app.user("alice", Scope::Read).await;
+    on_each_backend_as("alice", Scope::Read, |app| async move {
+        let (user, token) = app.viewer();
         Standard::seed(&app, user).await;
-        let order = |order: Value| {
-            let app = &app;
-            let token = &token;
-            async move {
-                let data = app
-                    .query(
-                        token,
-                        "query($o: [InvestmentTransactionOrder!]) { investmentTransactions(orderBy: $o) { nodes { date amount } } }",
-                        json!({ "o": order }),
-                    )
-                    .await;
-                data["investmentTransactions"]["nodes"]
-                    .as_array()
-                    .unwrap()
-                    .iter()
-                    .map(|n| (n["date"].as_str().unwrap().to_owned(), n["amount"].as_str().unwrap().to_owned()))
-                    .collect::<Vec<_>>()
-            }
+        let order = async |order: Value| {
+            let nodes = app
+                .connection(
+                    &token,
+                    "query($o: [InvestmentTransactionOrder!]) { investmentTransactions(orderBy: $o) { nodes { date amount } } }",
+                    json!({ "o": order }),
+                    "investmentTransactions",
+                )
+                .await["nodes"]
+                .clone();
+            strings(&nodes, "date").into_iter().zip(strings(&nodes, "amount")).collect::<Vec<_>>()
         };
         let default = order(json!(null)).await;
         let dates: Vec<&str> = default.iter().map(|(d, _)| d.as_str()).collect();
@@ -181,15 +163,15 @@ async fn transaction_orderings() {
 }
 
 async fn holding_tickers(app: &TestApp, token: &str, filter: Value, order: Value) -> Vec<String> {
-    let data = app
-        .query(
+    let found = app
+        .connection(
             token,
             "query($f: HoldingFilter, $o: [HoldingOrder!]) { holdings(filter: $f, orderBy: $o) { totalCount nodes { security { tickerSymbol name } } } }",
             json!({ "f": filter, "o": order }),
+            "holdings",
         )
         .await;
-    let conn = &data["holdings"];
-    let names: Vec<String> = conn["nodes"]
+    all_on_one_page(&found)
         .as_array()
         .unwrap()
         .iter()
@@ -201,15 +183,13 @@ async fn holding_tickers(app: &TestApp, token: &str, filter: Value, order: Value
                 .unwrap()
                 .to_owned()
         })
-        .collect();
-    assert_eq!(conn["totalCount"], names.len());
-    names
+        .collect()
 }
 
 #[tokio::test]
 async fn holding_filters_and_orderings() {
-    on_each_backend(|app| async move {
-        let (user, token) = app.user("alice", Scope::Read).await;
+    on_each_backend_as("alice", Scope::Read, |app| async move {
+        let (user, token) = app.viewer();
         let s = Standard::seed(&app, user).await;
         let h = |f: Value| holding_tickers(&app, &token, f, json!(null));
 
@@ -262,27 +242,20 @@ async fn holding_filters_and_orderings() {
 
 #[tokio::test]
 async fn security_account_and_item_filters() {
-    on_each_backend(|app| async move {
-        let (user, token) = app.user("alice", Scope::Read).await;
+    on_each_backend_as("alice", Scope::Read, |app| async move {
+        let (user, token) = app.viewer();
         let s = Standard::seed(&app, user).await;
-        let securities = |filter: Value, order: Value| {
-            let app = &app;
-            let token = &token;
-            async move {
-                let data = app
-                    .query(
-                        token,
-                        "query($f: SecurityFilter, $o: [SecurityOrder!]) { securities(filter: $f, orderBy: $o) { totalCount nodes { name tickerSymbol } } }",
-                        json!({ "f": filter, "o": order }),
-                    )
-                    .await;
-                data["securities"]["nodes"]
-                    .as_array()
-                    .unwrap()
-                    .iter()
-                    .map(|n| n["name"].as_str().unwrap().to_owned())
-                    .collect::<Vec<_>>()
-            }
+        // The names of the nodes of `connection` that `query` lists with `variables`.
+        let names = async |query: &str, variables: Value, connection: &str| {
+            strings(&app.connection(&token, query, variables, connection).await["nodes"], "name")
+        };
+        let securities = async |filter: Value, order: Value| {
+            names(
+                "query($f: SecurityFilter, $o: [SecurityOrder!]) { securities(filter: $f, orderBy: $o) { totalCount nodes { name tickerSymbol } } }",
+                json!({ "f": filter, "o": order }),
+                "securities",
+            )
+            .await
         };
         assert_eq!(
             securities(json!(null), json!(null)).await,
@@ -310,24 +283,13 @@ async fn security_account_and_item_filters() {
             "no ticker sorts first"
         );
 
-        let accounts = |filter: Value| {
-            let app = &app;
-            let token = &token;
-            async move {
-                let data = app
-                    .query(
-                        token,
-                        "query($f: AccountFilter) { accounts(filter: $f) { totalCount nodes { name item { institutionName } } } }",
-                        json!({ "f": filter }),
-                    )
-                    .await;
-                data["accounts"]["nodes"]
-                    .as_array()
-                    .unwrap()
-                    .iter()
-                    .map(|n| n["name"].as_str().unwrap().to_owned())
-                    .collect::<Vec<_>>()
-            }
+        let accounts = async |filter: Value| {
+            names(
+                "query($f: AccountFilter) { accounts(filter: $f) { totalCount nodes { name item { institutionName } } } }",
+                json!({ "f": filter }),
+                "accounts",
+            )
+            .await
         };
         assert_eq!(accounts(json!(null)).await.len(), 4);
         assert_eq!(

@@ -12,7 +12,7 @@ use investments::graphql::ids::{self, NodeKind};
 use investments::plaid::types as wire;
 use investments::sync::rows;
 use rust_decimal::Decimal;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, Select};
 
 use crate::common::TestApp;
 
@@ -44,6 +44,25 @@ pub struct SecuritySpec<'s> {
     pub unofficial_currency: Option<&'s str>,
 }
 
+impl<'s> SecuritySpec<'s> {
+    /// A security quoted in US dollars.
+    pub fn usd(
+        key: &'s str,
+        name: Option<&'s str>,
+        ticker: Option<&'s str>,
+        security_type: &'s str,
+    ) -> Self {
+        SecuritySpec {
+            key,
+            name,
+            ticker,
+            security_type: Some(security_type),
+            iso_currency: Some("USD"),
+            unofficial_currency: None,
+        }
+    }
+}
+
 /// A transaction to create; `key` makes its Plaid id unique per user.
 pub struct TxSpec<'s> {
     pub key: String,
@@ -55,6 +74,44 @@ pub struct TxSpec<'s> {
     pub subtype: &'s str,
     pub amount: &'s str,
     pub quantity: &'s str,
+}
+
+impl<'s> TxSpec<'s> {
+    /// A cash deposit of `amount`, without a security or a quantity: change the fields
+    /// that differ with `TxSpec { .., ..TxSpec::deposit(..) }`.
+    pub fn deposit(
+        key: String,
+        account: &'s accounts::Model,
+        date: &'s str,
+        name: &'s str,
+        amount: &'s str,
+    ) -> Self {
+        TxSpec {
+            key,
+            account,
+            security: None,
+            date,
+            name,
+            transaction_type: "cash",
+            subtype: "deposit",
+            amount,
+            quantity: "0",
+        }
+    }
+}
+
+/// What a data-layer write returned, or a panic naming `what`.
+fn written<T>(result: investments::error::ApiResult<T>, what: &str) -> T {
+    result.unwrap_or_else(|e| panic!("{what}: {}", e.message()))
+}
+
+/// The one row `select` finds: the `what` just written.
+async fn stored<E: EntityTrait>(app: &TestApp, select: Select<E>, what: &str) -> E::Model {
+    select
+        .one(&app.db)
+        .await
+        .expect("query")
+        .unwrap_or_else(|| panic!("{what} stored"))
 }
 
 impl<'a> Fixture<'a> {
@@ -99,7 +156,8 @@ impl<'a> Fixture<'a> {
     ) -> accounts::Model {
         let plaid_id = self.plaid_id(key);
         let now = Utc::now();
-        self.db()
+        let result = self
+            .db()
             .accounts()
             .upsert(vec![rows::account_row(
                 now,
@@ -119,20 +177,30 @@ impl<'a> Fixture<'a> {
                     ..Default::default()
                 },
             )])
-            .await
-            .unwrap_or_else(|e| panic!("account: {}", e.message()));
-        accounts::Entity::find()
-            .filter(accounts::Column::PlaidAccountId.eq(plaid_id))
-            .one(&self.app.db)
-            .await
-            .expect("query")
-            .expect("account stored")
+            .await;
+        written(result, "account");
+        let select = accounts::Entity::find().filter(accounts::Column::PlaidAccountId.eq(plaid_id));
+        stored(self.app, select, "account").await
+    }
+
+    /// An item `item` at `institution` with one brokerage account `acc`, "Brokerage".
+    pub async fn brokerage(
+        &self,
+        institution_id: &str,
+        institution_name: &str,
+    ) -> (plaid_items::Model, accounts::Model) {
+        let item = self.item("item", institution_id, institution_name).await;
+        let account = self
+            .account(&item, "acc", "Brokerage", "investment", "brokerage")
+            .await;
+        (item, account)
     }
 
     pub async fn security(&self, spec: SecuritySpec<'_>) -> securities::Model {
         let plaid_id = self.plaid_id(spec.key);
         let now = Utc::now();
-        self.db()
+        let result = self
+            .db()
             .securities()
             .upsert(vec![rows::security_row(
                 now,
@@ -148,14 +216,11 @@ impl<'a> Fixture<'a> {
                     ..wire::Security::bare(&plaid_id, spec.iso_currency.map(str::to_owned))
                 },
             )])
-            .await
-            .unwrap_or_else(|e| panic!("security: {}", e.message()));
-        securities::Entity::find()
-            .filter(securities::Column::PlaidSecurityId.eq(plaid_id))
-            .one(&self.app.db)
-            .await
-            .expect("query")
-            .expect("security stored")
+            .await;
+        written(result, "security");
+        let select =
+            securities::Entity::find().filter(securities::Column::PlaidSecurityId.eq(plaid_id));
+        stored(self.app, select, "security").await
     }
 
     /// A position; `cost_basis` `None` for institutions that report none.
@@ -182,24 +247,22 @@ impl<'a> Fixture<'a> {
         cost_basis: Option<&str>,
     ) -> holdings::Model {
         let now = Utc::now();
-        self.db()
+        let result = self
+            .db()
             .holdings()
             .upsert(vec![rows::holding_row(
                 now,
                 self.user_id,
                 account.id,
                 security.id,
-                &self.wire_holding(account, security, quantity, price, value, cost_basis),
+                &Self::wire_holding(account, security, [quantity, price, value], cost_basis),
             )])
-            .await
-            .unwrap_or_else(|e| panic!("holding: {}", e.message()));
-        holdings::Entity::find()
+            .await;
+        written(result, "holding");
+        let select = holdings::Entity::find()
             .filter(holdings::Column::AccountId.eq(account.id))
-            .filter(holdings::Column::SecurityId.eq(security.id))
-            .one(&self.app.db)
-            .await
-            .expect("query")
-            .expect("holding stored")
+            .filter(holdings::Column::SecurityId.eq(security.id));
+        stored(self.app, select, "holding").await
     }
 
     /// The snapshot of one position on one day, as a sync writes it.
@@ -223,7 +286,7 @@ impl<'a> Fixture<'a> {
                 account.id,
                 security.id,
                 date(as_of),
-                &self.wire_holding(account, security, quantity, price, value, cost_basis),
+                &Self::wire_holding(account, security, [quantity, price, value], cost_basis),
                 close_price.map(dec),
             )])
             .await
@@ -275,24 +338,23 @@ impl<'a> Fixture<'a> {
         )
     }
 
-    /// Plaid's view of a position, for the holding and snapshot rows.
+    /// Plaid's view of a position, for the holding and snapshot rows: `figures` are its
+    /// quantity, institution price and institution value.
     fn wire_holding(
-        &self,
         account: &accounts::Model,
         security: &securities::Model,
-        quantity: &str,
-        price: &str,
-        value: &str,
+        figures: [&str; 3],
         cost_basis: Option<&str>,
     ) -> wire::Holding {
+        let [quantity, price, value] = figures.map(dec);
         wire::Holding {
             account_id: account.plaid_account_id.clone(),
             security_id: security.plaid_security_id.clone(),
-            quantity: dec(quantity),
+            quantity,
             cost_basis: cost_basis.map(dec),
-            institution_price: dec(price),
+            institution_price: price,
             institution_price_as_of: Some(date("2024-05-31")),
-            institution_value: dec(value),
+            institution_value: value,
             iso_currency_code: security.iso_currency_code.clone(),
             unofficial_currency_code: security.unofficial_currency_code.clone(),
             ..Default::default()
@@ -356,14 +418,7 @@ impl Standard {
                 "crypto exchange",
             )
             .await;
-        let usd = |key, name, ticker, ty| SecuritySpec {
-            key,
-            name,
-            ticker,
-            security_type: Some(ty),
-            iso_currency: Some("USD"),
-            unofficial_currency: None,
-        };
+        let usd = SecuritySpec::usd;
         let aapl = f
             .security(usd("sec-aapl", Some("Apple Inc."), Some("AAPL"), "equity"))
             .await;

@@ -7,7 +7,7 @@ use investments::auth::Scope;
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::common::{TestApp, on_each_backend};
+use crate::common::{TestApp, on_each_backend_as};
 
 const GRAPHQL_RESPONSE_JSON: &str = "application/graphql-response+json";
 
@@ -43,8 +43,7 @@ async fn send(
     headers: &[(&str, &str)],
     body: Option<&str>,
 ) -> Answer {
-    let mut request =
-        reqwest::Client::new().request(method, format!("{}{path_and_query}", app.base_url));
+    let mut request = app.request(method, path_and_query);
     for (name, value) in headers {
         request = request.header(*name, *value);
     }
@@ -94,8 +93,8 @@ fn url_with(params: &[(&str, &str)]) -> String {
 
 #[tokio::test]
 async fn media_types_follow_the_accept_header() {
-    on_each_backend(|app| async move {
-        let (_, token) = app.user("alice", Scope::Read).await;
+    on_each_backend_as("alice", Scope::Read, |app| async move {
+        let (_, token) = app.viewer();
         let query = json!({ "query": "{ viewer { name } }" });
         let ok = |a: &Answer, what: &str| {
             assert_eq!(a.status, 200, "{what}: {}", a.text);
@@ -172,8 +171,8 @@ async fn media_types_follow_the_accept_header() {
 
 #[tokio::test]
 async fn request_bodies_must_be_json() {
-    on_each_backend(|app| async move {
-        let (_, token) = app.user("alice", Scope::Read).await;
+    on_each_backend_as("alice", Scope::Read, |app| async move {
+        let (_, token) = app.viewer();
         let bearer = format!("Bearer {token}");
         let body = json!({ "query": "{ viewer { name } }" }).to_string();
         // "A server MUST support POST requests encoded with application/json"; any
@@ -225,8 +224,8 @@ async fn request_bodies_must_be_json() {
 
 #[tokio::test]
 async fn request_errors_are_4xx_without_data_in_the_new_media_type() {
-    on_each_backend(|app| async move {
-        let (_, token) = app.user("alice", Scope::Read).await;
+    on_each_backend_as("alice", Scope::Read, |app| async move {
+        let (_, token) = app.viewer();
         let cases = [
             ("document parse failure", json!({ "query": "{ viewer { name }" }), "GRAPHQL_PARSE_FAILED"),
             ("document validation failure", json!({ "query": "{ viewer { noSuchField } }" }), "GRAPHQL_VALIDATION_FAILED"),
@@ -272,8 +271,8 @@ async fn request_errors_are_4xx_without_data_in_the_new_media_type() {
 
 #[tokio::test]
 async fn get_requests_carry_the_request_in_the_url() {
-    on_each_backend(|app| async move {
-        let (_, token) = app.user("alice", Scope::Write).await;
+    on_each_backend_as("alice", Scope::Write, |app| async move {
+        let (_, token) = app.viewer();
         let bearer = format!("Bearer {token}");
         let auth = [("authorization", bearer.as_str())];
         // "query, operationName, variables and extensions as URL query parameters",
@@ -302,8 +301,8 @@ async fn get_requests_carry_the_request_in_the_url() {
 
 #[tokio::test]
 async fn fields_come_back_in_the_order_asked() {
-    on_each_backend(|app| async move {
-        let (_, token) = app.user("alice", Scope::Read).await;
+    on_each_backend_as("alice", Scope::Read, |app| async move {
+        let (_, token) = app.viewer();
         // `portfolio` reads the database and `__typename` does not, so resolved
         // concurrently `b` finishes first; the answer must still list `a` first, and
         // inside it `totalCount` before `edges`, as written, fragments spread in place.
@@ -324,8 +323,8 @@ async fn fields_come_back_in_the_order_asked() {
 
 #[tokio::test]
 async fn every_error_is_a_json_body_with_a_code() {
-    on_each_backend(|app| async move {
-        let (_, token) = app.user("alice", Scope::Read).await;
+    on_each_backend_as("alice", Scope::Read, |app| async move {
+        let (_, token) = app.viewer();
         let bearer = format!("Bearer {token}");
         let cases: Vec<(&str, Answer, u16, &str)> = vec![
             (

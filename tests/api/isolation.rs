@@ -5,7 +5,7 @@ use investments::auth::Scope;
 use investments::graphql::ids::NodeKind;
 use serde_json::{Value, json};
 
-use crate::common::on_each_backend;
+use crate::common::on_each_backend_as;
 use crate::fixtures::{Standard, gid};
 
 const EVERYTHING: &str = r#"{
@@ -38,8 +38,8 @@ fn ids(value: &Value, out: &mut Vec<String>) {
 
 #[tokio::test]
 async fn each_user_sees_only_their_own_data() {
-    on_each_backend(|app| async move {
-        let (alice, alice_token) = app.user("alice", Scope::Read).await;
+    on_each_backend_as("alice", Scope::Read, |app| async move {
+        let (alice, alice_token) = app.viewer();
         let (bob, bob_token) = app.user("bob", Scope::Read).await;
         let a = Standard::seed(&app, alice).await;
         Standard::seed(&app, bob).await;

@@ -4,7 +4,7 @@
 use investments::auth::Scope;
 use serde_json::json;
 
-use crate::common::{TestApp, on_each_backend};
+use crate::common::{TestApp, on_each_backend_as};
 use crate::fixtures::{Fixture, SecuritySpec};
 
 const QUERY: &str = r#"query($first: Int) {
@@ -30,8 +30,8 @@ async fn statements_for(app: &TestApp, token: &str, first: i64) -> usize {
 
 #[tokio::test]
 async fn statement_count_does_not_grow_with_page_size() {
-    on_each_backend(|app| async move {
-        let (user, token) = app.user("alice", Scope::Read).await;
+    on_each_backend_as("alice", Scope::Read, |app| async move {
+        let (user, token) = app.viewer();
         let f = Fixture::new(&app, user);
         let mut accounts = Vec::new();
         for i in 0..4 {
@@ -45,14 +45,12 @@ async fn statement_count_does_not_grow_with_page_size() {
         }
         for i in 0..500 {
             let security = f
-                .security(SecuritySpec {
-                    key: &format!("s{i}"),
-                    name: Some("S"),
-                    ticker: Some("T"),
-                    security_type: Some("equity"),
-                    iso_currency: Some("USD"),
-                    unofficial_currency: None,
-                })
+                .security(SecuritySpec::usd(
+                    &format!("s{i}"),
+                    Some("S"),
+                    Some("T"),
+                    "equity",
+                ))
                 .await;
             f.holding(&accounts[i % 4], &security, "1", &format!("{i}"), None)
                 .await;

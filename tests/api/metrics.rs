@@ -8,11 +8,11 @@ use std::collections::{BTreeMap, HashMap};
 use investments::auth::Scope;
 use investments::http::HttpOptions;
 use investments::plaid::client::Secret;
-use investments::plaid::simulator::{Scenario, SimulatorConfig};
+use investments::plaid::simulator::SimulatorConfig;
 use serde_json::json;
 
 use crate::common::{TestApp, backends, on_each_backend, on_each_backend_with_plaid};
-use crate::plaid_support::{REFRESH, link};
+use crate::plaid_support::{REFRESH, link, set_scenario};
 
 /// A scrape: every series by name and labels, and the page itself.
 struct Scrape {
@@ -100,13 +100,9 @@ async fn syncs_plaid_calls_graphql_requests_cache_and_pool_are_counted() {
             app.error_code(&read, &mutation, vars.clone()).await,
             "FORBIDDEN"
         );
-        app.simulator().set_scenario(
-            &item.plaid_item_id,
-            Scenario {
-                login_required: true,
-                ..Default::default()
-            },
-        );
+        set_scenario(app.simulator(), &item.plaid_item_id, |s| {
+            s.login_required = true
+        });
         assert_eq!(
             app.error_code(&write, &mutation, vars).await,
             "ITEM_LOGIN_REQUIRED"

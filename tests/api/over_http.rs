@@ -4,17 +4,10 @@
 use investments::auth::Scope;
 use serde_json::{Value, json};
 
-use crate::common::{TestApp, on_each_backend};
+use crate::common::{TestApp, on_each_backend_as};
 
 async fn get(app: &TestApp, token: &str, params: &[(&str, &str)]) -> reqwest::Response {
-    let url =
-        reqwest::Url::parse_with_params(&format!("{}/graphql", app.base_url), params).unwrap();
-    reqwest::Client::new()
-        .get(url)
-        .bearer_auth(token)
-        .send()
-        .await
-        .unwrap()
+    app.get_with_params(Some(token), "/graphql", params).await
 }
 
 async fn post_raw(app: &TestApp, token: &str, content_type: &str, body: &str) -> reqwest::Response {
@@ -29,8 +22,8 @@ async fn post_raw(app: &TestApp, token: &str, content_type: &str, body: &str) ->
 
 #[tokio::test]
 async fn queries_over_get_and_mutations_refused_there() {
-    on_each_backend(|app| async move {
-    let (_, token) = app.user("alice", Scope::Write).await;
+    on_each_backend_as("alice", Scope::Write, |app| async move {
+    let (_, token) = app.viewer();
 
     // What urql sends with `preferGetMethod`: query, variables and operationName as URL
     // parameters.
@@ -105,8 +98,8 @@ async fn queries_over_get_and_mutations_refused_there() {
 
 #[tokio::test]
 async fn requests_that_are_not_graphql_get_a_json_error_with_a_code() {
-    on_each_backend(|app| async move {
-        let (_, token) = app.user("alice", Scope::Read).await;
+    on_each_backend_as("alice", Scope::Read, |app| async move {
+        let (_, token) = app.viewer();
         for (what, response) in [
             (
                 "malformed JSON",
@@ -158,8 +151,8 @@ async fn requests_that_are_not_graphql_get_a_json_error_with_a_code() {
 /// before any SQL, in GraphQL and in the CSV export alike (which then sends no CSV).
 #[tokio::test]
 async fn oversized_inputs_are_refused_before_any_sql() {
-    on_each_backend(|app| async move {
-    let (_, token) = app.user("alice", Scope::Read).await;
+    on_each_backend_as("alice", Scope::Read, |app| async move {
+    let (_, token) = app.viewer();
     // Warm the token cache, so that the refused requests below would run SQL only for
     // their filters.
     app.query(&token, "{ viewer { name } }", json!({})).await;
@@ -178,17 +171,10 @@ async fn oversized_inputs_are_refused_before_any_sql() {
         assert_eq!(code, "BAD_USER_INPUT", "{filter}");
         assert_eq!(app.statement_count(), mark, "no SQL for {filter}");
 
-        let url = reqwest::Url::parse_with_params(
-            &format!("{}/export/investment_transactions.csv", app.base_url),
-            &[("filter", filter.to_string())],
-        )
-        .unwrap();
-        let response = reqwest::Client::new()
-            .get(url)
-            .bearer_auth(&token)
-            .send()
-            .await
-            .unwrap();
+        let params = [("filter", filter.to_string())];
+        let response = app
+            .get_with_params(Some(&token), "/export/investment_transactions.csv", &params)
+            .await;
         assert_eq!(response.status(), 400, "export {filter}");
         let body: Value = response.json().await.unwrap();
         assert_eq!(

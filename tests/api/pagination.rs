@@ -4,7 +4,7 @@
 use investments::auth::Scope;
 use serde_json::{Value, json};
 
-use crate::common::{TestApp, on_each_backend};
+use crate::common::{TestApp, on_each_backend_as};
 use crate::fixtures::{Fixture, TxSpec};
 
 const PAGE: &str = r#"query($first: Int, $after: String, $last: Int, $before: String, $o: [InvestmentTransactionOrder!], $f: InvestmentTransactionFilter) {
@@ -121,8 +121,8 @@ async fn walk(app: &TestApp, token: &str, order: Value, size: usize, total: usiz
 
 #[tokio::test]
 async fn pages_walk_forwards_and_backwards_in_every_ordering() {
-    on_each_backend(|app| async move {
-        let (user, token) = app.user("alice", Scope::Read).await;
+    on_each_backend_as("alice", Scope::Read, |app| async move {
+        let (user, token) = app.viewer();
         seed(&app, user, 23, "t").await;
         for order in [
             json!(null),
@@ -139,8 +139,8 @@ async fn pages_walk_forwards_and_backwards_in_every_ordering() {
 
 #[tokio::test]
 async fn page_size_defaults_caps_and_empty_pages() {
-    on_each_backend(|app| async move {
-        let (user, token) = app.user("alice", Scope::Read).await;
+    on_each_backend_as("alice", Scope::Read, |app| async move {
+        let (user, token) = app.viewer();
         seed(&app, user, 60, "t").await;
         let conn = page(&app, &token, json!({})).await;
         assert_eq!(names(&conn).len(), 50, "default page size");
@@ -171,8 +171,8 @@ async fn page_size_defaults_caps_and_empty_pages() {
 
 #[tokio::test]
 async fn bad_cursors_are_refused() {
-    on_each_backend(|app| async move {
-        let (user, token) = app.user("alice", Scope::Read).await;
+    on_each_backend_as("alice", Scope::Read, |app| async move {
+        let (user, token) = app.viewer();
         seed(&app, user, 5, "t").await;
         let by_date = page(&app, &token, json!({ "first": 2 })).await;
         let cursor = by_date["pageInfo"]["endCursor"]
@@ -227,8 +227,8 @@ async fn bad_cursors_are_refused() {
 
 #[tokio::test]
 async fn cursors_stay_valid_while_rows_are_added() {
-    on_each_backend(|app| async move {
-        let (user, token) = app.user("alice", Scope::Read).await;
+    on_each_backend_as("alice", Scope::Read, |app| async move {
+        let (user, token) = app.viewer();
         seed(&app, user, 20, "a").await;
         let all_before = names(&page(&app, &token, json!({ "first": 500 })).await);
         let first = page(&app, &token, json!({ "first": 7 })).await;

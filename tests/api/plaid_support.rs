@@ -1,14 +1,21 @@
 //! Helpers for the sync tests: linking through GraphQL, and reading back what was stored.
 
+use chrono::NaiveDate;
 use investments::db::entities::{
     accounts, holding_snapshots, investment_holdings, investment_transactions, plaid_items,
     securities, sync_runs,
 };
+use investments::plaid::simulator::{Scenario, Simulator};
+use investments::sync::{SyncTicket, Trigger};
 use rust_decimal::Decimal;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 use serde_json::{Value, json};
 
-use crate::common::TestApp;
+use std::future::Future;
+
+use investments::plaid::simulator::SimulatorConfig;
+
+use crate::common::{TestApp, on_each_backend_as_alice};
 
 pub const LINK: &str = r#"mutation($institution: String!) {
   sandboxLinkItem(input: {institutionId: $institution}) {
@@ -53,6 +60,74 @@ pub async fn link(app: &TestApp, token: &str, institution: &str) -> Linked {
         plaid_item_id,
         row,
     }
+}
+
+/// Plaid answers about the item `plaid_item_id` as the default scenario changed by
+/// `change` says (`|s| s.login_required = true`).
+pub fn set_scenario(
+    simulator: &Simulator,
+    plaid_item_id: &str,
+    change: impl FnOnce(&mut Scenario),
+) {
+    let mut scenario = Scenario::default();
+    change(&mut scenario);
+    simulator.set_scenario(plaid_item_id, scenario);
+}
+
+/// Runs `test` once per backend on a server whose Plaid is a simulator with `config`,
+/// where alice (a write token) has linked First Platypus Bank (`ins_109508`) through
+/// GraphQL: `test(app, alice's token, the item)`.
+pub async fn on_each_backend_linked<F, Fut>(config: SimulatorConfig, test: F)
+where
+    F: Fn(TestApp, String, Linked) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    let test = &test;
+    on_each_backend_as_alice(config, |app, token| async move {
+        let item = link(&app, &token, "ins_109508").await;
+        test(app, token, item).await;
+    })
+    .await;
+}
+
+/// A public token for a sandbox item at `institution`: what Link's onSuccess would hand
+/// over.
+pub async fn public_token(app: &TestApp, institution: &str) -> String {
+    let created = app
+        .sync()
+        .plaid()
+        .sandbox_public_token_create(institution, None)
+        .await
+        .unwrap();
+    created.public_token.expose().to_owned()
+}
+
+/// Has Plaid deliver a `HOLDINGS: DEFAULT_UPDATE` webhook about `item`; returns the
+/// status the server answered.
+pub async fn holdings_update(app: &TestApp, item: &Linked) -> u16 {
+    app.simulator()
+        .fire_webhook(&item.plaid_item_id, "HOLDINGS", "DEFAULT_UPDATE", None)
+        .await
+        .unwrap()
+}
+
+/// Starts a manual sync of the stored item `item_id` in the background, of the window from
+/// `start` when given; returns its ticket.
+pub async fn start_manual_sync(
+    app: &TestApp,
+    item_id: i64,
+    start: Option<NaiveDate>,
+) -> SyncTicket {
+    let row = item_row(app, item_id).await;
+    app.sync()
+        .start_sync(row, Trigger::Manual, start, None)
+        .unwrap()
+}
+
+/// `refreshItem`'s variables for `item` over the whole history Plaid keeps (720 days).
+pub fn whole_history(item: &Linked) -> Value {
+    let start = chrono::Utc::now().date_naive() - chrono::Days::new(720);
+    json!({ "id": item.id, "start": start.to_string() })
 }
 
 pub async fn refresh(app: &TestApp, token: &str, item: &Linked) -> (u16, Value) {

@@ -5,15 +5,15 @@ use investments::auth::Scope;
 use investments::graphql::ids::NodeKind;
 use serde_json::json;
 
-use crate::common::on_each_backend;
+use crate::common::on_each_backend_as;
 use crate::fixtures::{Standard, gid};
 
 const FIGURES: &str = "currency marketValue costBasis unrealizedGain unrealizedGainPercent holdingsCount holdingsWithoutCostBasis";
 
 #[tokio::test]
 async fn totals_per_currency_and_group() {
-    on_each_backend(|app| async move {
-        let (user, token) = app.user("alice", Scope::Read).await;
+    on_each_backend_as("alice", Scope::Read, |app| async move {
+        let (user, token) = app.viewer();
         let s = Standard::seed(&app, user).await;
         let query = format!(
             "query($f: PortfolioFilter) {{ portfolio(filter: $f) {{
@@ -132,8 +132,8 @@ async fn totals_per_currency_and_group() {
 
 #[tokio::test]
 async fn holding_gain_fields() {
-    on_each_backend(|app| async move {
-        let (user, token) = app.user("alice", Scope::Read).await;
+    on_each_backend_as("alice", Scope::Read, |app| async move {
+        let (user, token) = app.viewer();
         Standard::seed(&app, user).await;
         let data = app
             .query(

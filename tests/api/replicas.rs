@@ -6,11 +6,14 @@ use std::time::Duration;
 
 use investments::auth::Scope;
 use investments::db;
-use investments::plaid::simulator::{Scenario, SimulatorConfig};
+use investments::plaid::simulator::SimulatorConfig;
 use investments::sync::{Trigger, scheduler};
 use sea_orm::EntityTrait;
 
-use crate::common::{Backend, TestApp, on_each_backend_with_plaid, sync_service};
+use crate::common::{
+    Backend, TestApp, on_each_backend_as_alice, on_each_backend_with_plaid, post_graphql,
+    sync_service,
+};
 use crate::plaid_support::*;
 
 /// A second replica: its own pool and sync engine on the same database and Plaid.
@@ -27,13 +30,7 @@ async fn two_replicas_syncing_one_item_run_one_sync() {
         }
         let (_, token) = app.user("alice", Scope::Write).await;
         let item = link(&app, &token, "ins_109508").await;
-        app.simulator().set_scenario(
-            &item.plaid_item_id,
-            Scenario {
-                latency_ms: 200,
-                ..Default::default()
-            },
-        );
+        set_scenario(app.simulator(), &item.plaid_item_id, |s| s.latency_ms = 200);
         let other = second_replica(&app).await;
         let row = item_row(&app, item.row.id).await;
         let fetches = app.simulator().calls("/investments/holdings/get");
@@ -70,8 +67,7 @@ async fn two_replicas_syncing_one_item_run_one_sync() {
 
 #[tokio::test]
 async fn one_scheduled_round_at_a_time_and_only_when_due() {
-    on_each_backend_with_plaid(SimulatorConfig::default(), |app| async move {
-        let (_, token) = app.user("alice", Scope::Write).await;
+    on_each_backend_as_alice(SimulatorConfig::default(), |app, token| async move {
         let a = link(&app, &token, "ins_109508").await;
         link(&app, &token, "ins_109511").await;
         let hour = Duration::from_secs(3600);
@@ -96,13 +92,7 @@ async fn one_scheduled_round_at_a_time_and_only_when_due() {
         );
 
         if app.backend == Backend::Postgres {
-            app.simulator().set_scenario(
-                &a.plaid_item_id,
-                Scenario {
-                    latency_ms: 200,
-                    ..Default::default()
-                },
-            );
+            set_scenario(app.simulator(), &a.plaid_item_id, |s| s.latency_ms = 200);
             let other = second_replica(&app).await;
             let (x, y) = tokio::join!(
                 scheduler::round_if_due(app.sync(), Duration::ZERO),
@@ -144,16 +134,8 @@ async fn post_to(
     query: &str,
     variables: serde_json::Value,
 ) -> serde_json::Value {
-    let body: serde_json::Value = reqwest::Client::new()
-        .post(format!("{base}/graphql"))
-        .bearer_auth(token)
-        .json(&serde_json::json!({ "query": query, "variables": variables }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let body = serde_json::json!({ "query": query, "variables": variables });
+    let (_, body) = post_graphql(&reqwest::Client::new(), base, Some(token), &body).await;
     assert!(body.get("errors").is_none(), "{body}");
     body["data"].clone()
 }
@@ -218,13 +200,7 @@ async fn a_storm_of_refreshes_and_webhooks_on_two_replicas() {
             m
         };
         for item in &items {
-            app.simulator().set_scenario(
-                item,
-                Scenario {
-                    latency_ms: 30,
-                    ..Default::default()
-                },
-            );
+            set_scenario(app.simulator(), item, |s| s.latency_ms = 30);
         }
         let fetches = app.simulator().calls("/investments/holdings/get");
         const REFRESH_ALL: &str = "mutation { refreshAll { results { error { code } } } }";

@@ -2,11 +2,10 @@
 //! day through a scenario of `tests/scenarios/` (irregular syncs, a brokerage linked later,
 //! accounts closed and re-issued), with the figures worked out by hand in comments.
 
-use investments::auth::Scope;
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
 
-use crate::common::{TestApp, on_each_backend_with_scenario};
+use crate::common::{TestApp, on_each_backend_as_alice_in};
 use crate::fixtures::dec;
 use crate::plaid_support::{LINK, REFRESH, link};
 
@@ -46,8 +45,7 @@ fn figure(r: &Value, field: &str) -> Option<Decimal> {
 
 #[tokio::test]
 async fn a_deposit_between_two_syncs_is_neither_gain_nor_loss() {
-    on_each_backend_with_scenario("returns_deposit_between_syncs", |app| async move {
-        let (_, token) = app.user("alice", Scope::Write).await;
+    on_each_backend_as_alice_in("returns_deposit_between_syncs", |app, token| async move {
         let item = link(&app, &token, "ins_109508").await; // day 1
         for day in [3, 10, 40] {
             sync_on(&app, &token, &item.id, day).await;
@@ -118,101 +116,104 @@ async fn a_deposit_between_two_syncs_is_neither_gain_nor_loss() {
 
 #[tokio::test]
 async fn a_brokerage_linked_later_enters_as_an_inflow_not_a_gain() {
-    on_each_backend_with_scenario("returns_second_item_linked_later", |app| async move {
-        let (_, token) = app.user("alice", Scope::Write).await;
-        let a = link(&app, &token, "ins_109508").await; // day 1
-        app.simulator().advance_to_day(10).await.expect("advance");
-        let b = link(&app, &token, "ins_109511").await; // day 10
-        sync_on(&app, &token, &a.id, 20).await;
-        let data = app.query(&token, REFRESH, json!({ "id": b.id })).await;
-        assert_eq!(data["refreshItem"]["syncRun"]["outcome"], "SUCCEEDED");
+    on_each_backend_as_alice_in(
+        "returns_second_item_linked_later",
+        |app, token| async move {
+            let a = link(&app, &token, "ins_109508").await; // day 1
+            app.simulator().advance_to_day(10).await.expect("advance");
+            let b = link(&app, &token, "ins_109511").await; // day 10
+            sync_on(&app, &token, &a.id, 20).await;
+            let data = app.query(&token, REFRESH, json!({ "id": b.id })).await;
+            assert_eq!(data["refreshItem"]["syncRun"]["outcome"], "SUCCEEDED");
 
-        let r = usd_returns(&app, &token, 1, 20, Value::Null).await;
-        // Valuations: day 1 (A alone: 1000) and day 20 (A 10 × 110 + B 5 × 100 = 1600);
-        // on day 10 A is carried, so it is no valuation. B enters on day 10 with 500.
-        assert_eq!(figure(&r, "startValue"), Some(dec("1000")));
-        assert_eq!(figure(&r, "endValue"), Some(dec("1600")));
-        assert_eq!(figure(&r, "netFlows"), Some(dec("500")));
-        // 1600 - 1000 - 500 = 100 (VTI's move), simple 10 %.
-        assert_eq!(figure(&r, "gain"), Some(dec("100")));
-        assert_eq!(figure(&r, "simpleReturn"), Some(dec("10.0000")));
-        // One sub-period (1,20]: 100 / (1000 + 500 × 10/19) = 1900 / 24000 = 7.9167 %.
-        assert_eq!(figure(&r, "timeWeightedReturn"), Some(dec("7.9167")));
-        assert_eq!(figure(&r, "moneyWeightedReturn"), Some(dec("7.9167")));
+            let r = usd_returns(&app, &token, 1, 20, Value::Null).await;
+            // Valuations: day 1 (A alone: 1000) and day 20 (A 10 × 110 + B 5 × 100 = 1600);
+            // on day 10 A is carried, so it is no valuation. B enters on day 10 with 500.
+            assert_eq!(figure(&r, "startValue"), Some(dec("1000")));
+            assert_eq!(figure(&r, "endValue"), Some(dec("1600")));
+            assert_eq!(figure(&r, "netFlows"), Some(dec("500")));
+            // 1600 - 1000 - 500 = 100 (VTI's move), simple 10 %.
+            assert_eq!(figure(&r, "gain"), Some(dec("100")));
+            assert_eq!(figure(&r, "simpleReturn"), Some(dec("10.0000")));
+            // One sub-period (1,20]: 100 / (1000 + 500 × 10/19) = 1900 / 24000 = 7.9167 %.
+            assert_eq!(figure(&r, "timeWeightedReturn"), Some(dec("7.9167")));
+            assert_eq!(figure(&r, "moneyWeightedReturn"), Some(dec("7.9167")));
 
-        // The same rule under a filter: B alone starts on its first day, flat.
-        let only_b = usd_returns(&app, &token, 1, 20, json!({ "itemIds": [b.id] })).await;
-        assert_eq!(only_b["from"], json!(app.simulator().day_date(10)));
-        assert_eq!(figure(&only_b, "gain"), Some(Decimal::ZERO));
-        assert_eq!(figure(&only_b, "timeWeightedReturn"), Some(dec("0.0000")));
-    })
+            // The same rule under a filter: B alone starts on its first day, flat.
+            let only_b = usd_returns(&app, &token, 1, 20, json!({ "itemIds": [b.id] })).await;
+            assert_eq!(only_b["from"], json!(app.simulator().day_date(10)));
+            assert_eq!(figure(&only_b, "gain"), Some(Decimal::ZERO));
+            assert_eq!(figure(&only_b, "timeWeightedReturn"), Some(dec("0.0000")));
+        },
+    )
     .await;
 }
 
 #[tokio::test]
 async fn closed_and_reissued_accounts_are_neither_gains_nor_counted_twice() {
-    on_each_backend_with_scenario("returns_account_closed_and_reissued", |app| async move {
-        let (_, token) = app.user("alice", Scope::Write).await;
-        let item = link(&app, &token, "ins_109508").await; // day 1
-        for day in [5, 10, 12] {
-            sync_on(&app, &token, &item.id, day).await;
-        }
-        // Today: only the re-issued brokerage, once: 10 × 110 = 1100.
-        let data = app
-            .query(
-                &token,
-                "{ portfolio { totals { currency marketValue } }
+    on_each_backend_as_alice_in(
+        "returns_account_closed_and_reissued",
+        |app, token| async move {
+            let item = link(&app, &token, "ins_109508").await; // day 1
+            for day in [5, 10, 12] {
+                sync_on(&app, &token, &item.id, day).await;
+            }
+            // Today: only the re-issued brokerage, once: 10 × 110 = 1100.
+            let data = app
+                .query(
+                    &token,
+                    "{ portfolio { totals { currency marketValue } }
                    accounts { nodes { name plaidAccountId closedOn } } }",
-                json!({}),
-            )
-            .await;
-        assert_eq!(
-            dec(data["portfolio"]["totals"][0]["marketValue"]
-                .as_str()
-                .unwrap()),
-            dec("1100")
-        );
-        let accounts = data["accounts"]["nodes"].as_array().unwrap();
-        assert_eq!(
-            accounts.len(),
-            2,
-            "the re-issued id took over the old row: {accounts:?}"
-        );
-        let by_name = |name: &str| accounts.iter().find(|a| a["name"] == name).unwrap();
-        assert_eq!(
-            by_name("IRA")["closedOn"],
-            json!(app.simulator().day_date(10))
-        );
-        assert_eq!(
-            by_name("Brokerage")["plaidAccountId"],
-            "acc-broker-reissued"
-        );
-        assert_eq!(by_name("Brokerage")["closedOn"], Value::Null);
+                    json!({}),
+                )
+                .await;
+            assert_eq!(
+                dec(data["portfolio"]["totals"][0]["marketValue"]
+                    .as_str()
+                    .unwrap()),
+                dec("1100")
+            );
+            let accounts = data["accounts"]["nodes"].as_array().unwrap();
+            assert_eq!(
+                accounts.len(),
+                2,
+                "the re-issued id took over the old row: {accounts:?}"
+            );
+            let by_name = |name: &str| accounts.iter().find(|a| a["name"] == name).unwrap();
+            assert_eq!(
+                by_name("IRA")["closedOn"],
+                json!(app.simulator().day_date(10))
+            );
+            assert_eq!(
+                by_name("Brokerage")["plaidAccountId"],
+                "acc-broker-reissued"
+            );
+            assert_eq!(by_name("Brokerage")["closedOn"], Value::Null);
 
-        let r = usd_returns(&app, &token, 1, 12, Value::Null).await;
-        // Valuations 1: 1400, 5: 1400, 10: 1050 (IRA gone), 12: 1100.
-        // The IRA leaves on day 10 at its last value: an outflow of 400.
-        assert_eq!(figure(&r, "startValue"), Some(dec("1400")));
-        assert_eq!(figure(&r, "endValue"), Some(dec("1100")));
-        assert_eq!(figure(&r, "netFlows"), Some(dec("-400")));
-        // 1100 - 1400 + 400 = 100: VTI 100 -> 110 on 10 units; simple 100 / 1400.
-        assert_eq!(figure(&r, "gain"), Some(dec("100")));
-        assert_eq!(figure(&r, "simpleReturn"), Some(dec("7.1429")));
-        // (1,5] 0; (5,10]: (1050 - 1400 + 400) / 1400 = 3.5714 %; (10,12]: 50 / 1050 =
-        // 4.7619 %; 1.0357142857 × 1.0476190476 - 1 = 8.5034 %. The re-issue on day 12
-        // is no flow: the price move across it is a gain.
-        assert_eq!(figure(&r, "timeWeightedReturn"), Some(dec("8.5034")));
-        // 100 / (1400 - 400 × 2/11) = 1100 / 14600 = 7.5342 %.
-        assert_eq!(figure(&r, "moneyWeightedReturn"), Some(dec("7.5342")));
-    })
+            let r = usd_returns(&app, &token, 1, 12, Value::Null).await;
+            // Valuations 1: 1400, 5: 1400, 10: 1050 (IRA gone), 12: 1100.
+            // The IRA leaves on day 10 at its last value: an outflow of 400.
+            assert_eq!(figure(&r, "startValue"), Some(dec("1400")));
+            assert_eq!(figure(&r, "endValue"), Some(dec("1100")));
+            assert_eq!(figure(&r, "netFlows"), Some(dec("-400")));
+            // 1100 - 1400 + 400 = 100: VTI 100 -> 110 on 10 units; simple 100 / 1400.
+            assert_eq!(figure(&r, "gain"), Some(dec("100")));
+            assert_eq!(figure(&r, "simpleReturn"), Some(dec("7.1429")));
+            // (1,5] 0; (5,10]: (1050 - 1400 + 400) / 1400 = 3.5714 %; (10,12]: 50 / 1050 =
+            // 4.7619 %; 1.0357142857 × 1.0476190476 - 1 = 8.5034 %. The re-issue on day 12
+            // is no flow: the price move across it is a gain.
+            assert_eq!(figure(&r, "timeWeightedReturn"), Some(dec("8.5034")));
+            // 100 / (1400 - 400 × 2/11) = 1100 / 14600 = 7.5342 %.
+            assert_eq!(figure(&r, "moneyWeightedReturn"), Some(dec("7.5342")));
+        },
+    )
     .await;
 }
 
 /// Linking the same institution twice (a double submit) keeps one item.
 #[tokio::test]
 async fn a_second_link_of_a_stored_item_updates_it() {
-    on_each_backend_with_scenario("returns_deposit_between_syncs", |app| async move {
-        let (_, token) = app.user("alice", Scope::Write).await;
+    on_each_backend_as_alice_in("returns_deposit_between_syncs", |app, token| async move {
         let first = link(&app, &token, "ins_109508").await;
         let again = app
             .query(&token, LINK, json!({ "institution": "ins_109508" }))

@@ -6,7 +6,7 @@ use investments::auth::Scope;
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
 
-use crate::common::{TestApp, on_each_backend_with_scenario};
+use crate::common::{TestApp, on_each_backend_as_alice_in};
 
 const LINK: &str = r#"mutation($institution: String!) {
   sandboxLinkItem(input: {institutionId: $institution}) {
@@ -130,8 +130,7 @@ fn points(history: &Value) -> Vec<(String, Decimal, bool)> {
 
 #[tokio::test]
 async fn an_account_no_longer_listed_is_closed_and_keeps_its_transactions() {
-    on_each_backend_with_scenario("sync_account_closed", |app| async move {
-        let (_, token) = app.user("alice", Scope::Write).await;
+    on_each_backend_as_alice_in("sync_account_closed", |app, token| async move {
         let (item, _) = link(&app, &token, "ins_109508").await;
         // Day 1: 10 × 100 = 1000 (AAPL) + 4 × 250 = 1000 (VTI) = 2000; cost 900 + 1000.
         assert_eq!(
@@ -201,8 +200,7 @@ async fn an_account_no_longer_listed_is_closed_and_keeps_its_transactions() {
 
 #[tokio::test]
 async fn a_reissued_account_keeps_its_row_and_is_counted_once() {
-    on_each_backend_with_scenario("sync_account_reissued", |app| async move {
-        let (_, token) = app.user("alice", Scope::Write).await;
+    on_each_backend_as_alice_in("sync_account_reissued", |app, token| async move {
         let (item, _) = link(&app, &token, "ins_109508").await;
         let before = app.query(&token, ACCOUNTS, json!({})).await;
         assert_eq!(before["accounts"]["totalCount"], 1);
@@ -235,8 +233,7 @@ async fn a_reissued_account_keeps_its_row_and_is_counted_once() {
 /// ways: two look-alikes are closed and opened, never merged into the wrong history.
 #[tokio::test]
 async fn reissues_match_by_persistent_id_and_never_guess_between_look_alikes() {
-    on_each_backend_with_scenario("sync_reissue_matching", |app| async move {
-        let (_, token) = app.user("alice", Scope::Write).await;
+    on_each_backend_as_alice_in("sync_reissue_matching", |app, token| async move {
         let (item, _) = link(&app, &token, "ins_109508").await;
         let before = app.query(&token, ACCOUNTS, json!({})).await;
         let broker_id = before["accounts"]["nodes"]
@@ -281,8 +278,7 @@ async fn reissues_match_by_persistent_id_and_never_guess_between_look_alikes() {
 /// inside the next syncs' windows, are history (up to the re-issue day), not vanished rows.
 #[tokio::test]
 async fn a_reissued_account_keeps_its_transaction_history() {
-    on_each_backend_with_scenario("sync_account_reissued", |app| async move {
-        let (_, token) = app.user("alice", Scope::Write).await;
+    on_each_backend_as_alice_in("sync_account_reissued", |app, token| async move {
         let (item, _) = link(&app, &token, "ins_109508").await;
         app.simulator().advance_to_day(2).await.unwrap();
         resync(&app, &token, &item).await;
@@ -339,8 +335,7 @@ async fn realized(
 
 #[tokio::test]
 async fn realized_gains_replay_a_day_by_time_else_acquisitions_first() {
-    on_each_backend_with_scenario("sync_realized_order", |app| async move {
-        let (_, token) = app.user("alice", Scope::Write).await;
+    on_each_backend_as_alice_in("sync_realized_order", |app, token| async move {
         let (item, _) = link(&app, &token, "ins_109508").await;
         app.simulator().advance_to_day(2).await.unwrap();
         resync(&app, &token, &item).await;
@@ -381,8 +376,7 @@ async fn realized_gains_replay_a_day_by_time_else_acquisitions_first() {
 
 #[tokio::test]
 async fn splits_carry_the_basis_and_transfers_in_have_none() {
-    on_each_backend_with_scenario("sync_realized_splits_transfers", |app| async move {
-        let (_, token) = app.user("alice", Scope::Write).await;
+    on_each_backend_as_alice_in("sync_realized_splits_transfers", |app, token| async move {
         let (item, _) = link(&app, &token, "ins_109508").await;
         app.simulator().advance_to_day(4).await.unwrap();
         resync(&app, &token, &item).await;
@@ -457,8 +451,7 @@ async fn income_and_summary(app: &TestApp, token: &str) -> (Decimal, Decimal, i6
 
 #[tokio::test]
 async fn a_cancel_finds_its_trade_outside_the_sync_window_once() {
-    on_each_backend_with_scenario("sync_cancel_far_back", |app| async move {
-        let (_, token) = app.user("alice", Scope::Write).await;
+    on_each_backend_as_alice_in("sync_cancel_far_back", |app, token| async move {
         let (item, _) = link(&app, &token, "ins_109508").await;
         app.simulator().advance_to_day(2).await.unwrap();
         resync(&app, &token, &item).await;
@@ -549,8 +542,7 @@ async fn item_status(app: &TestApp, token: &str) -> Value {
 
 #[tokio::test]
 async fn pending_warnings_outlive_syncs_until_a_relink() {
-    on_each_backend_with_scenario("sync_item_warnings_kept", |app| async move {
-        let (_, token) = app.user("alice", Scope::Write).await;
+    on_each_backend_as_alice_in("sync_item_warnings_kept", |app, token| async move {
         let (item, _) = link(&app, &token, "ins_109508").await;
 
         // Day 2's ITEM PENDING_EXPIRATION webhook is delivered on the way.
@@ -582,8 +574,7 @@ async fn pending_warnings_outlive_syncs_until_a_relink() {
 
 #[tokio::test]
 async fn an_item_error_inside_a_successful_answer_sets_the_status_and_keeps_the_data() {
-    on_each_backend_with_scenario("sync_item_error_in_answer", |app| async move {
-        let (_, token) = app.user("alice", Scope::Write).await;
+    on_each_backend_as_alice_in("sync_item_error_in_answer", |app, token| async move {
         let (item, _) = link(&app, &token, "ins_109508").await;
         app.simulator().advance_to_day(2).await.unwrap();
         let payload = resync(&app, &token, &item).await;
@@ -604,8 +595,7 @@ async fn an_item_error_inside_a_successful_answer_sets_the_status_and_keeps_the_
 
 #[tokio::test]
 async fn no_investment_accounts_is_an_empty_healthy_item() {
-    on_each_backend_with_scenario("sync_no_investment_accounts", |app| async move {
-        let (_, token) = app.user("alice", Scope::Write).await;
+    on_each_backend_as_alice_in("sync_no_investment_accounts", |app, token| async move {
         let (item, payload) = link(&app, &token, "ins_109508").await;
         assert_eq!(payload["item"]["status"], "HEALTHY");
         assert_eq!(payload["syncRun"]["transactionsUpserted"], 0);
@@ -627,8 +617,7 @@ async fn no_investment_accounts_is_an_empty_healthy_item() {
 
 #[tokio::test]
 async fn linking_the_same_institution_again_updates_the_item() {
-    on_each_backend_with_scenario("sync_relink_same_institution", |app| async move {
-        let (_, token) = app.user("alice", Scope::Write).await;
+    on_each_backend_as_alice_in("sync_relink_same_institution", |app, token| async move {
         let (item, first) = link(&app, &token, "ins_109508").await;
         let (again, second) = link(&app, &token, "ins_109508").await;
         assert_eq!(again, item, "the same stored item");
@@ -657,8 +646,7 @@ async fn linking_the_same_institution_again_updates_the_item() {
 
 #[tokio::test]
 async fn windows_take_an_end_alone_and_clamp_an_old_start() {
-    on_each_backend_with_scenario("sync_window_bounds", |app| async move {
-        let (_, token) = app.user("alice", Scope::Write).await;
+    on_each_backend_as_alice_in("sync_window_bounds", |app, token| async move {
         let (item, payload) = link(&app, &token, "ins_109508").await;
         // First sync: 24 months back from 2026-01-01.
         assert_eq!(payload["syncRun"]["windowStart"], "2024-01-01");
@@ -690,8 +678,7 @@ async fn windows_take_an_end_alone_and_clamp_an_old_start() {
 
 #[tokio::test]
 async fn a_holding_of_an_undescribed_security_is_kept_with_a_placeholder() {
-    on_each_backend_with_scenario("sync_undescribed_security", |app| async move {
-        let (_, token) = app.user("alice", Scope::Write).await;
+    on_each_backend_as_alice_in("sync_undescribed_security", |app, token| async move {
         link(&app, &token, "ins_109508").await;
         // 10 × 100 = 1000 + 3 × 20.5 = 61.5: 1061.5; cost 900 + 60 = 960.
         assert_eq!(
@@ -733,8 +720,7 @@ async fn a_holding_of_an_undescribed_security_is_kept_with_a_placeholder() {
 
 #[tokio::test]
 async fn transactions_of_an_unlisted_account_are_counted_as_skipped() {
-    on_each_backend_with_scenario("sync_unlisted_account", |app| async move {
-        let (_, token) = app.user("alice", Scope::Write).await;
+    on_each_backend_as_alice_in("sync_unlisted_account", |app, token| async move {
         let (item, payload) = link(&app, &token, "ins_109508").await;
         // 2 rows returned: the buy stored, the ghost's deposit skipped.
         assert_eq!(payload["syncRun"]["transactionsUpserted"], 1, "{payload}");
@@ -750,8 +736,7 @@ async fn transactions_of_an_unlisted_account_are_counted_as_skipped() {
 
 #[tokio::test]
 async fn a_row_plaid_stops_returning_is_flagged_after_a_stable_walk() {
-    on_each_backend_with_scenario("sync_vanished_rows", |app| async move {
-        let (_, token) = app.user("alice", Scope::Write).await;
+    on_each_backend_as_alice_in("sync_vanished_rows", |app, token| async move {
         let (item, _) = link(&app, &token, "ins_109508").await;
         assert_eq!(
             live_transaction_ids(&app, &token).await,
@@ -779,8 +764,7 @@ async fn a_row_plaid_stops_returning_is_flagged_after_a_stable_walk() {
 
 #[tokio::test]
 async fn snapshots_are_dated_by_the_holdings_price_date() {
-    on_each_backend_with_scenario("sync_snapshot_price_day", |app| async move {
-        let (_, token) = app.user("alice", Scope::Write).await;
+    on_each_backend_as_alice_in("sync_snapshot_price_day", |app, token| async move {
         link(&app, &token, "ins_109508").await;
         let data = app
             .query(
@@ -833,8 +817,12 @@ async fn an_evening_sync_in_new_york_is_dated_that_evening() {
             "2026-01-02T02:30:00Z".parse().unwrap(),
             chrono_tz::America::New_York,
         );
-        let app = TestApp::builder(backend).with_plaid(config).start().await;
-        let (_, token) = app.user("alice", Scope::Write).await;
+        let app = TestApp::builder(backend)
+            .with_plaid(config)
+            .with_user("alice", Scope::Write)
+            .start()
+            .await;
+        let (_, token) = app.viewer();
         link(&app, &token, "ins_109508").await;
         let data = app
             .query(
@@ -861,8 +849,7 @@ async fn an_evening_sync_in_new_york_is_dated_that_evening() {
 /// can still be removed at Plaid.
 #[tokio::test]
 async fn a_failure_right_after_the_exchange_keeps_the_access_token() {
-    on_each_backend_with_scenario("sync_link_fails_after_exchange", |app| async move {
-        let (_, token) = app.user("alice", Scope::Write).await;
+    on_each_backend_as_alice_in("sync_link_fails_after_exchange", |app, token| async move {
         let code = app
             .error_code(&token, LINK, json!({ "institution": "ins_109508" }))
             .await;

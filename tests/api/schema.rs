@@ -48,8 +48,11 @@ fn described(v: &Value) -> bool {
 /// type, field, argument, input field and enum value of ours has a description.
 #[tokio::test]
 async fn playground_introspection_works_and_everything_is_described() {
-    let app = TestApp::start(Backend::Sqlite).await;
-    let (_, token) = app.user("alice", Scope::Read).await;
+    let app = TestApp::builder(Backend::Sqlite)
+        .with_user("alice", Scope::Read)
+        .start()
+        .await;
+    let (_, token) = app.viewer();
     let data = app.query(&token, INTROSPECTION, json!({})).await;
     assert_eq!(data["__schema"]["queryType"]["name"], "Query");
     assert_eq!(data["__schema"]["mutationType"]["name"], "Mutation");
@@ -145,9 +148,11 @@ pub(crate) fn placeholders(document: &str) -> Value {
 /// the schema (what it returns depends on the data; that it is a valid query does not).
 #[tokio::test]
 async fn documented_queries_are_valid() {
-    let app = TestApp::start(Backend::Sqlite).await;
-    let (_, token) = app.user("alice", Scope::Write).await;
-    let client = reqwest::Client::new();
+    let app = TestApp::builder(Backend::Sqlite)
+        .with_user("alice", Scope::Write)
+        .start()
+        .await;
+    let (_, token) = app.viewer();
     let operations = documented_operations();
     assert!(
         operations.len() >= 10,
@@ -162,8 +167,8 @@ async fn documented_queries_are_valid() {
         // As the spec's media type, a document that does not parse, validate or coerce
         // its arguments is a 4xx without `data`; one that ran is a 200 with `data`, and
         // its only errors are those of fields (with a path): placeholder ids, no Plaid.
-        let response = client
-            .post(format!("{}/graphql", app.base_url))
+        let response = app
+            .request(reqwest::Method::POST, "/graphql")
             .bearer_auth(&token)
             .header("accept", "application/graphql-response+json")
             .json(&body)

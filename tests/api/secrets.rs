@@ -75,20 +75,17 @@ async fn access_tokens_never_leak() {
 
     let app = TestApp::builder(Backend::Sqlite)
         .with_plaid(SimulatorConfig::default())
+        .with_user("alice", Scope::Write)
         .start()
         .await;
-    let (_, token) = app.user("alice", Scope::Write).await;
+    let (_, token) = app.viewer();
     let mut responses = String::new();
     let item = link(&app, &token, "ins_109508").await;
     let (_, body) = refresh(&app, &token, &item).await;
     responses.push_str(&body.to_string());
-    app.simulator().set_scenario(
-        &item.plaid_item_id,
-        Scenario {
-            login_required: true,
-            ..Default::default()
-        },
-    );
+    set_scenario(app.simulator(), &item.plaid_item_id, |s| {
+        s.login_required = true
+    });
     let (_, body) = refresh(&app, &token, &item).await;
     responses.push_str(&body.to_string());
     app.simulator()
@@ -102,10 +99,7 @@ async fn access_tokens_never_leak() {
         .await;
     responses.push_str(&body.to_string());
     let mut events = app.sync().subscribe();
-    app.simulator()
-        .fire_webhook(&item.plaid_item_id, "HOLDINGS", "DEFAULT_UPDATE", None)
-        .await
-        .unwrap();
+    holdings_update(&app, &item).await;
     events.recv().await.unwrap();
     let (_, body) = app
         .post(Some(&token), "{ items { nodes { id plaidItemId status error { errorMessage } syncRuns { errorMessage } } } }", json!({}))

@@ -8,7 +8,9 @@ use investments::graphql::ids::NodeKind;
 use sea_orm::{ConnectionTrait, Statement, TransactionTrait};
 use serde_json::{Value, json};
 
-use crate::common::{Backend, TestApp, on_each_backend};
+use crate::common::{
+    Backend, TestApp, all_on_one_page, on_each_backend, on_each_backend_as, strings,
+};
 use crate::fixtures::{Fixture, SecuritySpec, TxSpec, gid};
 
 const TRANSACTIONS: &str = r#"query($first: Int, $after: String, $last: Int, $before: String, $o: [InvestmentTransactionOrder!], $f: InvestmentTransactionFilter) {
@@ -35,14 +37,12 @@ async fn seed(app: &TestApp) -> Seeded {
         f.account(&item, "a2", "Two", "investment", "ira").await,
     ];
     let security = f
-        .security(SecuritySpec {
-            key: "vti",
-            name: Some("Vanguard Total Stock Market"),
-            ticker: Some("VTI"),
-            security_type: Some("etf"),
-            iso_currency: Some("USD"),
-            unofficial_currency: None,
-        })
+        .security(SecuritySpec::usd(
+            "vti",
+            Some("Vanguard Total Stock Market"),
+            Some("VTI"),
+            "etf",
+        ))
         .await;
     let dates: Vec<String> = (0..300)
         .map(|i| {
@@ -290,8 +290,8 @@ const CREATE: &str = r#"mutation { createApiToken(input: { name: "second", scope
 
 #[tokio::test]
 async fn a_revoked_token_stops_at_once_though_tokens_are_cached() {
-    on_each_backend(|app| async move {
-        let (_, token) = app.user("alice", Scope::Write).await;
+    on_each_backend_as("alice", Scope::Write, |app| async move {
+        let (_, token) = app.viewer();
         let created = app.query(&token, CREATE, json!({})).await;
         let second = created["createApiToken"]["token"]
             .as_str()
@@ -333,8 +333,8 @@ const NAMES: &str = r#"query($f: InvestmentTransactionFilter) {
 /// shorter than a trigram, and names a later sync changes.
 #[tokio::test]
 async fn name_search_through_the_trigram_index_matches_like() {
-    on_each_backend(|app| async move {
-        let (user, token) = app.user("alice", Scope::Read).await;
+    on_each_backend_as("alice", Scope::Read, |app| async move {
+        let (user, token) = app.viewer();
         let f = Fixture::new(&app, user);
         let item = f.item("item", "ins_1", "Bank").await;
         let account = f
@@ -350,44 +350,18 @@ async fn name_search_through_the_trigram_index_matches_like() {
             names
                 .iter()
                 .enumerate()
-                .map(|(i, name)| TxSpec {
-                    key: format!("n{i}"),
-                    account: &account,
-                    security: None,
-                    date: "2024-01-02",
-                    name,
-                    transaction_type: "cash",
-                    subtype: "deposit",
-                    amount: "1",
-                    quantity: "0",
-                })
+                .map(|(i, name)| TxSpec::deposit(format!("n{i}"), &account, "2024-01-02", name, "1"))
                 .collect()
         };
         f.transactions(&specs(&names)).await;
-        let search = |needle: &'static str| {
-            let app = &app;
-            let token = &token;
-            async move {
-                let data = app
-                    .query(
-                        token,
-                        NAMES,
-                        json!({ "f": { "name": { "contains": needle } } }),
-                    )
-                    .await;
-                let mut found: Vec<String> = data["investmentTransactions"]["nodes"]
-                    .as_array()
-                    .unwrap()
-                    .iter()
-                    .map(|n| n["name"].as_str().unwrap().to_owned())
-                    .collect();
-                found.sort();
-                assert_eq!(
-                    data["investmentTransactions"]["totalCount"],
-                    json!(found.len())
-                );
-                found
-            }
+        let search = async |needle: &str| {
+            let vars = json!({ "f": { "name": { "contains": needle } } });
+            let page = app
+                .connection(&token, NAMES, vars, "investmentTransactions")
+                .await;
+            let mut found = strings(all_on_one_page(&page), "name");
+            found.sort();
+            found
         };
         let mark = app.statement_count();
         assert_eq!(

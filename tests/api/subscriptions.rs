@@ -4,21 +4,21 @@
 
 use futures_util::{SinkExt, StreamExt};
 use investments::auth::Scope;
-use investments::plaid::simulator::{Scenario, SimulatorConfig};
+use investments::plaid::simulator::SimulatorConfig;
 use investments::sync::Trigger;
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
 use crate::common::{TestApp, on_each_backend_with_plaid};
-use crate::plaid_support::{item_row, link};
+use crate::plaid_support::{item_row, link, set_scenario, start_manual_sync};
 
 type Socket =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
-/// A `graphql-transport-ws` client: connects, initialises with `token`, and returns the
-/// socket once the server acknowledged.
-pub(crate) async fn connect(app: &TestApp, token: &str) -> Socket {
+/// A `graphql-transport-ws` socket to the server, which sent `connection_init` with the
+/// `authorization` header value (its answer is for the caller to read).
+pub(crate) async fn open_socket(app: &TestApp, authorization: &str) -> Socket {
     let url = format!("{}/graphql/ws", app.base_url.replace("http://", "ws://"));
     let mut request = url.into_client_request().unwrap();
     request.headers_mut().insert(
@@ -26,7 +26,15 @@ pub(crate) async fn connect(app: &TestApp, token: &str) -> Socket {
         "graphql-transport-ws".parse().unwrap(),
     );
     let (mut socket, _) = tokio_tungstenite::connect_async(request).await.unwrap();
-    send(&mut socket, json!({ "type": "connection_init", "payload": { "Authorization": format!("Bearer {token}") } })).await;
+    let init = json!({ "type": "connection_init", "payload": { "Authorization": authorization } });
+    send(&mut socket, init).await;
+    socket
+}
+
+/// A `graphql-transport-ws` client: connects, initialises with `token`, and returns the
+/// socket once the server acknowledged.
+pub(crate) async fn connect(app: &TestApp, token: &str) -> Socket {
+    let mut socket = open_socket(app, &format!("Bearer {token}")).await;
     assert_eq!(next(&mut socket).await["type"], "connection_ack");
     socket
 }
@@ -84,26 +92,13 @@ async fn a_sync_is_seen_through_every_phase_in_order() {
         let (_, writer) = app.user("alice", Scope::Write).await;
         let item = link(&app, &writer, "ins_109508").await;
         // Slower than a request would wait: the subscription still sees it end.
-        app.simulator().set_scenario(
-            &item.plaid_item_id,
-            Scenario {
-                latency_ms: 200,
-                ..Default::default()
-            },
-        );
+        set_scenario(app.simulator(), &item.plaid_item_id, |s| s.latency_ms = 200);
         let mut socket = connect(&app, &token).await; // a read token may subscribe
         subscribe(&mut socket, SUBSCRIPTION).await;
         // The whole history: 1,200 generated rows over 24 months, several pages of 500
         // (how many fall in the window depends on the generated dates: n is read).
         let start = chrono::Utc::now().date_naive() - chrono::Days::new(729);
-        app.sync()
-            .start_sync(
-                item_row(&app, item.row.id).await,
-                Trigger::Manual,
-                Some(start),
-                None,
-            )
-            .unwrap();
+        start_manual_sync(&app, item.row.id, Some(start)).await;
         let mut seen = Vec::new();
         loop {
             let message = next(&mut socket).await;
@@ -156,14 +151,7 @@ async fn another_users_runs_never_arrive_and_a_bad_token_is_refused() {
                 None,
             )
             .await;
-        app.sync()
-            .start_sync(
-                item_row(&app, bobs.row.id).await,
-                Trigger::Manual,
-                None,
-                None,
-            )
-            .unwrap();
+        start_manual_sync(&app, bobs.row.id, None).await;
         let message = next(&mut socket).await;
         assert_eq!(
             message["payload"]["data"]["syncRunUpdated"]["item"]["plaidItemId"],
@@ -171,18 +159,7 @@ async fn another_users_runs_never_arrive_and_a_bad_token_is_refused() {
         );
 
         // A connection with an unknown token is not acknowledged.
-        let url = format!("{}/graphql/ws", app.base_url.replace("http://", "ws://"));
-        let mut request = url.into_client_request().unwrap();
-        request.headers_mut().insert(
-            "Sec-WebSocket-Protocol",
-            "graphql-transport-ws".parse().unwrap(),
-        );
-        let (mut socket, _) = tokio_tungstenite::connect_async(request).await.unwrap();
-        send(
-            &mut socket,
-            json!({ "type": "connection_init", "payload": { "Authorization": "Bearer nope" } }),
-        )
-        .await;
+        let mut socket = open_socket(&app, "Bearer nope").await;
         match tokio::time::timeout(MESSAGE_WAIT, socket.next())
             .await
             .expect("closed within 30 s")
@@ -205,9 +182,10 @@ async fn a_sync_slower_than_the_request_timeout_is_seen_to_its_end() {
                 request_timeout: Some(std::time::Duration::from_millis(300)),
                 ..Default::default()
             })
+            .with_user("alice", Scope::Write)
             .start()
             .await;
-        let (user, token) = app.user("alice", Scope::Write).await;
+        let (user, token) = app.viewer();
         // Linked through the service: a request would not outlive the 300 ms timeout.
         let linked = app
             .sync()
@@ -225,13 +203,7 @@ async fn a_sync_slower_than_the_request_timeout_is_seen_to_its_end() {
             row: linked.item,
         };
         // Every Plaid answer takes 400 ms: a sync (holdings, then transactions) > 800 ms.
-        app.simulator().set_scenario(
-            &item.plaid_item_id,
-            Scenario {
-                latency_ms: 400,
-                ..Default::default()
-            },
-        );
+        set_scenario(app.simulator(), &item.plaid_item_id, |s| s.latency_ms = 400);
         let mut socket = connect(&app, &token).await;
         subscribe(&mut socket, SUBSCRIPTION).await;
         let response = app.request(reqwest::Method::POST, "/graphql")

@@ -3,16 +3,19 @@
 //! run; shutdown interrupts what outlives the grace period; runs left behind by a process
 //! that is gone are marked abandoned.
 
+use std::future::Future;
 use std::time::Duration;
 
-use investments::auth::Scope;
 use investments::db::unscoped::Unscoped;
-use investments::plaid::simulator::{Scenario, SimulatorConfig};
-use investments::sync::Trigger;
+use investments::plaid::simulator::SimulatorConfig;
+use investments::sync::{SyncEvent, Trigger};
 use serde_json::json;
+use tokio::sync::broadcast::Receiver;
 
-use crate::common::{TestApp, on_each_backend_with_plaid};
-use crate::plaid_support::{Linked, item_row, link, runs_of};
+use crate::common::TestApp;
+use crate::plaid_support::{
+    Linked, holdings_update, on_each_backend_linked, runs_of, set_scenario, start_manual_sync,
+};
 
 const REFRESH: &str = r#"mutation($id: ID!, $wait: Int) {
   refreshItem(input: {itemId: $id, wait: $wait}) {
@@ -21,24 +24,32 @@ const REFRESH: &str = r#"mutation($id: ID!, $wait: Int) {
   }
 }"#;
 
-/// Makes every Plaid answer about the item take `ms` milliseconds.
-fn slow(app: &TestApp, item: &Linked, ms: u64) {
-    app.simulator().set_scenario(
-        &item.plaid_item_id,
-        Scenario {
-            latency_ms: ms,
-            ..Default::default()
-        },
-    );
+/// Makes every Plaid answer about the item take `ms` milliseconds; returns the sync
+/// engine's events from then on.
+fn slow(app: &TestApp, item: &Linked, ms: u64) -> Receiver<SyncEvent> {
+    set_scenario(app.simulator(), &item.plaid_item_id, |s| s.latency_ms = ms);
+    app.sync().subscribe()
+}
+
+/// Runs `test` once per backend on a server where alice linked an item whose Plaid
+/// answers then take `ms` milliseconds: `test(app, alice's token, the item, the sync
+/// engine's events from then on)`.
+async fn on_each_backend_slowed<F, Fut>(ms: u64, test: F)
+where
+    F: Fn(TestApp, String, Linked, Receiver<SyncEvent>) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    let test = &test;
+    on_each_backend_linked(SimulatorConfig::default(), |app, token, item| async move {
+        let events = slow(&app, &item, ms);
+        test(app, token, item, events).await;
+    })
+    .await;
 }
 
 #[tokio::test]
 async fn a_sync_longer_than_the_wait_answers_running_and_finishes_anyway() {
-    on_each_backend_with_plaid(SimulatorConfig::default(), |app| async move {
-        let (_, token) = app.user("alice", Scope::Write).await;
-        let item = link(&app, &token, "ins_109508").await;
-        slow(&app, &item, 400);
-        let mut events = app.sync().subscribe();
+    on_each_backend_slowed(400, |app, token, item, mut events| async move {
         let data = app
             .query(&token, REFRESH, json!({ "id": item.id, "wait": 0 }))
             .await;
@@ -68,18 +79,11 @@ async fn a_sync_longer_than_the_wait_answers_running_and_finishes_anyway() {
 
 #[tokio::test]
 async fn a_client_that_hangs_up_does_not_cut_the_sync() {
-    on_each_backend_with_plaid(SimulatorConfig::default(), |app| async move {
-        let (_, token) = app.user("alice", Scope::Write).await;
-        let item = link(&app, &token, "ins_109508").await;
-        slow(&app, &item, 300);
-        let mut events = app.sync().subscribe();
+    on_each_backend_slowed(300, |app, token, item, mut events| async move {
         // A client that gives up after 100 ms, long before the sync ends.
-        let client = reqwest::Client::builder()
+        let sent = app
+            .request(reqwest::Method::POST, "/graphql")
             .timeout(Duration::from_millis(100))
-            .build()
-            .unwrap();
-        let sent = client
-            .post(format!("{}/graphql", app.base_url))
             .bearer_auth(&token)
             .json(&json!({ "query": REFRESH, "variables": { "id": item.id } }))
             .send()
@@ -96,27 +100,11 @@ async fn a_client_that_hangs_up_does_not_cut_the_sync() {
 
 #[tokio::test]
 async fn a_webhook_during_a_run_queues_one_follow_up_run() {
-    on_each_backend_with_plaid(SimulatorConfig::default(), |app| async move {
-        let (_, token) = app.user("alice", Scope::Write).await;
-        let item = link(&app, &token, "ins_109508").await;
-        slow(&app, &item, 300);
-        let mut events = app.sync().subscribe();
-        let running = app
-            .sync()
-            .start_sync(
-                item_row(&app, item.row.id).await,
-                Trigger::Manual,
-                None,
-                None,
-            )
-            .unwrap();
+    on_each_backend_slowed(300, |app, _, item, mut events| async move {
+        let running = start_manual_sync(&app, item.row.id, None).await;
         // Two webhooks while it runs: coalesced into one follow-up run.
         for _ in 0..2 {
-            let status = app
-                .simulator()
-                .fire_webhook(&item.plaid_item_id, "HOLDINGS", "DEFAULT_UPDATE", None)
-                .await
-                .unwrap();
+            let status = holdings_update(&app, &item).await;
             assert_eq!(status, 200);
         }
         let first = events.recv().await.unwrap();
@@ -141,19 +129,9 @@ async fn a_webhook_during_a_run_queues_one_follow_up_run() {
 
 #[tokio::test]
 async fn shutdown_interrupts_the_runs_that_outlive_the_grace_period() {
-    on_each_backend_with_plaid(SimulatorConfig::default(), |app| async move {
-        let (_, token) = app.user("alice", Scope::Write).await;
-        let item = link(&app, &token, "ins_109508").await;
+    on_each_backend_linked(SimulatorConfig::default(), |app, token, item| async move {
         slow(&app, &item, 2_000);
-        let ticket = app
-            .sync()
-            .start_sync(
-                item_row(&app, item.row.id).await,
-                Trigger::Manual,
-                None,
-                None,
-            )
-            .unwrap();
+        let ticket = start_manual_sync(&app, item.row.id, None).await;
         app.sync().shutdown(Duration::from_millis(50)).await;
         let outcome = ticket.outcome().await;
         assert_eq!(outcome.error.map(|e| e.code()), Some("SERVICE_UNAVAILABLE"));
@@ -175,9 +153,8 @@ async fn shutdown_interrupts_the_runs_that_outlive_the_grace_period() {
 
 #[tokio::test]
 async fn runs_left_running_by_a_process_that_is_gone_are_marked_abandoned() {
-    on_each_backend_with_plaid(SimulatorConfig::default(), |app| async move {
-        let (user, token) = app.user("alice", Scope::Write).await;
-        let item = link(&app, &token, "ins_109508").await;
+    on_each_backend_linked(SimulatorConfig::default(), |app, _, item| async move {
+        let (user, _) = app.viewer();
         // A run a crashed process left `running` an hour ago, and a fresh one.
         let now = chrono::Utc::now();
         let runs = Unscoped::new(&app.db).sync_runs();
@@ -213,9 +190,7 @@ async fn runs_left_running_by_a_process_that_is_gone_are_marked_abandoned() {
 
 #[tokio::test]
 async fn a_wait_out_of_range_is_refused_before_any_sync() {
-    on_each_backend_with_plaid(SimulatorConfig::default(), |app| async move {
-        let (_, token) = app.user("alice", Scope::Write).await;
-        let item = link(&app, &token, "ins_109508").await;
+    on_each_backend_linked(SimulatorConfig::default(), |app, token, item| async move {
         for wait in [-1, 51] {
             let code = app
                 .error_code(&token, REFRESH, json!({ "id": item.id, "wait": wait }))
@@ -233,9 +208,7 @@ async fn a_wait_out_of_range_is_refused_before_any_sync() {
 
 #[tokio::test]
 async fn a_refresh_at_the_institution_reads_once_plaid_announces_it() {
-    on_each_backend_with_plaid(SimulatorConfig::default(), |app| async move {
-        let (_, token) = app.user("alice", Scope::Write).await;
-        let item = link(&app, &token, "ins_109508").await;
+    on_each_backend_linked(SimulatorConfig::default(), |app, token, item| async move {
         let refreshes = app.simulator().calls("/investments/refresh");
         let data = app
             .query(

@@ -5,11 +5,31 @@ use std::collections::HashSet;
 use investments::auth::Scope;
 use investments::db::entities::{accounts, investment_holdings, securities};
 use investments::plaid::simulator::{Scenario, SimulatorConfig};
+use rust_decimal::Decimal;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::{Value, json};
 
-use crate::common::on_each_backend_with_plaid;
+use crate::common::{on_each_backend_as_alice, on_each_backend_with_plaid};
 use crate::plaid_support::*;
+
+/// A field of a stored row and the same field of Plaid's object.
+type Field<S, P> = (
+    &'static str,
+    fn(&S) -> Option<Decimal>,
+    fn(&P) -> Option<Decimal>,
+);
+
+/// Asserts that the stored rows and Plaid's objects sum to the same, to the last decimal,
+/// field by field (fields a row lacks count for nothing).
+fn assert_sums<S, P>(what: &str, stored: &[S], plaid: &[P], fields: &[Field<S, P>]) {
+    for (field, of_stored, of_plaid) in fields {
+        assert_eq!(
+            sum(stored.iter().filter_map(of_stored)),
+            sum(plaid.iter().filter_map(of_plaid)),
+            "{what} {field}"
+        );
+    }
+}
 
 fn config(transactions: usize) -> SimulatorConfig {
     SimulatorConfig {
@@ -20,9 +40,7 @@ fn config(transactions: usize) -> SimulatorConfig {
 
 #[tokio::test]
 async fn full_sync_stores_exactly_what_plaid_holds() {
-    on_each_backend_with_plaid(config(300), |app| async move {
-        let (_, token) = app.user("alice", Scope::Write).await;
-        let item = link(&app, &token, "ins_109508").await;
+    on_each_backend_linked(config(300), |app, token, item| async move {
         let plaid = app.simulator().data(&item.plaid_item_id).unwrap();
 
         let stored_accounts = accounts::Entity::find()
@@ -55,29 +73,33 @@ async fn full_sync_stores_exactly_what_plaid_holds() {
         assert_eq!(stored_securities.len(), referenced.len());
 
         // Every sum, to the last decimal.
-        assert_eq!(
-            sum(holdings.iter().map(|h| h.quantity.0)),
-            sum(plaid.holdings.iter().map(|h| h.quantity))
+        assert_sums(
+            "holding",
+            &holdings,
+            &plaid.holdings,
+            &[
+                ("quantity", |h| Some(h.quantity.0), |h| Some(h.quantity)),
+                (
+                    "value",
+                    |h| Some(h.institution_value.0),
+                    |h| Some(h.institution_value),
+                ),
+                (
+                    "cost basis",
+                    |h| h.cost_basis.map(|c| c.0),
+                    |h| h.cost_basis,
+                ),
+            ],
         );
-        assert_eq!(
-            sum(holdings.iter().map(|h| h.institution_value.0)),
-            sum(plaid.holdings.iter().map(|h| h.institution_value))
-        );
-        assert_eq!(
-            sum(holdings.iter().filter_map(|h| h.cost_basis).map(|c| c.0)),
-            sum(plaid.holdings.iter().filter_map(|h| h.cost_basis))
-        );
-        assert_eq!(
-            sum(transactions.iter().map(|t| t.amount.0)),
-            sum(plaid.transactions.iter().map(|t| t.amount))
-        );
-        assert_eq!(
-            sum(transactions.iter().map(|t| t.quantity.0)),
-            sum(plaid.transactions.iter().map(|t| t.quantity))
-        );
-        assert_eq!(
-            sum(transactions.iter().filter_map(|t| t.fees).map(|f| f.0)),
-            sum(plaid.transactions.iter().filter_map(|t| t.fees))
+        assert_sums(
+            "transaction",
+            &transactions,
+            &plaid.transactions,
+            &[
+                ("amount", |t| Some(t.amount.0), |t| Some(t.amount)),
+                ("quantity", |t| Some(t.quantity.0), |t| Some(t.quantity)),
+                ("fees", |t| t.fees.map(|f| f.0), |t| t.fees),
+            ],
         );
         // And row by row: the number Plaid wrote is the number stored.
         for t in &plaid.transactions {
@@ -137,9 +159,7 @@ async fn full_sync_stores_exactly_what_plaid_holds() {
 
 #[tokio::test]
 async fn a_second_sync_changes_nothing() {
-    on_each_backend_with_plaid(config(300), |app| async move {
-        let (_, token) = app.user("alice", Scope::Write).await;
-        let item = link(&app, &token, "ins_109508").await;
+    on_each_backend_linked(config(300), |app, token, item| async move {
         let before = stored_state(&app, item.row.id).await;
         let (status, body) = refresh(&app, &token, &item).await;
         assert_eq!(status, 200);
@@ -172,9 +192,7 @@ async fn a_second_sync_changes_nothing() {
 
 #[tokio::test]
 async fn sold_positions_go_and_cancellations_are_flagged() {
-    on_each_backend_with_plaid(config(300), |app| async move {
-        let (_, token) = app.user("alice", Scope::Write).await;
-        let item = link(&app, &token, "ins_109508").await;
+    on_each_backend_linked(config(300), |app, token, item| async move {
         let plaid = app.simulator().data(&item.plaid_item_id).unwrap();
         const COUNTS: &str = "{ investmentTransactions(filter: {cancelled: false}) { totalCount } all: investmentTransactions { totalCount } holdings { totalCount } }";
         let before = app.query(&token, COUNTS, json!({})).await;
@@ -204,7 +222,7 @@ async fn sold_positions_go_and_cancellations_are_flagged() {
             .query(
                 &token,
                 REFRESH,
-                json!({ "id": item.id, "start": (chrono::Utc::now().date_naive() - chrono::Days::new(720)).to_string() }),
+                whole_history(&item),
             )
             .await;
         let run = &data["refreshItem"]["syncRun"];
@@ -218,21 +236,18 @@ async fn sold_positions_go_and_cancellations_are_flagged() {
         assert!(find(&vanished.investment_transaction_id).cancelled, "vanished: flagged, not deleted");
 
         let after = app.query(&token, COUNTS, json!({})).await;
-        assert_eq!(after["holdings"]["totalCount"], before["holdings"]["totalCount"].as_i64().unwrap() - 1);
-        assert_eq!(after["all"]["totalCount"], before["all"]["totalCount"].as_i64().unwrap() + 1);
-        assert_eq!(
-            after["investmentTransactions"]["totalCount"],
-            before["investmentTransactions"]["totalCount"].as_i64().unwrap() - 2,
-            "cancelled rows are left out"
-        );
+        let count = |data: &Value, field: &str| data[field]["totalCount"].as_i64().unwrap();
+        let change = |field: &str| count(&after, field) - count(&before, field);
+        assert_eq!(change("holdings"), -1);
+        assert_eq!(change("all"), 1);
+        assert_eq!(change("investmentTransactions"), -2, "cancelled rows are left out");
     })
     .await;
 }
 
 #[tokio::test]
 async fn many_transactions_over_pages() {
-    on_each_backend_with_plaid(config(2345), |app| async move {
-        let (_, token) = app.user("alice", Scope::Write).await;
+    on_each_backend_as_alice(config(2345), |app, token| async move {
         let item = link(&app, &token, "ins_109509").await;
         assert_eq!(
             app.simulator().calls("/investments/transactions/get"),
@@ -255,9 +270,7 @@ async fn many_transactions_over_pages() {
 /// row of one chunk is taken for vanished while another is written).
 #[tokio::test]
 async fn a_window_longer_than_a_chunk_streams_in_whole() {
-    on_each_backend_with_plaid(config(12_345), |app| async move {
-        let (_, token) = app.user("alice", Scope::Write).await;
-        let item = link(&app, &token, "ins_109508").await;
+    on_each_backend_linked(config(12_345), |app, token, item| async move {
         let rows = transactions_of(&app, item.row.id).await;
         assert_eq!(rows.len(), 12_345);
         let run = &runs_of(&app, item.row.id).await[0];
@@ -282,25 +295,20 @@ async fn a_window_longer_than_a_chunk_streams_in_whole() {
 
 #[tokio::test]
 async fn a_transaction_arriving_during_pagination_is_neither_lost_nor_doubled() {
-    on_each_backend_with_plaid(config(1200), |app| async move {
-        let (_, token) = app.user("alice", Scope::Write).await;
-        let item = link(&app, &token, "ins_109508").await;
+    on_each_backend_linked(config(1200), |app, token, item| async move {
         let scenario = Scenario {
             insert_during_pagination: true,
             ..Default::default()
         };
         app.simulator().set_scenario(&item.plaid_item_id, scenario);
         let calls_before = app.simulator().calls("/investments/transactions/get");
-        let data = app
-            .query(
-                &token,
-                REFRESH,
-                json!({ "id": item.id, "start": (chrono::Utc::now().date_naive() - chrono::Days::new(720)).to_string() }),
-            )
-            .await;
+        let data = app.query(&token, REFRESH, whole_history(&item)).await;
         assert_eq!(data["refreshItem"]["syncRun"]["outcome"], "SUCCEEDED");
         let pages = app.simulator().calls("/investments/transactions/get") - calls_before;
-        assert!(pages > 3, "the window was fetched again after the total changed ({pages} pages)");
+        assert!(
+            pages > 3,
+            "the window was fetched again after the total changed ({pages} pages)"
+        );
         let plaid: HashSet<String> = app
             .simulator()
             .data(&item.plaid_item_id)
@@ -322,16 +330,10 @@ async fn a_transaction_arriving_during_pagination_is_neither_lost_nor_doubled() 
 
 #[tokio::test]
 async fn rate_limits_are_retried() {
-    on_each_backend_with_plaid(config(300), |app| async move {
-        let (_, token) = app.user("alice", Scope::Write).await;
-        let item = link(&app, &token, "ins_109508").await;
-        app.simulator().set_scenario(
-            &item.plaid_item_id,
-            Scenario {
-                rate_limited_calls: 2,
-                ..Default::default()
-            },
-        );
+    on_each_backend_linked(config(300), |app, token, item| async move {
+        set_scenario(app.simulator(), &item.plaid_item_id, |s| {
+            s.rate_limited_calls = 2
+        });
         let holdings_before = app.simulator().calls("/investments/holdings/get");
         let (_, body) = refresh(&app, &token, &item).await;
         assert_eq!(
@@ -351,13 +353,9 @@ async fn rate_limits_are_retried() {
         );
 
         // More 429s than the retry budget: the caller learns it was rate limited.
-        app.simulator().set_scenario(
-            &item.plaid_item_id,
-            Scenario {
-                rate_limited_calls: 50,
-                ..Default::default()
-            },
-        );
+        set_scenario(app.simulator(), &item.plaid_item_id, |s| {
+            s.rate_limited_calls = 50
+        });
         let (_, body) = refresh(&app, &token, &item).await;
         assert_eq!(
             body["errors"][0]["extensions"]["code"], "PLAID_RATE_LIMITED",
@@ -370,17 +368,9 @@ async fn rate_limits_are_retried() {
 
 #[tokio::test]
 async fn login_required_sets_the_status_and_a_later_success_clears_it() {
-    on_each_backend_with_plaid(config(300), |app| async move {
-        let (_, token) = app.user("alice", Scope::Write).await;
-        let item = link(&app, &token, "ins_109508").await;
+    on_each_backend_linked(config(300), |app, token, item| async move {
         let calls = app.simulator().calls("/investments/holdings/get");
-        app.simulator().set_scenario(
-            &item.plaid_item_id,
-            Scenario {
-                login_required: true,
-                ..Default::default()
-            },
-        );
+        set_scenario(app.simulator(), &item.plaid_item_id, |s| s.login_required = true);
         let (_, body) = refresh(&app, &token, &item).await;
         let error = &body["errors"][0];
         assert_eq!(error["extensions"]["code"], "ITEM_LOGIN_REQUIRED", "{body}");
@@ -415,32 +405,28 @@ async fn login_required_sets_the_status_and_a_later_success_clears_it() {
 
 #[tokio::test]
 async fn a_failure_in_the_middle_of_pagination_leaves_the_data_as_it_was() {
-    on_each_backend_with_plaid(config(1200), |app| async move {
-        let (_, token) = app.user("alice", Scope::Write).await;
-        let item = link(&app, &token, "ins_109508").await;
+    on_each_backend_linked(config(1200), |app, token, item| async move {
         let plaid = app.simulator().data(&item.plaid_item_id).unwrap();
         // Changes a successful sync would write...
         let sold = &plaid.holdings[1];
-        app.simulator().sell_position(&item.plaid_item_id, &sold.account_id, &sold.security_id);
+        app.simulator()
+            .sell_position(&item.plaid_item_id, &sold.account_id, &sold.security_id);
         app.simulator().add_transaction(&item.plaid_item_id);
         // ...but page two fails more often than the client retries.
-        app.simulator().set_scenario(
-            &item.plaid_item_id,
-            Scenario {
-                failing_pages: 100,
-                ..Default::default()
-            },
-        );
+        set_scenario(app.simulator(), &item.plaid_item_id, |s| {
+            s.failing_pages = 100
+        });
         let before = stored_state(&app, item.row.id).await;
-        let (_, body) = app
-            .post(
-                Some(&token),
-                REFRESH,
-                json!({ "id": item.id, "start": (chrono::Utc::now().date_naive() - chrono::Days::new(720)).to_string() }),
-            )
-            .await;
-        assert_eq!(body["errors"][0]["extensions"]["code"], "PLAID_UNAVAILABLE", "{body}");
-        assert_eq!(stored_state(&app, item.row.id).await, before, "nothing partial was written");
+        let (_, body) = app.post(Some(&token), REFRESH, whole_history(&item)).await;
+        assert_eq!(
+            body["errors"][0]["extensions"]["code"], "PLAID_UNAVAILABLE",
+            "{body}"
+        );
+        assert_eq!(
+            stored_state(&app, item.row.id).await,
+            before,
+            "nothing partial was written"
+        );
         let runs = runs_of(&app, item.row.id).await;
         let last = runs.last().unwrap();
         assert_eq!(last.outcome, "failed");
@@ -452,16 +438,8 @@ async fn a_failure_in_the_middle_of_pagination_leaves_the_data_as_it_was() {
 
 #[tokio::test]
 async fn concurrent_refreshes_of_one_item_run_one_sync() {
-    on_each_backend_with_plaid(config(300), |app| async move {
-        let (_, token) = app.user("alice", Scope::Write).await;
-        let item = link(&app, &token, "ins_109508").await;
-        app.simulator().set_scenario(
-            &item.plaid_item_id,
-            Scenario {
-                latency_ms: 150,
-                ..Default::default()
-            },
-        );
+    on_each_backend_linked(config(300), |app, token, item| async move {
+        set_scenario(app.simulator(), &item.plaid_item_id, |s| s.latency_ms = 150);
         let holdings_calls = app.simulator().calls("/investments/holdings/get");
         let (a, b) = tokio::join!(refresh(&app, &token, &item), refresh(&app, &token, &item));
         let run_a = &a.1["data"]["refreshItem"]["syncRun"];
@@ -483,18 +461,11 @@ async fn concurrent_refreshes_of_one_item_run_one_sync() {
 
 #[tokio::test]
 async fn refresh_all_reports_every_item_even_when_one_fails() {
-    on_each_backend_with_plaid(config(200), |app| async move {
-        let (_, token) = app.user("alice", Scope::Write).await;
+    on_each_backend_as_alice(config(200), |app, token| async move {
         let a = link(&app, &token, "ins_109508").await;
         let b = link(&app, &token, "ins_109511").await;
         let c = link(&app, &token, "ins_43").await;
-        app.simulator().set_scenario(
-            &b.plaid_item_id,
-            Scenario {
-                login_required: true,
-                ..Default::default()
-            },
-        );
+        set_scenario(app.simulator(), &b.plaid_item_id, |s| s.login_required = true);
         let data = app
             .query(
                 &token,
@@ -525,25 +496,18 @@ async fn refresh_all_reports_every_item_even_when_one_fails() {
 
 #[tokio::test]
 async fn exchange_and_removal() {
-    on_each_backend_with_plaid(config(100), |app| async move {
-        let (_, token) = app.user("alice", Scope::Write).await;
+    on_each_backend_as_alice(config(100), |app, token| async move {
         let link_token = app
             .query(&token, "mutation { createLinkToken { linkToken expiration } }", json!({}))
             .await;
         assert!(link_token["createLinkToken"]["expiration"].is_string());
         // What Link's onSuccess would hand over.
-        let public = app
-            .sync()
-            .plaid()
-            .sandbox_public_token_create("ins_109512", None)
-            .await
-            .unwrap()
-            .public_token;
+        let public = public_token(&app, "ins_109512").await;
         let data = app
             .query(
                 &token,
                 "mutation($t: String!) { exchangePublicToken(input: {publicToken: $t}) { item { id institutionName accounts { name } } syncRun { outcome } syncError { code } } }",
-                json!({ "t": public.expose() }),
+                json!({ "t": public }),
             )
             .await;
         let payload = &data["exchangePublicToken"];
@@ -555,7 +519,7 @@ async fn exchange_and_removal() {
             .post(
                 Some(&token),
                 "mutation($t: String!) { exchangePublicToken(input: {publicToken: $t}) { item { id } } }",
-                json!({ "t": public.expose() }),
+                json!({ "t": public }),
             )
             .await;
         assert_eq!(again["errors"][0]["extensions"]["plaidErrorCode"], "INVALID_PUBLIC_TOKEN");
@@ -612,9 +576,8 @@ async fn read_tokens_cannot_sync_and_other_users_items_are_not_found() {
 /// instead of carrying its last positions forward.
 #[tokio::test]
 async fn an_emptied_account_drops_to_zero_in_its_history() {
-    on_each_backend_with_plaid(config(50), |app| async move {
-        let (user, token) = app.user("alice", Scope::Write).await;
-        let item = link(&app, &token, "ins_109508").await;
+    on_each_backend_linked(config(50), |app, token, item| async move {
+        let (user, _) = app.viewer();
         let plaid = app.simulator().data(&item.plaid_item_id).unwrap();
         let held = &plaid.holdings[0];
         let account = accounts::Entity::find()

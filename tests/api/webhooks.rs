@@ -3,7 +3,6 @@
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use futures_util::future::join_all;
-use investments::auth::Scope;
 use investments::clock::Clock;
 use investments::plaid::simulator::{Scenario, Simulator, SimulatorConfig};
 use investments::sync::webhook::{
@@ -29,23 +28,11 @@ async fn post_webhook(app: &TestApp, header: Option<&str>, body: &[u8]) -> u16 {
 
 #[tokio::test]
 async fn verified_updates_start_a_sync_and_answer_at_once() {
-    on_each_backend_with_plaid(SimulatorConfig::default(), |app| async move {
-        let (_, token) = app.user("alice", Scope::Write).await;
-        let item = link(&app, &token, "ins_109508").await;
+    on_each_backend_linked(SimulatorConfig::default(), |app, _, item| async move {
         let mut events = app.sync().subscribe();
         // A slow Plaid: the sync takes a while; the webhook's answer must not wait for it.
-        app.simulator().set_scenario(
-            &item.plaid_item_id,
-            Scenario {
-                latency_ms: 300,
-                ..Default::default()
-            },
-        );
-        let status = app
-            .simulator()
-            .fire_webhook(&item.plaid_item_id, "HOLDINGS", "DEFAULT_UPDATE", None)
-            .await
-            .unwrap();
+        set_scenario(app.simulator(), &item.plaid_item_id, |s| s.latency_ms = 300);
+        let status = holdings_update(&app, &item).await;
         assert_eq!(status, 200);
         assert!(
             matches!(events.try_recv(), Err(TryRecvError::Empty)),
@@ -79,9 +66,7 @@ async fn verified_updates_start_a_sync_and_answer_at_once() {
 
 #[tokio::test]
 async fn item_webhooks_set_the_status() {
-    on_each_backend_with_plaid(SimulatorConfig::default(), |app| async move {
-        let (_, token) = app.user("alice", Scope::Write).await;
-        let item = link(&app, &token, "ins_109508").await;
+    on_each_backend_linked(SimulatorConfig::default(), |app, token, item| async move {
         let error = investments::plaid::types::PlaidErrorBody {
             error_type: "ITEM_ERROR".into(),
             error_code: "ITEM_LOGIN_REQUIRED".into(),
@@ -152,9 +137,7 @@ async fn item_webhooks_set_the_status() {
 
 #[tokio::test]
 async fn unverified_webhooks_get_401_and_change_nothing() {
-    on_each_backend_with_plaid(SimulatorConfig::default(), |app| async move {
-        let (_, token) = app.user("alice", Scope::Write).await;
-        let item = link(&app, &token, "ins_109508").await;
+    on_each_backend_linked(SimulatorConfig::default(), |app, _, item| async move {
         let sim = app.simulator();
         let now = chrono::Utc::now().timestamp();
         let body = sim.webhook_body(&item.plaid_item_id, "HOLDINGS", "DEFAULT_UPDATE");
@@ -209,15 +192,9 @@ async fn unverified_webhooks_get_401_and_change_nothing() {
 
 #[tokio::test]
 async fn expired_verification_keys_are_refused() {
-    on_each_backend_with_plaid(SimulatorConfig::default(), |app| async move {
-        let (_, token) = app.user("alice", Scope::Write).await;
-        let item = link(&app, &token, "ins_109508").await;
+    on_each_backend_linked(SimulatorConfig::default(), |app, _, item| async move {
         app.simulator().expire_verification_key();
-        let status = app
-            .simulator()
-            .fire_webhook(&item.plaid_item_id, "HOLDINGS", "DEFAULT_UPDATE", None)
-            .await
-            .unwrap();
+        let status = holdings_update(&app, &item).await;
         assert_eq!(status, 401);
         assert_eq!(runs_of(&app, item.row.id).await.len(), 1);
         assert_eq!(app.simulator().calls(KEY_GET), 1);
@@ -262,6 +239,25 @@ fn genuine(app: &TestApp) -> (Vec<u8>, String) {
 async fn post_genuine(app: &TestApp) -> u16 {
     let (body, jwt) = genuine(app);
     post_webhook(app, Some(&jwt), &body).await
+}
+
+/// Posts every webhook of `flood` (body, `Plaid-Verification` header) at once: each must be
+/// refused with 401.
+async fn assert_all_refused(app: &TestApp, flood: &[(Vec<u8>, String)]) {
+    let statuses = join_all(
+        flood
+            .iter()
+            .map(|(body, jwt)| post_webhook(app, Some(jwt), body)),
+    )
+    .await;
+    assert!(statuses.iter().all(|s| *s == 401), "{statuses:?}");
+}
+
+/// Posts a genuine webhook, which must be answered `status` with `fetches` verification
+/// keys fetched so far.
+async fn assert_genuine(app: &TestApp, status: u16, fetches: u64) {
+    assert_eq!(post_genuine(app).await, status);
+    assert_eq!(key_fetches(app), fetches);
 }
 
 /// `jwt` with its header replaced by `header` (its signature then matches nothing).
@@ -333,33 +329,19 @@ async fn a_flood_of_forged_kids_makes_a_bounded_number_of_key_fetches() {
         let flood: Vec<_> = (0..200)
             .map(|i| forged(&app, &format!("forged-{i}")))
             .collect();
-        let statuses = join_all(
-            flood
-                .iter()
-                .map(|(body, jwt)| post_webhook(&app, Some(jwt), body)),
-        )
-        .await;
-        assert!(statuses.iter().all(|s| *s == 401), "{statuses:?}");
+        assert_all_refused(&app, &flood).await;
         assert_eq!(key_fetches(&app), u64::from(KEY_FETCH_BURST));
 
         // The flood spent the budget: a genuine new key waits for it to refill (Plaid
         // retries a refused delivery).
-        assert_eq!(post_genuine(&app).await, 401);
-        assert_eq!(key_fetches(&app), u64::from(KEY_FETCH_BURST));
+        assert_genuine(&app, 401, u64::from(KEY_FETCH_BURST)).await;
         advance(&app, KEY_FETCH_REFILL_SECONDS);
-        assert_eq!(post_genuine(&app).await, 200);
-        assert_eq!(key_fetches(&app), u64::from(KEY_FETCH_BURST) + 1);
+        assert_genuine(&app, 200, u64::from(KEY_FETCH_BURST) + 1).await;
 
         // The flood again, a minute later: the refused kids are not asked about again,
         // the others only as fast as the budget refills.
         advance(&app, 60);
-        let statuses = join_all(
-            flood
-                .iter()
-                .map(|(body, jwt)| post_webhook(&app, Some(jwt), body)),
-        )
-        .await;
-        assert!(statuses.iter().all(|s| *s == 401), "{statuses:?}");
+        assert_all_refused(&app, &flood).await;
         assert_eq!(
             key_fetches(&app),
             u64::from(KEY_FETCH_BURST) + 1 + u64::from(KEY_FETCH_BURST)
@@ -411,8 +393,7 @@ async fn valid_webhooks_verify_with_one_key_fetch() {
         // Then it is fetched again, once.
         advance(&app, 10);
         assert_eq!(post_genuine(&app).await, 200);
-        assert_eq!(post_genuine(&app).await, 200);
-        assert_eq!(key_fetches(&app), 2);
+        assert_genuine(&app, 200, 2).await;
     })
     .await;
 }
@@ -427,15 +408,12 @@ async fn expired_keys_are_dropped_and_rotated_keys_are_fetched() {
 
         sim.expire_verification_key();
         // The cached key is used until its time to live is over...
-        assert_eq!(post_genuine(&app).await, 200);
-        assert_eq!(key_fetches(&app), 1);
+        assert_genuine(&app, 200, 1).await;
         // ...then refetched: Plaid says it expired, so it is dropped and refused, and
         // not asked about again.
         advance(&app, KEY_TTL_SECONDS);
-        assert_eq!(post_genuine(&app).await, 401);
-        assert_eq!(key_fetches(&app), 2);
-        assert_eq!(post_genuine(&app).await, 401);
-        assert_eq!(key_fetches(&app), 2);
+        assert_genuine(&app, 401, 2).await;
+        assert_genuine(&app, 401, 2).await;
 
         // Plaid signs with a new key: fetched once, then cached.
         let old_kid = sim.verification_key_id();
@@ -452,8 +430,7 @@ async fn expired_keys_are_dropped_and_rotated_keys_are_fetched() {
 #[tokio::test]
 async fn a_known_key_that_fails_to_verify_is_refetched_at_most_once_a_minute() {
     on_each_backend_with_plaid(manual_clock(), |app| async move {
-        assert_eq!(post_genuine(&app).await, 200);
-        assert_eq!(key_fetches(&app), 1);
+        assert_genuine(&app, 200, 1).await;
         // Another key under the same kid (same seed): a well-formed token that does not
         // verify with the cached key.
         let impostor = Simulator::start(manual_clock()).await.unwrap();
@@ -476,8 +453,7 @@ async fn a_known_key_that_fails_to_verify_is_refetched_at_most_once_a_minute() {
             assert_eq!(post_webhook(&app, Some(&jwt), &body).await, 401);
         }
         assert_eq!(key_fetches(&app), 2, "refetched once");
-        assert_eq!(post_genuine(&app).await, 200);
-        assert_eq!(key_fetches(&app), 2);
+        assert_genuine(&app, 200, 2).await;
     })
     .await;
 }
