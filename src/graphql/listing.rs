@@ -3,9 +3,10 @@
 //! connection field (the root lists and `Security.transactions`) is a call to [`list`]
 //! with its [`Listed`] kind.
 
-use crate::domain::{OrderBy, PageRequest};
+use crate::domain::{self, OrderBy, PageRequest};
 use async_graphql::{Context, Lookahead, OutputType, Result};
 use futures_util::future::BoxFuture;
+use std::convert::Infallible;
 
 use super::connection::{self, Connection};
 use super::types::{Account, Holding, InvestmentTransaction, PlaidItem, Security};
@@ -70,12 +71,12 @@ where
         .collect()
 }
 
-/// `Listed` for a node type: its filter, sort keys and rows, how a page of them is read
-/// (`|scope, filter, order_by, request| ...`) and which prefetch its nodes use.
+/// `Listed` for each node type: `Node(filter, sort keys, row)`, how a page of its rows is
+/// read (`|scope, filter, order_by, request| ...`), and which prefetch its nodes use.
 macro_rules! listed {
-    ($node:ident, $filter:ty, $field:ty, $row:ty,
-     |$scope:ident, $f:ident, $order_by:ident, $request:ident| $page:expr,
-     $prefetch:expr) => {
+    ($($node:ident($filter:ty, $field:ty, $row:ty)
+       |$scope:ident, $f:ident, $order_by:ident, $request:ident| $page:expr,
+       $prefetch:expr;)*) => {$(
         impl Listed for $node {
             type Filter = $filter;
             type Field = $field;
@@ -102,47 +103,19 @@ macro_rules! listed {
                 $node(row)
             }
         }
-    };
+    )*};
 }
 
 // Items and accounts have one order (oldest first): no sort keys.
-listed!(
-    PlaidItem,
-    crate::domain::ItemFilter,
-    std::convert::Infallible,
-    plaid_items::Model,
-    |scope, f, _order_by, request| scope.items(f, request),
-    prefetch::items
-);
-listed!(
-    Account,
-    crate::domain::AccountFilter,
-    std::convert::Infallible,
-    accounts::Model,
-    |scope, f, _order_by, request| scope.accounts(f, request),
-    prefetch::accounts
-);
-listed!(
-    Security,
-    crate::domain::SecurityFilter,
-    crate::domain::SecurityOrderField,
-    securities::Model,
-    |scope, f, order_by, request| scope.securities(f, order_by, request),
-    prefetch::securities
-);
-listed!(
-    Holding,
-    crate::domain::HoldingFilter,
-    crate::domain::HoldingOrderField,
-    holdings::Model,
-    |scope, f, order_by, request| scope.holdings(f, order_by, request),
-    prefetch::holdings
-);
-listed!(
-    InvestmentTransaction,
-    crate::domain::TransactionFilter,
-    crate::domain::TransactionOrderField,
-    transactions::Model,
-    |scope, f, order_by, request| scope.transactions(f, order_by, request),
-    prefetch::transactions
-);
+listed! {
+    PlaidItem(domain::ItemFilter, Infallible, plaid_items::Model)
+        |scope, f, _order_by, request| scope.items(f, request), prefetch::items;
+    Account(domain::AccountFilter, Infallible, accounts::Model)
+        |scope, f, _order_by, request| scope.accounts(f, request), prefetch::accounts;
+    Security(domain::SecurityFilter, domain::SecurityOrderField, securities::Model)
+        |scope, f, order_by, request| scope.securities(f, order_by, request), prefetch::securities;
+    Holding(domain::HoldingFilter, domain::HoldingOrderField, holdings::Model)
+        |scope, f, order_by, request| scope.holdings(f, order_by, request), prefetch::holdings;
+    InvestmentTransaction(domain::TransactionFilter, domain::TransactionOrderField, transactions::Model)
+        |scope, f, order_by, request| scope.transactions(f, order_by, request), prefetch::transactions;
+}
