@@ -144,21 +144,32 @@ impl OnOperation for WriteScope {
     }
 }
 
-/// What an extension does with the operation a request selects: once it is parsed, once
-/// the document is validated, once it has run.
+/// What an extension does with the operation a request selects: once its document is
+/// read (or refused), once the operation is found, once the document is validated, once
+/// it has run, and once the request is answered.
 trait OnOperation: Send + Sync + 'static {
+    /// The document as parsed (`None`: it did not parse, or an extension inside this one
+    /// refused it), and the `operationName` asked for.
+    fn document(&self, _query: &str, _doc: Option<&ExecutableDocument>, _name: Option<&str>) {}
+
+    /// The operation `operationName` selects in the parsed document.
     fn parsed(
         &self,
-        ctx: &ExtensionContext<'_>,
-        doc: &ExecutableDocument,
-        operation: &OperationDefinition,
-    ) -> ServerResult<()>;
+        _ctx: &ExtensionContext<'_>,
+        _doc: &ExecutableDocument,
+        _operation: &OperationDefinition,
+    ) -> ServerResult<()> {
+        Ok(())
+    }
 
     fn validated(&self, _: &ValidationResult) -> Result<(), Vec<ServerError>> {
         Ok(())
     }
 
     fn executed(&self, _: &mut Response) {}
+
+    /// The answer, `elapsed` after the request arrived.
+    fn answered(&self, _: &Response, _elapsed: Duration) {}
 }
 
 /// Runs an [`OnOperation`] on the operation `operationName` selects (remembered from the
@@ -180,6 +191,13 @@ impl<H: OnOperation> OnSelected<H> {
 
 #[async_graphql::async_trait::async_trait]
 impl<H: OnOperation> Extension for OnSelected<H> {
+    async fn request(&self, ctx: &ExtensionContext<'_>, next: NextRequest<'_>) -> Response {
+        let started = Instant::now();
+        let response = next.run(ctx).await;
+        self.hook.answered(&response, started.elapsed());
+        response
+    }
+
     async fn prepare_request(
         &self,
         ctx: &ExtensionContext<'_>,
@@ -197,8 +215,11 @@ impl<H: OnOperation> Extension for OnSelected<H> {
         variables: &Variables,
         next: NextParseQuery<'_>,
     ) -> ServerResult<ExecutableDocument> {
-        let doc = next.run(ctx, query, variables).await?;
+        let result = next.run(ctx, query, variables).await;
         let name = self.operation_name.lock().expect("not poisoned").clone();
+        self.hook
+            .document(query, result.as_ref().ok(), name.as_deref());
+        let doc = result?;
         if let Some(operation) = selected_operation(&doc, name.as_deref()) {
             self.hook.parsed(ctx, &doc, operation)?;
         }
@@ -400,15 +421,13 @@ pub struct RequestMetrics;
 
 impl ExtensionFactory for RequestMetrics {
     fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(RequestMetricsRecorder::default())
+        Arc::new(OnSelected::new(RequestMetricsRecorder::default()))
     }
 }
 
 #[derive(Default)]
 struct RequestMetricsRecorder {
-    /// The operation the request asked for, by name.
-    requested: Mutex<Option<String>>,
-    /// The `operation` label, once the document is parsed.
+    /// The `operation` label, once the document is read.
     operation: Mutex<Option<String>>,
 }
 
@@ -432,18 +451,20 @@ fn selected_operation_label(doc: &ExecutableDocument, name: Option<&str>) -> Str
     }
 }
 
-impl RequestMetricsRecorder {
-    fn label(&self, doc: &ExecutableDocument) -> String {
-        let requested = self.requested.lock().expect("not poisoned");
-        selected_operation_label(doc, requested.as_deref())
+impl OnOperation for RequestMetricsRecorder {
+    fn document(&self, query: &str, doc: Option<&ExecutableDocument>, name: Option<&str>) {
+        // A document refused after parsing (a mutation for a `read` token) is parsed again
+        // for its label; only failures pay for that.
+        let label = match doc {
+            Some(doc) => Some(selected_operation_label(doc, name)),
+            None => async_graphql::parser::parse_query(query)
+                .ok()
+                .map(|doc| selected_operation_label(&doc, name)),
+        };
+        *self.operation.lock().expect("not poisoned") = label;
     }
-}
 
-#[async_graphql::async_trait::async_trait]
-impl Extension for RequestMetricsRecorder {
-    async fn request(&self, ctx: &ExtensionContext<'_>, next: NextRequest<'_>) -> Response {
-        let started = Instant::now();
-        let response = next.run(ctx).await;
+    fn answered(&self, response: &Response, elapsed: Duration) {
         let code = match response.errors.first() {
             None => crate::metrics::CODE_OK.to_owned(),
             Some(error) => error
@@ -463,38 +484,7 @@ impl Extension for RequestMetricsRecorder {
             .expect("not poisoned")
             .take()
             .unwrap_or_else(|| crate::metrics::OPERATION_UNKNOWN.to_owned());
-        crate::metrics::graphql_request(operation, &code, started.elapsed());
-        response
-    }
-
-    async fn prepare_request(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        request: Request,
-        next: NextPrepareRequest<'_>,
-    ) -> ServerResult<Request> {
-        *self.requested.lock().expect("not poisoned") = request.operation_name.clone();
-        next.run(ctx, request).await
-    }
-
-    async fn parse_query(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        query: &str,
-        variables: &Variables,
-        next: NextParseQuery<'_>,
-    ) -> ServerResult<ExecutableDocument> {
-        let result = next.run(ctx, query, variables).await;
-        // A document refused after parsing (a mutation for a `read` token) is parsed again
-        // for its label; only failures pay for that.
-        let label = match &result {
-            Ok(doc) => Some(self.label(doc)),
-            Err(_) => async_graphql::parser::parse_query(query)
-                .ok()
-                .map(|doc| self.label(&doc)),
-        };
-        *self.operation.lock().expect("not poisoned") = label;
-        result
+        crate::metrics::graphql_request(operation, &code, elapsed);
     }
 }
 
