@@ -49,6 +49,11 @@ pub use crate::vocabulary::Trigger;
 /// serialization failure, lost connection), 200 ms, 800 ms, 3.2 s apart.
 const STORE_ATTEMPTS: u32 = 4;
 
+/// Tries of recording a run's end: about 30 s of them. The run's record is what every
+/// reader of the run (and a replica waiting on it) goes by, and a run left `running`
+/// would only be found abandoned a quarter of an hour later.
+const RECORD_END_ATTEMPTS: u32 = 12;
+
 /// An error that may pass: a lost connection, a deadlock, a serialization failure.
 trait PassingFault {
     fn is_passing(&self) -> bool;
@@ -61,8 +66,13 @@ impl PassingFault for ApiError {
 }
 
 /// Runs `write` again while it fails on a passing database fault (`Unavailable`), up to
-/// [`STORE_ATTEMPTS`] tries in all; any other outcome is returned as it is.
-async fn through_passing_faults<T, E, F, Fut>(what: &str, mut write: F) -> Result<T, E>
+/// `attempts` tries in all, waiting 200 ms, 800 ms, then 3.2 s between them; any other
+/// outcome is returned as it is.
+async fn through_passing_faults<T, E, F, Fut>(
+    what: &str,
+    attempts: u32,
+    mut write: F,
+) -> Result<T, E>
 where
     E: PassingFault,
     F: FnMut() -> Fut,
@@ -71,12 +81,12 @@ where
     let mut attempt = 1;
     loop {
         match write().await {
-            Err(err) if err.is_passing() && attempt < STORE_ATTEMPTS => {
+            Err(err) if err.is_passing() && attempt < attempts => {
                 tracing::warn!(
                     attempt,
                     "{what} failed on a passing database fault; trying again"
                 );
-                tokio::time::sleep(Duration::from_millis(50 << (2 * attempt))).await;
+                tokio::time::sleep(Duration::from_millis(50 << (2 * attempt.min(3)))).await;
                 attempt += 1;
             }
             other => return other,
@@ -716,7 +726,7 @@ impl SyncService {
         result: Result<db::sync_runs::SyncCounts, (String, String)>,
         now: chrono::DateTime<chrono::Utc>,
     ) -> Option<sync_runs::Model> {
-        let recorded = through_passing_faults("recording a run's end", || {
+        let recorded = through_passing_faults("recording a run's end", RECORD_END_ATTEMPTS, || {
             self.unscoped()
                 .sync_runs()
                 .finish(run_id, result.clone(), now)
@@ -882,7 +892,7 @@ impl SyncService {
         // A deadlock, a serialization failure or a lost connection rolls the whole write
         // back: it is tried again from the start, a bounded number of times (the pages
         // after the first chunk read again).
-        let (counts, answer) = through_passing_faults("storing a sync", || {
+        let (counts, answer) = through_passing_faults("storing a sync", STORE_ATTEMPTS, || {
             self.store_answer(item, answer.clone(), first.clone(), &source, window)
         })
         .await?;
