@@ -113,28 +113,39 @@ async fn flows(
         .collect())
 }
 
+/// The portfolio's value on a valuation day.
+#[derive(Clone, Copy)]
+struct Valuation {
+    date: NaiveDate,
+    value: Decimal,
+}
+
 /// The value of a sub-period or period: `(end - start - flows) / (start + weighted flows)`
 /// where a flow on day `t` of a period `(b0, b1]` weighs `(b1 - t) / (b1 - b0)` (flows
 /// happen at the end of their day). `None` when the denominator is zero.
 fn modified_dietz(
-    start: (NaiveDate, Decimal),
-    end: (NaiveDate, Decimal),
+    start: Valuation,
+    end: Valuation,
     flows: &BTreeMap<NaiveDate, Decimal>,
 ) -> ApiResult<Option<Decimal>> {
-    let length = Decimal::from((end.0 - start.0).num_days());
+    let length = Decimal::from((end.date - start.date).num_days());
     let mut net = Decimal::ZERO;
     let mut weighted = Decimal::ZERO;
-    for (day, flow) in flows.range(start.0.succ_opt().unwrap_or(start.0)..=end.0) {
+    let after_start = start.date.succ_opt().unwrap_or(start.date);
+    for (day, flow) in flows.range(after_start..=end.date) {
         net.add_exact(*flow, "a net flow")?;
         let weight = if length.is_zero() {
             Decimal::ZERO
         } else {
-            Decimal::from((end.0 - *day).num_days()).over(length, "a flow weight")?
+            Decimal::from((end.date - *day).num_days()).over(length, "a flow weight")?
         };
         weighted.add_exact(flow.times(weight, "a weighted flow")?, "a weighted flow")?;
     }
-    let gain = end.1.minus(start.1, "a gain")?.minus(net, "a gain")?;
-    let base = start.1.plus(weighted, "an invested capital")?;
+    let gain = end
+        .value
+        .minus(start.value, "a gain")?
+        .minus(net, "a gain")?;
+    let base = start.value.plus(weighted, "an invested capital")?;
     if base.is_zero() {
         return Ok(None);
     }
@@ -174,11 +185,12 @@ fn currency_return(
     let (Some(&start), Some(&end)) = (valuations.first(), valuations.last()) else {
         return Ok(None);
     };
-    let total_on = |date: NaiveDate| -> ApiResult<Decimal> {
-        exact::sum(
+    let valuation = |date: NaiveDate| -> ApiResult<Valuation> {
+        let value = exact::sum(
             accounts.iter().map(|(_, h)| value_on(h, currency, date)),
             "a value",
-        )
+        )?;
+        Ok(Valuation { date, value })
     };
 
     // Flows by day: transactions of accounts in the portfolio that day, and accounts
@@ -219,8 +231,8 @@ fn currency_return(
         }
     }
 
-    let start_value = total_on(start)?;
-    let end_value = total_on(end)?;
+    let (first, last) = (valuation(start)?, valuation(end)?);
+    let (start_value, end_value) = (first.value, last.value);
     let net_flows = exact::sum(by_day.values().copied(), "the net flows")?;
     let gain = end_value
         .minus(start_value, "a gain")?
@@ -229,7 +241,7 @@ fn currency_return(
     let mut chained = false;
     for pair in valuations.windows(2) {
         let (b0, b1) = (pair[0], pair[1]);
-        if let Some(r) = modified_dietz((b0, total_on(b0)?), (b1, total_on(b1)?), &by_day)? {
+        if let Some(r) = modified_dietz(valuation(b0)?, valuation(b1)?, &by_day)? {
             growth = growth.times(
                 r.plus(Decimal::ONE, "a time-weighted return")?,
                 "a time-weighted return",
@@ -240,7 +252,7 @@ fn currency_return(
     let money_weighted = if start == end {
         None
     } else {
-        modified_dietz((start, start_value), (end, end_value), &by_day)?
+        modified_dietz(first, last, &by_day)?
     };
     Ok(Some(PeriodReturn {
         currency: currency.to_owned(),
