@@ -63,11 +63,12 @@ async fn main() {
     let transactions = common::env_or("BENCH_TRANSACTIONS", 5_000);
     let bench_db = common::BenchDatabase::open().await;
     let conn = bench_db.conn.clone();
-    let (_simulator, sync, user_id) = common::plaid(&conn, transactions).await;
+    let (_simulator, sync, owner) = common::plaid(&conn, transactions).await;
+    let user_id = owner.user_id();
     for i in 0..items {
         let institution = investments::demo::DEMO_INSTITUTIONS[i % 2];
         let linked = sync
-            .sandbox_link(user_id, institution, None)
+            .sandbox_link(&owner, institution, None)
             .await
             .expect("link");
         assert!(linked.error.is_none(), "sync failed");
@@ -75,7 +76,7 @@ async fn main() {
     backfill_history(&conn, user_id, 42, HISTORY_DAYS)
         .await
         .expect("history");
-    let (address, token) = common::serve(&conn, user_id).await;
+    let (address, token) = common::serve(&owner).await;
     let client = reqwest::Client::new();
     let url = format!("http://{address}/graphql");
     let dashboard = |query: &'static str| timed_query(&client, &url, &token, query);

@@ -26,13 +26,13 @@ fn status_kib(field: &str) -> Option<u64> {
 async fn main() {
     let transactions = common::env_or("BENCH_TRANSACTIONS", 100_000);
     let bench_db = common::BenchDatabase::open().await;
-    let (_simulator, sync, user_id) = common::plaid(&bench_db.conn, transactions).await;
+    let (_simulator, sync, owner) = common::plaid(&bench_db.conn, transactions).await;
     let linked = sync
-        .sandbox_link(user_id, "ins_109508", None)
+        .sandbox_link(&owner, "ins_109508", None)
         .await
         .expect("link");
     assert!(linked.error.is_none(), "sync failed");
-    let (address, token) = common::serve(&bench_db.conn, user_id).await;
+    let (address, token) = common::serve(&owner).await;
 
     let before = status_kib("VmRSS:");
     let peak_reset = std::fs::write("/proc/self/clear_refs", "5").is_ok();

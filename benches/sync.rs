@@ -17,6 +17,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
+use investments::db::scope::UserScope;
 use investments::sync::{SyncOptions, SyncService, Trigger};
 
 #[tokio::main]
@@ -25,21 +26,21 @@ async fn main() {
     let transactions = common::env_or("BENCH_TRANSACTIONS", 100_000);
     let bench_db = common::BenchDatabase::open().await;
     let label = bench_db.label;
-    let (_simulator, sync, user_id) = common::plaid(&bench_db.conn, transactions).await;
+    let (_simulator, sync, owner) = common::plaid(&bench_db.conn, transactions).await;
 
     if items > 1 {
-        refresh_all(&sync, user_id, items, transactions, label).await;
+        refresh_all(&sync, &owner, items, transactions, label).await;
     } else {
-        one_item(&sync, user_id, transactions, label).await;
+        one_item(&sync, &owner, transactions, label).await;
     }
     print_memory();
     bench_db.close().await;
 }
 
-async fn one_item(sync: &SyncService, user_id: i64, transactions: usize, label: &str) {
+async fn one_item(sync: &SyncService, owner: &UserScope, transactions: usize, label: &str) {
     let started = Instant::now();
     let linked = sync
-        .sandbox_link(user_id, "ins_109508", None)
+        .sandbox_link(owner, "ins_109508", None)
         .await
         .expect("link");
     let first = started.elapsed();
@@ -89,7 +90,7 @@ async fn one_item(sync: &SyncService, user_id: i64, transactions: usize, label: 
 /// Links `items` items (as many at once as a refresh runs), then times `refresh_all`.
 async fn refresh_all(
     sync: &SyncService,
-    user_id: i64,
+    owner: &UserScope,
     items: usize,
     transactions: usize,
     label: &str,
@@ -99,7 +100,7 @@ async fn refresh_all(
     futures_util::stream::iter(0..items)
         .map(|_| async {
             let linked = sync
-                .sandbox_link(user_id, "ins_109508", None)
+                .sandbox_link(owner, "ins_109508", None)
                 .await
                 .expect("link");
             assert!(linked.error.is_none(), "first sync failed");
@@ -111,7 +112,7 @@ async fn refresh_all(
 
     let started = Instant::now();
     let outcomes = sync
-        .refresh_all(Some(user_id), Trigger::Manual, None, None, None)
+        .refresh_all(Some(owner), Trigger::Manual, None, None, None)
         .await
         .expect("refresh all");
     let refresh = started.elapsed();

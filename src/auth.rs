@@ -12,6 +12,8 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use lru::LruCache;
 use rand::RngCore;
 use sea_orm::DatabaseConnection;
+
+use crate::db::scope::UserScope;
 use sha2::{Digest, Sha256};
 
 use crate::db::entities::api_tokens;
@@ -82,16 +84,19 @@ pub struct IssuedToken {
     pub record: api_tokens::Model,
 }
 
-pub async fn issue_token(
-    db: &DatabaseConnection,
-    user_id: i64,
-    name: &str,
-    scope: Scope,
-) -> ApiResult<IssuedToken> {
+/// A new token of `owner` (only its hash is stored; the token is shown once).
+pub async fn issue_token(owner: &UserScope, name: &str, scope: Scope) -> ApiResult<IssuedToken> {
     let mut secret = [0u8; 32];
     rand::rng().fill_bytes(&mut secret);
     let token = format!("{TOKEN_PREFIX}{}", URL_SAFE_NO_PAD.encode(secret));
-    let record = users::insert_token(db, user_id, name, &hash(&token), scope.as_str()).await?;
+    let record = users::insert_token(
+        owner.connection(),
+        owner.user_id(),
+        name,
+        &hash(&token),
+        scope.as_str(),
+    )
+    .await?;
     Ok(IssuedToken { token, record })
 }
 

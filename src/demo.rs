@@ -91,13 +91,13 @@ pub async fn prepare(options: &DemoOptions) -> anyhow::Result<Demo> {
         },
     );
 
-    let user = Unscoped::new(&db).users().find_or_create("demo").await?;
-    let token = auth::issue_token(&db, user.id, "demo", Scope::Write)
-        .await?
-        .token;
+    let users = Unscoped::new(&db).users();
+    let user = users.find_or_create("demo").await?;
+    let owner = users.scope_of(user.id);
+    let token = auth::issue_token(&owner, "demo", Scope::Write).await?.token;
     for institution in DEMO_INSTITUTIONS {
         let outcome = sync
-            .sandbox_link(user.id, institution, None)
+            .sandbox_link(&owner, institution, None)
             .await
             .map_err(|e| anyhow::Error::from(e).context(format!("linking {institution}")))?;
         if let Some(err) = &outcome.error {

@@ -166,8 +166,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Migrator::up(&db, None)
                 .await
                 .context("applying migrations")?;
-            let user = Unscoped::new(&db).users().find_or_create(&user).await?;
-            let issued = investments::auth::issue_token(&db, user.id, &name, scope.into()).await?;
+            let users = Unscoped::new(&db).users();
+            let user = users.find_or_create(&user).await?;
+            let owner = users.scope_of(user.id);
+            let issued = investments::auth::issue_token(&owner, &name, scope.into()).await?;
             println!("{}", issued.token);
         }
     }

@@ -10,6 +10,7 @@ use std::sync::Arc;
 
 use investments::auth::{self, Scope};
 use investments::crypto::TokenCipher;
+use investments::db::scope::UserScope;
 use investments::db::unscoped::Unscoped;
 use investments::db::{self, DbConfig};
 use investments::plaid::client::{Environment, PlaidClient, PlaidConfig};
@@ -93,7 +94,7 @@ pub fn env_or(name: &str, default: usize) -> usize {
 pub async fn plaid(
     conn: &DatabaseConnection,
     transactions: usize,
-) -> (Option<Simulator>, SyncService, i64) {
+) -> (Option<Simulator>, SyncService, UserScope) {
     let (simulator, client) = match std::env::var("BENCH_PLAID_URL") {
         Ok(url) => {
             let defaults = SimulatorConfig::default();
@@ -119,17 +120,15 @@ pub async fn plaid(
         Arc::new(TokenCipher::ephemeral()),
         SyncOptions::default(),
     );
-    let user = Unscoped::new(conn)
-        .users()
-        .find_or_create("bench")
-        .await
-        .expect("user");
-    (simulator, sync, user.id)
+    let users = Unscoped::new(conn).users();
+    let user = users.find_or_create("bench").await.expect("user");
+    (simulator, sync, users.scope_of(user.id))
 }
 
 /// Serves the API over `conn` on a loopback port; its address and a read token of the user.
-pub async fn serve(conn: &DatabaseConnection, user_id: i64) -> (SocketAddr, String) {
-    let token = auth::issue_token(conn, user_id, "bench", Scope::Read)
+pub async fn serve(owner: &UserScope) -> (SocketAddr, String) {
+    let conn = owner.connection();
+    let token = auth::issue_token(owner, "bench", Scope::Read)
         .await
         .expect("token")
         .token;

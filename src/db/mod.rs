@@ -50,6 +50,7 @@ pub trait UserOwned: EntityTrait {
     fn id_column() -> Self::Column;
     fn user_column() -> Self::Column;
     fn id_of(model: &Self::Model) -> i64;
+    fn owner_of(model: &Self::Model) -> i64;
 }
 
 macro_rules! user_owned {
@@ -63,6 +64,9 @@ macro_rules! user_owned {
             }
             fn id_of(model: &Self::Model) -> i64 {
                 model.id
+            }
+            fn owner_of(model: &Self::Model) -> i64 {
+                model.user_id
             }
         }
     )*};

@@ -2,9 +2,11 @@
 //! restricted handler is the model). Built once per request from the verified token; every
 //! query it offers is limited to the caller's rows by construction, so a resolver or a
 //! handler cannot forget the owner. The analytics build their statements from it too
-//! (`select`, `live_transactions`, `holdings_matching`, `within`). The sync and the CLI,
+//! (`select`, `live_transactions`, `holdings_matching`, `within`), and the services that
+//! create rows for a user (links, tokens) take it as the owner. The sync and the CLI,
 //! which work across users, go through the explicitly named [`super::unscoped::Unscoped`]
-//! instead.
+//! instead; the CLI, the demo and tests, acting for a user they name, get that user's
+//! scope from `Unscoped::users().scope_of`.
 
 use crate::domain::{
     AccountFilter, HoldingFilter, HoldingOrderField, ItemFilter, OrderBy, PageRequest,
@@ -46,6 +48,11 @@ impl UserScope {
     /// `live_transactions`, `holdings_matching`) and a deferred count of its pages.
     pub fn connection(&self) -> &DatabaseConnection {
         &self.db
+    }
+
+    /// Whether `model` (a row already in hand, such as a sync run's update) is the caller's.
+    pub fn owns<E: UserOwned>(&self, model: &E::Model) -> bool {
+        E::owner_of(model) == self.user_id
     }
 
     /// The user.

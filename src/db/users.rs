@@ -9,6 +9,13 @@ use super::entities::{api_tokens, users};
 use crate::error::ApiResult;
 
 impl super::unscoped::Users<'_, DatabaseConnection> {
+    /// Acting for user `user_id`: the scope authentication would give a request of theirs,
+    /// for the CLI, the demo and tests, which create rows (tokens, links) for a user they
+    /// name.
+    pub fn scope_of(self, user_id: i64) -> super::scope::UserScope {
+        super::scope::UserScope::new(self.conn.clone(), user_id)
+    }
+
     /// The user named `name`, created if it does not exist yet (on a connection: a lost
     /// race is answered by reading the winner's row, which an aborted transaction could
     /// not do).

@@ -8,6 +8,7 @@ use tokio::sync::broadcast::error::RecvError;
 use super::ids::{self, NodeKind};
 use super::types::SyncRun;
 use super::{scope, sync};
+use crate::db::entities::sync_runs;
 
 #[derive(Default)]
 pub struct SubscriptionRoot;
@@ -24,19 +25,20 @@ impl SubscriptionRoot {
         ctx: &Context<'_>,
         #[graphql(desc = "Only the runs of this item.")] item_id: Option<ID>,
     ) -> Result<impl Stream<Item = SyncRun>> {
-        let user_id = scope(ctx)?.user_id();
+        let caller = scope(ctx)?.clone();
         let item = match &item_id {
             Some(id) => Some(ids::decode_as(NodeKind::PlaidItem, id, "itemId")?),
             None => None,
         };
         let updates = sync(ctx)?.run_updates();
-        Ok(futures_util::stream::unfold(
-            updates,
-            move |mut updates| async move {
+        Ok(futures_util::stream::unfold(updates, move |mut updates| {
+            let caller = caller.clone();
+            async move {
                 loop {
                     match updates.recv().await {
                         Ok(run)
-                            if run.user_id == user_id && item.is_none_or(|i| run.item_id == i) =>
+                            if caller.owns::<sync_runs::Entity>(&run)
+                                && item.is_none_or(|i| run.item_id == i) =>
                         {
                             return Some((SyncRun(run), updates));
                         }
@@ -45,7 +47,7 @@ impl SubscriptionRoot {
                         Err(RecvError::Closed) => return None,
                     }
                 }
-            },
-        ))
+            }
+        }))
     }
 }

@@ -7,6 +7,7 @@ use sea_orm::{Set, TransactionTrait};
 use super::{SyncOutcome, SyncService, Trigger, plaid_failure, store};
 use crate::db::entities::plaid_items;
 use crate::db::items::{ItemErrorFields, NewItem};
+use crate::db::scope::UserScope;
 use crate::db::unscoped::Unscoped;
 use crate::error::{ApiError, ApiResult};
 use crate::plaid::client::Environment;
@@ -31,7 +32,7 @@ impl SyncService {
     /// login or renew consent).
     pub async fn create_link_token(
         &self,
-        user_id: i64,
+        owner: &UserScope,
         item: Option<&plaid_items::Model>,
     ) -> ApiResult<LinkToken> {
         let options = self.options();
@@ -41,7 +42,7 @@ impl SyncService {
             country_codes: vec!["US".to_owned(), "CA".to_owned()],
             // Plaid asks for a stable id without personal data.
             user: LinkTokenUser {
-                client_user_id: format!("user-{user_id}"),
+                client_user_id: format!("user-{}", owner.user_id()),
             },
             products: Some(vec!["investments".to_owned()]),
             webhook: options.webhook_url.clone(),
@@ -78,7 +79,7 @@ impl SyncService {
     /// the connection.
     pub async fn exchange_public_token(
         &self,
-        user_id: i64,
+        owner: &UserScope,
         public_token: &PublicToken,
         budget: Option<std::time::Duration>,
     ) -> ApiResult<SyncOutcome> {
@@ -87,6 +88,7 @@ impl SyncService {
         // Plaid's answer and the database, which would orphan the item at Plaid.
         let this = self.clone();
         let public_token = public_token.clone();
+        let user_id = owner.user_id();
         let (item, access_token) = tokio::spawn(async move {
             let exchanged = this
                 .plaid()
@@ -225,7 +227,7 @@ impl SyncService {
     /// Only against Plaid's sandbox (or the simulator).
     pub async fn sandbox_link(
         &self,
-        user_id: i64,
+        owner: &UserScope,
         institution_id: &str,
         budget: Option<std::time::Duration>,
     ) -> ApiResult<SyncOutcome> {
@@ -239,7 +241,7 @@ impl SyncService {
             .sandbox_public_token_create(institution_id, self.options().webhook_url.clone())
             .await
             .map_err(|e| plaid_failure(&e, None))?;
-        self.exchange_public_token(user_id, &created.public_token, budget)
+        self.exchange_public_token(owner, &created.public_token, budget)
             .await
     }
 

@@ -964,13 +964,14 @@ impl SyncService {
     /// item's failure never stops another. Outcomes come back in item order.
     pub async fn refresh_all(
         &self,
-        user_id: Option<i64>,
+        owner: Option<&crate::db::scope::UserScope>,
         trigger: Trigger,
         start: Option<NaiveDate>,
         end: Option<NaiveDate>,
         budget: Option<Duration>,
     ) -> ApiResult<Vec<SyncOutcome>> {
-        let items = self.unscoped().items().list(user_id).await?;
+        let owner = owner.map(crate::db::scope::UserScope::user_id);
+        let items = self.unscoped().items().list(owner).await?;
         // Every item's task starts now; the supervisor's slots bound how many run at once.
         let mut tickets = Vec::with_capacity(items.len());
         for item in items {

@@ -70,14 +70,12 @@ async fn sync_command_exit_code() {
         .unwrap();
     migration::Migrator::up(&db, None).await.unwrap();
     let sync = crate::common::sync_service(&db, &simulator, None);
-    let user = investments::db::unscoped::Unscoped::new(&db)
-        .users()
-        .find_or_create("cron")
-        .await
-        .unwrap();
+    let users = investments::db::unscoped::Unscoped::new(&db).users();
+    let user = users.find_or_create("cron").await.unwrap();
+    let owner = users.scope_of(user.id);
     let mut items = Vec::new();
     for institution in ["ins_109508", "ins_109511"] {
-        let outcome = sync.sandbox_link(user.id, institution, None).await.unwrap();
+        let outcome = sync.sandbox_link(&owner, institution, None).await.unwrap();
         items.push(outcome.item.plaid_item_id);
     }
     let run = |simulator: &Simulator| {

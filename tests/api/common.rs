@@ -405,12 +405,12 @@ impl TestApp {
 
     /// A user with a token of `scope`; returns (user id, token).
     pub async fn user(&self, name: &str, scope: Scope) -> (i64, String) {
-        let user = Unscoped::new(&self.db)
-            .users()
+        let users = Unscoped::new(&self.db).users();
+        let user = users
             .find_or_create(name)
             .await
             .unwrap_or_else(|e| panic!("create user: {}", e.message()));
-        let issued = auth::issue_token(&self.db, user.id, "test", scope)
+        let issued = auth::issue_token(&users.scope_of(user.id), "test", scope)
             .await
             .unwrap_or_else(|e| panic!("issue token: {}", e.message()));
         (user.id, issued.token)

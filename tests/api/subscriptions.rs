@@ -189,7 +189,13 @@ async fn a_sync_slower_than_the_request_timeout_is_seen_to_its_end() {
         // Linked through the service: a request would not outlive the 300 ms timeout.
         let linked = app
             .sync()
-            .sandbox_link(user, "ins_109508", None)
+            .sandbox_link(
+                &investments::db::unscoped::Unscoped::new(&app.db)
+                    .users()
+                    .scope_of(user),
+                "ins_109508",
+                None,
+            )
             .await
             .unwrap();
         assert!(linked.error.is_none());

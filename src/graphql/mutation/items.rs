@@ -238,10 +238,9 @@ impl ItemMutations {
     ) -> Result<Option<RefreshAllPayload>> {
         let input = input.unwrap_or_default();
         let budget = wait_budget(input.wait)?;
-        let user_id = scope(ctx)?.user_id();
         let outcomes = sync(ctx)?
             .refresh_all(
-                Some(user_id),
+                Some(scope(ctx)?),
                 Trigger::RefreshAll,
                 input.start_date.map(|d| d.0),
                 input.end_date.map(|d| d.0),
@@ -266,12 +265,13 @@ impl ItemMutations {
         ctx: &Context<'_>,
         #[graphql(desc = "Optional item for update mode.")] input: Option<CreateLinkTokenInput>,
     ) -> Result<Option<CreateLinkTokenPayload>> {
-        let user_id = scope(ctx)?.user_id();
         let item = match input.and_then(|i| i.item_id) {
             Some(id) => Some(owned_item(ctx, &id).await?),
             None => None,
         };
-        let token = sync(ctx)?.create_link_token(user_id, item.as_ref()).await?;
+        let token = sync(ctx)?
+            .create_link_token(scope(ctx)?, item.as_ref())
+            .await?;
         Ok(Some(CreateLinkTokenPayload {
             link_token: token.link_token,
             expiration: DateTime(token.expiration),
@@ -286,9 +286,12 @@ impl ItemMutations {
         #[graphql(desc = "The public token from Link.")] input: ExchangePublicTokenInput,
     ) -> Result<Option<LinkItemPayload>> {
         let budget = wait_budget(input.wait)?;
-        let user_id = scope(ctx)?.user_id();
         let outcome = sync(ctx)?
-            .exchange_public_token(user_id, &PublicToken::new(input.public_token), Some(budget))
+            .exchange_public_token(
+                scope(ctx)?,
+                &PublicToken::new(input.public_token),
+                Some(budget),
+            )
             .await?;
         Ok(Some(link_payload(outcome)))
     }
@@ -301,9 +304,8 @@ impl ItemMutations {
         #[graphql(desc = "The sandbox institution.")] input: SandboxLinkItemInput,
     ) -> Result<Option<LinkItemPayload>> {
         let budget = wait_budget(input.wait)?;
-        let user_id = scope(ctx)?.user_id();
         let outcome = sync(ctx)?
-            .sandbox_link(user_id, &input.institution_id, Some(budget))
+            .sandbox_link(scope(ctx)?, &input.institution_id, Some(budget))
             .await?;
         Ok(Some(link_payload(outcome)))
     }

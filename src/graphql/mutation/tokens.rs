@@ -57,13 +57,7 @@ impl TokenMutations {
         if name.is_empty() || name.len() > 200 {
             return Err(ApiError::bad_input("`name` must have 1 to 200 characters").into());
         }
-        let issued = auth::issue_token(
-            scope.connection(),
-            scope.user_id(),
-            name,
-            input.scope.into(),
-        )
-        .await?;
+        let issued = auth::issue_token(scope, name, input.scope.into()).await?;
         Ok(CreateApiTokenPayload {
             token: issued.token,
             api_token: ApiToken(issued.record),
