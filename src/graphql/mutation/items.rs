@@ -153,7 +153,10 @@ pub struct RemoveItemPayload {
     removed_item_id: ID,
 }
 
+/// A sync's failure as payload data: an answer like any other, so an internal cause is
+/// logged here (once, if the run's record has not already).
 fn sync_error(err: &ApiError) -> SyncError {
+    err.log_cause();
     let (plaid_error_code, display_message) = match err {
         ApiError::Plaid(f) => (f.plaid_error_code.clone(), f.display_message.clone()),
         _ => (None, None),
