@@ -32,6 +32,7 @@ fn with_code(mut error: ServerError, code: &str) -> ServerError {
 }
 
 fn api_error(err: ApiError) -> ServerError {
+    err.log_cause();
     with_code(ServerError::new(err.message(), None), err.code())
 }
 
