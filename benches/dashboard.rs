@@ -76,7 +76,7 @@ async fn main() {
     backfill_history(&conn, user_id, 42, HISTORY_DAYS)
         .await
         .expect("history");
-    let (address, token) = common::serve(&owner).await;
+    let (address, token) = common::serve(&conn, &owner).await;
     let client = reqwest::Client::new();
     let url = format!("http://{address}/graphql");
     let dashboard = |query: &'static str| timed_query(&client, &url, &token, query);

@@ -32,7 +32,7 @@ async fn main() {
         .await
         .expect("link");
     assert!(linked.error.is_none(), "sync failed");
-    let (address, token) = common::serve(&owner).await;
+    let (address, token) = common::serve(&bench_db.conn, &owner).await;
 
     let before = status_kib("VmRSS:");
     let peak_reset = std::fs::write("/proc/self/clear_refs", "5").is_ok();

@@ -110,8 +110,11 @@ async fn run(database_url: Option<String>, settings: &Settings) {
         queries::type_page_cursor(&conn, dataset.user_id, shallow).await,
         queries::type_page_cursor(&conn, dataset.user_id, deep).await,
     );
-    let (address, token) =
-        common::serve(&Unscoped::new(&conn).users().scope_of(dataset.user_id)).await;
+    let (address, token) = common::serve(
+        &conn,
+        &Unscoped::new(&conn).users().scope_of(dataset.user_id),
+    )
+    .await;
     let api = Api {
         client: reqwest::Client::new(),
         url: Arc::from(format!("http://{address}/graphql")),

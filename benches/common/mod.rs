@@ -125,9 +125,8 @@ pub async fn plaid(
     (simulator, sync, users.scope_of(user.id))
 }
 
-/// Serves the API over `conn` on a loopback port; its address and a read token of the user.
-pub async fn serve(owner: &UserScope) -> (SocketAddr, String) {
-    let conn = owner.connection();
+/// Serves the API over `conn` on a loopback port; its address and a read token of `owner`.
+pub async fn serve(conn: &DatabaseConnection, owner: &UserScope) -> (SocketAddr, String) {
     let token = auth::issue_token(owner, "bench", Scope::Read)
         .await
         .expect("token")

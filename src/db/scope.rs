@@ -45,8 +45,9 @@ impl UserScope {
     }
 
     /// The connection, to run the statements this scope builds (`select`,
-    /// `live_transactions`, `holdings_matching`) and a deferred count of its pages.
-    pub fn connection(&self) -> &DatabaseConnection {
+    /// `live_transactions`, `holdings_matching`) and a deferred count of its pages; not
+    /// public, so code outside the crate reads only through its methods.
+    pub(crate) fn connection(&self) -> &DatabaseConnection {
         &self.db
     }
 
