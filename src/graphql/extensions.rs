@@ -254,12 +254,24 @@ pub(crate) fn selected_operation<'d>(
     doc: &'d ExecutableDocument,
     name: Option<&str>,
 ) -> Option<&'d OperationDefinition> {
+    select(doc, name).map(|(_, operation)| operation)
+}
+
+/// The operation `name` selects in `doc`, with its name in the document (`None` for the
+/// one anonymous operation).
+fn select<'d>(
+    doc: &'d ExecutableDocument,
+    name: Option<&str>,
+) -> Option<(Option<&'d str>, &'d OperationDefinition)> {
     match (&doc.operations, name) {
-        (DocumentOperations::Single(op), _) => Some(&op.node),
-        (DocumentOperations::Multiple(ops), Some(name)) => ops.get(name).map(|op| &op.node),
-        (DocumentOperations::Multiple(ops), None) if ops.len() == 1 => {
-            ops.values().next().map(|op| &op.node)
-        }
+        (DocumentOperations::Single(op), _) => Some((None, &op.node)),
+        (DocumentOperations::Multiple(ops), Some(name)) => ops
+            .get_key_value(name)
+            .map(|(name, op)| (Some(name.as_str()), &op.node)),
+        (DocumentOperations::Multiple(ops), None) if ops.len() == 1 => ops
+            .iter()
+            .next()
+            .map(|(name, op)| (Some(name.as_str()), &op.node)),
         _ => None,
     }
 }
@@ -437,18 +449,12 @@ struct RequestMetricsRecorder {
 /// name.
 fn selected_operation_label(doc: &ExecutableDocument, name: Option<&str>) -> String {
     use crate::metrics::{OPERATION_ANONYMOUS, OPERATION_UNKNOWN, operation_label};
-    match (&doc.operations, name) {
-        (DocumentOperations::Single(_), Some(name)) => operation_label(name),
-        (DocumentOperations::Single(_), None) => OPERATION_ANONYMOUS.to_owned(),
-        (DocumentOperations::Multiple(ops), Some(name)) if ops.contains_key(name) => {
-            operation_label(name)
-        }
-        (DocumentOperations::Multiple(ops), None) if ops.len() == 1 => ops
-            .keys()
-            .next()
-            .map(|n| operation_label(n))
-            .unwrap_or_else(|| OPERATION_UNKNOWN.to_owned()),
-        _ => OPERATION_UNKNOWN.to_owned(),
+    match select(doc, name) {
+        // An anonymous operation asked for by a name goes by that name.
+        Some((own, _)) => own
+            .or(name)
+            .map_or_else(|| OPERATION_ANONYMOUS.to_owned(), operation_label),
+        None => OPERATION_UNKNOWN.to_owned(),
     }
 }
 
@@ -580,6 +586,24 @@ impl OnOperation for RequestedOrderKeeper {
 #[cfg(test)]
 mod tests {
     use async_graphql::{EmptyMutation, EmptySubscription, Object, Schema};
+
+    #[test]
+    fn the_operation_label_is_the_name_execution_selects_by() {
+        use crate::metrics::{OPERATION_ANONYMOUS, OPERATION_UNKNOWN};
+        let label = |query: &str, name: Option<&str>| {
+            let doc = async_graphql::parser::parse_query(query).expect("parses");
+            super::selected_operation_label(&doc, name)
+        };
+        // One anonymous operation: anonymous, or the name it was asked for by.
+        assert_eq!(label("{ a }", None), OPERATION_ANONYMOUS);
+        assert_eq!(label("{ a }", Some("Asked")), "Asked");
+        // Named operations: the one asked for, the only one, else none.
+        let two = "query A { a } query B { b }";
+        assert_eq!(label(two, Some("B")), "B");
+        assert_eq!(label(two, Some("C")), OPERATION_UNKNOWN);
+        assert_eq!(label(two, None), OPERATION_UNKNOWN);
+        assert_eq!(label("query A { a }", None), "A");
+    }
 
     struct Root;
 
