@@ -33,7 +33,21 @@ fn with_code(mut error: ServerError, code: &str) -> ServerError {
 
 fn api_error(err: ApiError) -> ServerError {
     err.log_cause();
-    with_code(ServerError::new(err.message(), None), err.code())
+    coded(err.message(), err.code())
+}
+
+/// An error with `message` and `extensions.code`.
+pub(crate) fn coded(message: String, code: &str) -> ServerError {
+    with_code(ServerError::new(message, None), code)
+}
+
+/// The `extensions.code` of an error, if it has one.
+pub(crate) fn code_of(error: &ServerError) -> Option<&str> {
+    match error.extensions.as_ref()?.get("code")? {
+        async_graphql::Value::String(code) => Some(code),
+        async_graphql::Value::Enum(code) => Some(code.as_str()),
+        _ => None,
+    }
 }
 
 /// Gives every error a code: `GRAPHQL_PARSE_FAILED` for syntax errors,
@@ -473,17 +487,8 @@ impl OnOperation for RequestMetricsRecorder {
 
     fn answered(&self, response: &Response, elapsed: Duration) {
         let code = match response.errors.first() {
-            None => crate::metrics::CODE_OK.to_owned(),
-            Some(error) => error
-                .extensions
-                .as_ref()
-                .and_then(|e| e.get("code"))
-                .and_then(|code| match code {
-                    async_graphql::Value::String(code) => Some(code.clone()),
-                    async_graphql::Value::Enum(code) => Some(code.to_string()),
-                    _ => None,
-                })
-                .unwrap_or_else(|| "UNKNOWN".to_owned()),
+            None => crate::metrics::CODE_OK,
+            Some(error) => code_of(error).unwrap_or("UNKNOWN"),
         };
         let operation = self
             .operation

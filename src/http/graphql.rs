@@ -191,20 +191,7 @@ pub async fn execute(
 
 /// A GraphQL response with one error and no `data`: the request did not run.
 fn request_error(code: &str, message: String) -> async_graphql::Response {
-    let mut error = async_graphql::ServerError::new(message, None);
-    error
-        .extensions
-        .get_or_insert_with(Default::default)
-        .set("code", code);
-    async_graphql::Response::from_errors(vec![error])
-}
-
-/// The code of an error, if it has one.
-fn code_of(error: &async_graphql::ServerError) -> Option<&str> {
-    match error.extensions.as_ref()?.get("code")? {
-        async_graphql::Value::String(code) => Some(code),
-        _ => None,
-    }
+    async_graphql::Response::from_errors(vec![graphql::extensions::coded(message, code)])
 }
 
 /// The status of a request error answered as `application/graphql-response+json`: the
@@ -239,7 +226,12 @@ fn answer(media: media::ResponseMedia, response: async_graphql::Response) -> Res
     let status = if unavailable(&response) {
         StatusCode::SERVICE_UNAVAILABLE
     } else if request_error && media == media::ResponseMedia::GraphQLResponseJson {
-        request_error_status(response.errors.first().and_then(code_of))
+        request_error_status(
+            response
+                .errors
+                .first()
+                .and_then(graphql::extensions::code_of),
+        )
     } else {
         StatusCode::OK
     };
@@ -277,7 +269,10 @@ fn unavailable(response: &async_graphql::Response) -> bool {
     let code = ApiError::Unavailable.code();
     response.data == async_graphql::Value::Null
         && !response.errors.is_empty()
-        && response.errors.iter().all(|e| code_of(e) == Some(code))
+        && response
+            .errors
+            .iter()
+            .all(|e| graphql::extensions::code_of(e) == Some(code))
 }
 
 /// `GET /graphql/ws`: subscriptions over `graphql-transport-ws` (and the older
