@@ -496,7 +496,7 @@ impl OnOperation for RequestMetricsRecorder {
             .expect("not poisoned")
             .take()
             .unwrap_or_else(|| crate::metrics::OPERATION_UNKNOWN.to_owned());
-        crate::metrics::graphql_request(operation, &code, elapsed);
+        crate::metrics::graphql_request(operation, code, elapsed);
     }
 }
 
