@@ -2,15 +2,15 @@
 //!
 //! Code outside `db` reaches user data through one of two handles:
 //! - [`scope::UserScope`], for requests: built from the verified token, every query it
-//!   offers is limited to the caller's rows. The queries it wraps (`page`, `of_items`,
-//!   `find_owned`...) are `pub(in crate::db)`, so nothing else can call them.
+//!   offers is limited to the caller's rows (its lookups by id start from its own
+//!   `select`). The queries it wraps (`page`, `of_items`...) are `pub(in crate::db)`, so
+//!   nothing else can call them.
 //! - [`unscoped::Unscoped`], for the sync engine, the CLI and the demo, which work across
 //!   users on rows they already hold (by row id, items by Plaid id for webhooks, users by
 //!   name). Its statements are methods of the handle only: there is no free function to
 //!   call by mistake.
 //!
-//! The filters as SQL (`select`, `transactions::live`) and [`owned_by_id`] are
-//! `pub(in crate::db)` too: the portfolio figures start their statements from the scope
+//! The filters as SQL (`select`, `transactions::live`) are `pub(in crate::db)` too: the portfolio figures start their statements from the scope
 //! and hand them to [`aggregate`], which adds no rows of its own. Still public:
 //! `users::find` (the CLI's report) and the token functions of `users`, which
 //! authentication calls before there is a scope. The GraphQL and HTTP layers never build
@@ -83,38 +83,6 @@ user_owned!(
     investment_transactions,
     sync_runs
 );
-
-/// The caller's rows among `ids`, in no particular order.
-pub(in crate::db) async fn find_owned<E: UserOwned>(
-    db: &DatabaseConnection,
-    user_id: i64,
-    ids: &[i64],
-) -> ApiResult<Vec<E::Model>> {
-    if ids.is_empty() {
-        return Ok(Vec::new());
-    }
-    Ok(E::find()
-        .filter(E::user_column().eq(user_id))
-        .filter(E::id_column().is_in(ids.iter().copied()))
-        .all(db)
-        .await?)
-}
-
-/// The caller's rows among `ids` (repeats allowed), keyed by id.
-pub(in crate::db) async fn owned_by_id<E: UserOwned>(
-    db: &DatabaseConnection,
-    user_id: i64,
-    ids: impl IntoIterator<Item = i64>,
-) -> ApiResult<std::collections::HashMap<i64, E::Model>> {
-    let mut ids: Vec<i64> = ids.into_iter().collect();
-    ids.sort_unstable();
-    ids.dedup();
-    Ok(find_owned::<E>(db, user_id, &ids)
-        .await?
-        .into_iter()
-        .map(|m| (E::id_of(&m), m))
-        .collect())
-}
 
 /// How to reach the database.
 #[derive(Clone, Debug)]

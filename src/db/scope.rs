@@ -17,12 +17,12 @@ use std::collections::HashMap;
 use sea_orm::sea_query::{Condition, Expr};
 use sea_orm::{ColumnTrait, DatabaseConnection, QueryFilter, Select};
 
+use super::UserOwned;
 use super::entities::{
     accounts, api_tokens, investment_holdings as holdings, investment_transactions as transactions,
     plaid_items, securities, sync_runs, users,
 };
 use super::page::Page;
-use super::{UserOwned, find_owned, owned_by_id};
 use crate::domain::AccountScope;
 use crate::error::ApiResult;
 
@@ -34,12 +34,13 @@ pub struct UserScope {
 }
 
 impl UserScope {
-    /// The scope of `user_id`; made by authentication ([`crate::auth::Viewer::scope`]).
+    /// The scope of `user_id`; made by authentication ([`crate::auth::Viewer::user_scope`])
+    /// and, for a user named on the command line, by `Unscoped::users().scope_of`.
     pub(crate) fn new(db: DatabaseConnection, user_id: i64) -> Self {
         UserScope { db, user_id }
     }
 
-    /// The owner, for the services that create rows on their behalf (links, tokens).
+    /// The owner's id, for the statements that write it into the rows they create.
     pub fn user_id(&self) -> i64 {
         self.user_id
     }
@@ -90,18 +91,30 @@ impl UserScope {
 
     /// The caller's `E` with this id, if there is one.
     pub async fn find<E: UserOwned>(&self, id: i64) -> ApiResult<Option<E::Model>> {
-        Ok(find_owned::<E>(&self.db, self.user_id, &[id])
-            .await?
-            .into_iter()
-            .next())
+        Ok(self
+            .select::<E>()
+            .filter(E::id_column().eq(id))
+            .one(&self.db)
+            .await?)
     }
 
-    /// The caller's `E` among these ids, by id.
+    /// The caller's `E` among these ids (repeats allowed), by id.
     pub async fn by_id<E: UserOwned>(
         &self,
         ids: impl IntoIterator<Item = i64>,
     ) -> ApiResult<HashMap<i64, E::Model>> {
-        owned_by_id::<E>(&self.db, self.user_id, ids).await
+        let mut ids: Vec<i64> = ids.into_iter().collect();
+        ids.sort_unstable();
+        ids.dedup();
+        if ids.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let rows = self
+            .select::<E>()
+            .filter(E::id_column().is_in(ids))
+            .all(&self.db)
+            .await?;
+        Ok(rows.into_iter().map(|m| (E::id_of(&m), m)).collect())
     }
 
     pub async fn items(
