@@ -67,8 +67,12 @@ impl AppBuilder {
 
     /// The shared state the handlers see.
     pub fn state(&self) -> AppState {
-        let mut state = AppState::new(self.db.clone(), self.sync.clone(), self.clock.clone())
-            .with_limits(&self.limits);
+        let mut state = AppState::new(
+            self.db.clone(),
+            self.sync.clone(),
+            self.clock.clone(),
+            &self.limits,
+        );
         if let Some(ttl) = self.token_cache_ttl {
             state.tokens = crate::auth::TokenCache::new(ttl);
         }

@@ -77,13 +77,15 @@ pub struct AppState {
 }
 
 impl AppState {
-    pub(crate) fn new(db: DatabaseConnection, sync: Option<SyncService>, clock: Clock) -> Self {
+    /// The state of an app whose schema enforces `limits` (made by [`crate::app::AppBuilder`]).
+    pub(crate) fn new(
+        db: DatabaseConnection,
+        sync: Option<SyncService>,
+        clock: Clock,
+        limits: &crate::graphql::Limits,
+    ) -> Self {
         AppState {
-            schema: crate::graphql::schema(
-                sync.clone(),
-                clock.clone(),
-                &crate::graphql::Limits::default(),
-            ),
+            schema: crate::graphql::schema(sync.clone(), clock.clone(), limits),
             clock,
             webhooks: sync
                 .as_ref()
@@ -95,12 +97,6 @@ impl AppState {
             persisted: Arc::default(),
             rate_limit: None,
         }
-    }
-
-    /// The same state with a schema that enforces `limits` (the execution deadline).
-    pub(crate) fn with_limits(mut self, limits: &crate::graphql::Limits) -> Self {
-        self.schema = crate::graphql::schema(self.sync.clone(), self.clock.clone(), limits);
-        self
     }
 }
 
