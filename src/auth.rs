@@ -13,8 +13,8 @@ use lru::LruCache;
 use rand::RngCore;
 use sea_orm::DatabaseConnection;
 
+use crate::crypto::sha256_hex;
 use crate::db::scope::UserScope;
-use sha2::{Digest, Sha256};
 
 use crate::db::entities::api_tokens;
 use crate::db::users;
@@ -74,10 +74,6 @@ impl Viewer {
     }
 }
 
-fn hash(token: &str) -> String {
-    hex::encode(Sha256::digest(token.as_bytes()))
-}
-
 /// A new token (the only time it exists in clear) and its stored record.
 pub struct IssuedToken {
     pub token: String,
@@ -93,7 +89,7 @@ pub async fn issue_token(owner: &UserScope, name: &str, scope: Scope) -> ApiResu
         owner.connection(),
         owner.user_id(),
         name,
-        &hash(&token),
+        &sha256_hex(&token),
         scope.as_str(),
     )
     .await?;
@@ -105,7 +101,7 @@ pub async fn authenticate(db: &DatabaseConnection, token: &str) -> ApiResult<Vie
     if !token.starts_with(TOKEN_PREFIX) {
         return Err(ApiError::Unauthenticated);
     }
-    lookup(db, &hash(token)).await
+    lookup(db, &sha256_hex(token)).await
 }
 
 async fn lookup(db: &DatabaseConnection, token_hash: &str) -> ApiResult<Viewer> {
@@ -155,7 +151,7 @@ impl TokenCache {
         if !token.starts_with(TOKEN_PREFIX) {
             return Err(ApiError::Unauthenticated);
         }
-        let token_hash = hash(token);
+        let token_hash = sha256_hex(token);
         if let Some((viewer, at)) = self.lock().get(&token_hash).copied()
             && at.elapsed() < self.ttl
         {

@@ -11,6 +11,13 @@ use crate::plaid::types::AccessToken;
 
 const VERSION: &str = "v1:";
 
+/// The SHA-256 of `text`, in lowercase hex: how API tokens are stored and persisted
+/// documents are named.
+pub fn sha256_hex(text: &str) -> String {
+    use sha2::{Digest, Sha256};
+    hex::encode(Sha256::digest(text.as_bytes()))
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum CryptoError {
     #[error("INVESTMENTS_ENCRYPTION_KEY must be 32 bytes written as 64 hex characters")]

@@ -12,8 +12,8 @@ use std::collections::{HashMap, HashSet};
 use std::num::NonZeroUsize;
 use std::sync::{Arc, Mutex};
 
+use crate::crypto::sha256_hex;
 use lru::LruCache;
-use sha2::{Digest, Sha256};
 
 /// Documents remembered in automatic mode, at most.
 const CACHE_ENTRIES: usize = 4096;
@@ -93,10 +93,6 @@ pub fn parse_manifest(text: &str) -> Result<Manifest, String> {
         return Err("the manifest lists no documents".into());
     }
     Ok(manifest)
-}
-
-fn sha256_hex(text: &str) -> String {
-    hex::encode(Sha256::digest(text.as_bytes()))
 }
 
 /// The automatic mode's documents, least recently used first out.
