@@ -65,16 +65,6 @@ pub struct Cli {
 
 /// How `serve` and `sync` open the database: `db_pool` connections at most, or by default
 /// [`crate::db::default_pool_size`] of their sync concurrency.
-/// A deadline shorter than the HTTP timeout, so that a slow request ends with a GraphQL
-/// error rather than the timeout's bare 408.
-fn graphql_deadline(text: &str) -> Result<Duration, String> {
-    let deadline = humantime::parse_duration(text).map_err(|e| e.to_string())?;
-    if deadline.is_zero() || deadline >= Duration::from_secs(60) {
-        return Err("must be over 0s and under 60s (the HTTP timeout)".to_owned());
-    }
-    Ok(deadline)
-}
-
 pub fn db_config(
     database_url: &str,
     db_pool: Option<u32>,
@@ -184,6 +174,16 @@ impl ServeArgs {
             burst: self.rate_limit_burst,
         })
     }
+}
+
+/// A deadline shorter than the HTTP timeout, so that a slow request ends with a GraphQL
+/// error rather than the timeout's bare 408.
+fn graphql_deadline(text: &str) -> Result<Duration, String> {
+    let deadline = humantime::parse_duration(text).map_err(|e| e.to_string())?;
+    if deadline.is_zero() || deadline >= crate::http::REQUEST_TIMEOUT {
+        return Err("must be over 0s and under 60s (the HTTP timeout)".to_owned());
+    }
+    Ok(deadline)
 }
 
 /// A rate per second, or `off` (also `0`) for none.

@@ -38,7 +38,7 @@ const MAX_BODY_BYTES: usize = 1024 * 1024;
 /// The request id header: kept when the client sends one, made up otherwise, and echoed.
 const X_REQUEST_ID: header::HeaderName = header::HeaderName::from_static("x-request-id");
 /// Longest a request may take before it is answered with 408.
-const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
 /// Seconds a client should wait before trying a 503 again (`Retry-After`).
 pub const RETRY_AFTER_SECS: u64 = 1;
 
