@@ -15,21 +15,30 @@ pub fn json_error(status: StatusCode, code: &str, message: &str) -> Response {
     (status, axum::Json(body)).into_response()
 }
 
-/// The HTTP status of `err`, the same on every path.
+/// The HTTP status of `err`, the same on every path: a Plaid failure is a bad gateway
+/// whatever its code, any other error has the status of its code.
 pub fn status_of(err: &ApiError) -> StatusCode {
     match err {
-        ApiError::Unauthenticated => StatusCode::UNAUTHORIZED,
-        ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
-        ApiError::NotFound(_) => StatusCode::NOT_FOUND,
-        ApiError::BadUserInput(_) => StatusCode::BAD_REQUEST,
         ApiError::Plaid(_) => StatusCode::BAD_GATEWAY,
-        ApiError::Overflow(_) => StatusCode::UNPROCESSABLE_ENTITY,
-        ApiError::TooCostly(_) => StatusCode::BAD_REQUEST,
-        ApiError::DeadlineExceeded(_) => StatusCode::GATEWAY_TIMEOUT,
-        ApiError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
-        ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
-        ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        _ => status_of_code(err.code()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
     }
+}
+
+/// The status of an [`ApiError`] code, wherever the code comes from (an error of ours, or
+/// one already in a GraphQL response); `None` for codes that are not ours.
+pub fn status_of_code(code: &str) -> Option<StatusCode> {
+    Some(match code {
+        "UNAUTHENTICATED" => StatusCode::UNAUTHORIZED,
+        "FORBIDDEN" => StatusCode::FORBIDDEN,
+        "NOT_FOUND" => StatusCode::NOT_FOUND,
+        "BAD_USER_INPUT" | "QUERY_TOO_COMPLEX" => StatusCode::BAD_REQUEST,
+        "ARITHMETIC_OVERFLOW" => StatusCode::UNPROCESSABLE_ENTITY,
+        "DEADLINE_EXCEEDED" => StatusCode::GATEWAY_TIMEOUT,
+        "SERVICE_UNAVAILABLE" => StatusCode::SERVICE_UNAVAILABLE,
+        "RATE_LIMITED" => StatusCode::TOO_MANY_REQUESTS,
+        "INTERNAL_SERVER_ERROR" => StatusCode::INTERNAL_SERVER_ERROR,
+        _ => return None,
+    })
 }
 
 /// `err` as a response: its status, its code, the challenge a 401 must carry, and when a
@@ -95,4 +104,55 @@ pub async fn json_bodies(response: Response) -> Response {
         }
     }
     answer
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::PlaidFailure;
+    use std::time::Duration;
+
+    #[test]
+    fn every_error_has_its_status() {
+        let plaid = ApiError::Plaid(Box::new(PlaidFailure {
+            code: "ITEM_LOGIN_REQUIRED",
+            message: "sign in again".to_owned(),
+            plaid_error_type: None,
+            plaid_error_code: None,
+            display_message: None,
+            request_id: None,
+            plaid_item_id: None,
+            item_status: None,
+        }));
+        let cases = [
+            (ApiError::Unauthenticated, StatusCode::UNAUTHORIZED),
+            (ApiError::Forbidden(String::new()), StatusCode::FORBIDDEN),
+            (ApiError::not_found(""), StatusCode::NOT_FOUND),
+            (ApiError::bad_input(""), StatusCode::BAD_REQUEST),
+            (plaid, StatusCode::BAD_GATEWAY),
+            (
+                ApiError::Overflow(String::new()),
+                StatusCode::UNPROCESSABLE_ENTITY,
+            ),
+            (ApiError::TooCostly(String::new()), StatusCode::BAD_REQUEST),
+            (
+                ApiError::DeadlineExceeded(Duration::from_secs(1)),
+                StatusCode::GATEWAY_TIMEOUT,
+            ),
+            (ApiError::Unavailable, StatusCode::SERVICE_UNAVAILABLE),
+            (
+                ApiError::RateLimited {
+                    retry_after: Duration::from_secs(1),
+                },
+                StatusCode::TOO_MANY_REQUESTS,
+            ),
+            (
+                ApiError::internal("test", "failed"),
+                StatusCode::INTERNAL_SERVER_ERROR,
+            ),
+        ];
+        for (err, status) in cases {
+            assert_eq!(status_of(&err), status, "{}", err.code());
+        }
+    }
 }

@@ -199,11 +199,19 @@ fn request_error(code: &str, message: String) -> async_graphql::Response {
 fn request_error_status(code: Option<&str>) -> StatusCode {
     match code {
         Some("PERSISTED_QUERY_NOT_FOUND") => StatusCode::NOT_FOUND,
-        Some("PERSISTED_QUERY_NOT_IN_LIST" | "FORBIDDEN") => StatusCode::FORBIDDEN,
-        Some("UNAUTHENTICATED") => StatusCode::UNAUTHORIZED,
-        Some("DEADLINE_EXCEEDED") => StatusCode::GATEWAY_TIMEOUT,
-        Some(code) if code == ApiError::Unavailable.code() => StatusCode::SERVICE_UNAVAILABLE,
-        _ => StatusCode::BAD_REQUEST,
+        Some("PERSISTED_QUERY_NOT_IN_LIST") => StatusCode::FORBIDDEN,
+        // A refusal keeps the status it has on every path; any other document that could
+        // not run is the client's to fix.
+        Some(code) => match super::error::status_of_code(code) {
+            Some(
+                status @ (StatusCode::UNAUTHORIZED
+                | StatusCode::FORBIDDEN
+                | StatusCode::GATEWAY_TIMEOUT
+                | StatusCode::SERVICE_UNAVAILABLE),
+            ) => status,
+            _ => StatusCode::BAD_REQUEST,
+        },
+        None => StatusCode::BAD_REQUEST,
     }
 }
 
