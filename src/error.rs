@@ -73,7 +73,7 @@ impl Cause {
 }
 
 /// A Plaid failure as callers see it (never with an access token in it).
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Default)]
 pub struct PlaidFailure {
     /// `ITEM_LOGIN_REQUIRED`, `PLAID_RATE_LIMITED`, `PLAID_UNAVAILABLE`,
     /// `PRODUCT_NOT_READY` or `PLAID_ERROR`.
@@ -89,6 +89,17 @@ pub struct PlaidFailure {
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
+
+impl PlaidFailure {
+    /// A failure with only its code and message: nothing Plaid said to pass on.
+    pub fn bare(code: &'static str, message: impl Into<String>) -> Self {
+        PlaidFailure {
+            code,
+            message: message.into(),
+            ..Default::default()
+        }
+    }
+}
 
 impl ApiError {
     pub fn bad_input(message: impl Into<String>) -> Self {

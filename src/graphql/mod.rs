@@ -119,17 +119,10 @@ pub(crate) fn sync<'a>(ctx: &Context<'a>) -> ApiResult<&'a SyncService> {
     ctx.data_unchecked::<Option<SyncService>>()
         .as_ref()
         .ok_or_else(|| {
-            ApiError::Plaid(Box::new(crate::error::PlaidFailure {
-                code: "PLAID_UNAVAILABLE",
-                message: "Plaid is not configured on this server (PLAID_CLIENT_ID, PLAID_SECRET)"
-                    .to_owned(),
-                plaid_error_type: None,
-                plaid_error_code: None,
-                display_message: None,
-                request_id: None,
-                plaid_item_id: None,
-                item_status: None,
-            }))
+            ApiError::Plaid(Box::new(crate::error::PlaidFailure::bare(
+                "PLAID_UNAVAILABLE",
+                "Plaid is not configured on this server (PLAID_CLIENT_ID, PLAID_SECRET)",
+            )))
         })
 }
 

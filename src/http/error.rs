@@ -114,16 +114,10 @@ mod tests {
 
     #[test]
     fn every_error_has_its_status() {
-        let plaid = ApiError::Plaid(Box::new(PlaidFailure {
-            code: "ITEM_LOGIN_REQUIRED",
-            message: "sign in again".to_owned(),
-            plaid_error_type: None,
-            plaid_error_code: None,
-            display_message: None,
-            request_id: None,
-            plaid_item_id: None,
-            item_status: None,
-        }));
+        let plaid = ApiError::Plaid(Box::new(PlaidFailure::bare(
+            "ITEM_LOGIN_REQUIRED",
+            "sign in again",
+        )));
         let cases = [
             (ApiError::Unauthenticated, StatusCode::UNAUTHORIZED),
             (ApiError::Forbidden(String::new()), StatusCode::FORBIDDEN),
